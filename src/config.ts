@@ -1,0 +1,292 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * Configuration comes only from the environment (plus an optional `.env` file that never
+ * overrides a variable already set). Everything is validated once, here, and every problem is
+ * reported together so an operator fixes them in one go.
+ */
+
+export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+const optionalString = z.preprocess(emptyToUndefined, z.string().trim().optional());
+const requiredString = (what: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string({ error: `is required: ${what}` })
+      .trim()
+      .min(1),
+  );
+const intWithDefault = (fallback: number, min: number, max: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z.coerce
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`)
+      .default(fallback),
+  );
+const url = (fallback: string) =>
+  z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default(fallback));
+
+const internationalNumber = /^\+[1-9]\d{6,14}$/;
+const slackPrincipal = /^[US][A-Z0-9]{2,}$/;
+
+const commaList = <T extends z.ZodType<string>>(item: T) =>
+  z.preprocess(
+    (value) =>
+      typeof value === 'string' && value.trim() !== ''
+        ? value
+            .split(',')
+            .map((part) => part.trim())
+            .filter((part) => part !== '')
+        : undefined,
+    z.array(item).optional(),
+  );
+
+const channelMap = z.preprocess((value) => {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  return Object.fromEntries(
+    value
+      .split(',')
+      .map((pair) => pair.trim())
+      .filter((pair) => pair !== '')
+      .map((pair) => {
+        const [number, channel] = pair.split('=').map((part) => part.trim());
+        return [number ?? '', channel ?? ''];
+      }),
+  );
+}, z
+  .record(
+    z.string().regex(internationalNumber, 'keys must be sending numbers like +15550001111'),
+    z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'values must be Slack channel ids like C0123ABCD'),
+  )
+  .optional());
+
+const environmentSchema = z
+  .object({
+    PORT: intWithDefault(3000, 0, 65535),
+    DATABASE_URL: optionalString,
+    LOG_LEVEL: z.preprocess(
+      emptyToUndefined,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
+
+    SLACK_BOT_TOKEN: requiredString('the bot token (xoxb-…) from OAuth & Permissions').pipe(
+      z.string().startsWith('xoxb-', 'must be a bot token starting with xoxb-'),
+    ),
+    SLACK_SIGNING_SECRET: requiredString('the signing secret from Basic Information → App Credentials'),
+    SLACK_API_URL: url('https://slack.com/api/'),
+    SLACK_CHANNEL_ID: requiredString('the id of the channel that receives conversation threads (C…)').pipe(
+      z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a channel id like C0123ABCD'),
+    ),
+    SLACK_CHANNEL_BY_NUMBER: channelMap,
+    SLACK_APP_TOKEN: z.preprocess(
+      emptyToUndefined,
+      z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional(),
+    ),
+    INTERNAL_NOTE_PREFIX: z.preprocess(emptyToUndefined, z.string().default('note:')),
+    SIGN_AGENT_NAME: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')),
+
+    WHATSAPP_PROVIDER: z.preprocess(
+      (value) => (typeof value === 'string' ? emptyToUndefined(value.trim().toLowerCase()) : value),
+      z.enum(['meta', 'engagelab'], { error: 'must be "meta" or "engagelab"' }).default('meta'),
+    ),
+
+    META_ACCESS_TOKEN: optionalString,
+    META_APP_SECRET: optionalString,
+    META_VERIFY_TOKEN: optionalString,
+    META_WABA_ID: optionalString,
+    META_GRAPH_URL: url('https://graph.facebook.com/v23.0'),
+
+    ENGAGELAB_DEV_KEY: optionalString,
+    ENGAGELAB_DEV_SECRET: optionalString,
+    ENGAGELAB_API_URL: url('https://wa.api.engagelab.cc'),
+    ENGAGELAB_SENDING_NUMBERS: commaList(
+      z.string().regex(internationalNumber, 'must be international numbers like +15550001111'),
+    ),
+    ENGAGELAB_CALLBACK_TOKEN: optionalString,
+
+    PUBLIC_URL: z.preprocess(
+      emptyToUndefined,
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    ),
+    WHATSAPP_MAX_MPS: intWithDefault(80, 1, 1000),
+    RETENTION_DAYS: intWithDefault(30, 1, 3650),
+    RETENTION_CRON: z.preprocess(emptyToUndefined, z.string().default('17 3 * * *')),
+    MARKETERS: commaList(z.string().regex(slackPrincipal, 'must be Slack user (U…) or user-group (S…) ids')),
+    LEADS: commaList(z.string().regex(slackPrincipal, 'must be Slack user (U…) or user-group (S…) ids')),
+  })
+  .superRefine((env, ctx) => {
+    const need = (key: keyof typeof env, why: string) => {
+      if (env[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is required ${why}` });
+    };
+    if (env.WHATSAPP_PROVIDER === 'meta') {
+      need(
+        'META_ACCESS_TOKEN',
+        'for WHATSAPP_PROVIDER=meta: a system-user access token with whatsapp_business_messaging',
+      );
+      need('META_APP_SECRET', 'for WHATSAPP_PROVIDER=meta: App Settings → Basic → App secret (verifies webhooks)');
+      need('META_VERIFY_TOKEN', 'for WHATSAPP_PROVIDER=meta: any secret string, entered again in the webhook setup');
+      need('META_WABA_ID', 'for WHATSAPP_PROVIDER=meta: the WhatsApp Business Account id');
+    } else {
+      need('ENGAGELAB_DEV_KEY', 'for WHATSAPP_PROVIDER=engagelab: the API key from the EngageLab console');
+      need('ENGAGELAB_DEV_SECRET', 'for WHATSAPP_PROVIDER=engagelab: the API secret from the EngageLab console');
+      need('ENGAGELAB_SENDING_NUMBERS', 'for WHATSAPP_PROVIDER=engagelab: your sending numbers, comma-separated');
+      need(
+        'ENGAGELAB_CALLBACK_TOKEN',
+        'for WHATSAPP_PROVIDER=engagelab: a long random string; callbacks carry it as ?token=',
+      );
+      need('PUBLIC_URL', 'for WHATSAPP_PROVIDER=engagelab: EngageLab fetches outgoing media from this public URL');
+    }
+    if (env.ENGAGELAB_CALLBACK_TOKEN !== undefined && env.ENGAGELAB_CALLBACK_TOKEN.length < 16) {
+      ctx.addIssue({ code: 'custom', path: ['ENGAGELAB_CALLBACK_TOKEN'], message: 'must be at least 16 characters' });
+    }
+  });
+
+export type Config = Readonly<{
+  port: number;
+  database: DatabaseTarget;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  slack: Readonly<{
+    botToken: string;
+    signingSecret: string;
+    apiUrl: string;
+    defaultChannelId: string;
+    channelBySendingNumber: Readonly<Record<string, string>>;
+    appToken: string | undefined;
+  }>;
+  chat: Readonly<{ internalNotePrefix: string; signAgentName: boolean }>;
+  whatsapp: Readonly<
+    | { provider: 'meta'; meta: Readonly<MetaSettings> }
+    | { provider: 'engagelab'; engagelab: Readonly<EngageLabSettings> }
+  >;
+  publicUrl: string | undefined;
+  maxMessagesPerSecond: number;
+  retentionDays: number;
+  retentionCron: string;
+  marketers: readonly string[] | undefined;
+  leads: readonly string[] | undefined;
+}>;
+
+export type MetaSettings = {
+  accessToken: string;
+  appSecret: string;
+  verifyToken: string;
+  wabaId: string;
+  graphUrl: string;
+};
+
+export type EngageLabSettings = {
+  devKey: string;
+  devSecret: string;
+  apiUrl: string;
+  sendingNumbers: readonly string[];
+  callbackToken: string;
+};
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(
+      `Configuration is incomplete or invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((problem) => `  - ${problem}`).join('\n') +
+        '\nSet these environment variables (or put them in .env); see .env.example and the README.',
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function parseDatabaseUrl(raw: string | undefined): DatabaseTarget {
+  if (raw === undefined) return { kind: 'sqlite', path: './data/bridge.sqlite' };
+  if (/^postgres(ql)?:\/\//i.test(raw)) return { kind: 'postgres', url: raw };
+  if (raw.startsWith('sqlite:'))
+    return { kind: 'sqlite', path: raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') };
+  if (raw.startsWith('file:')) return { kind: 'sqlite', path: raw.slice('file:'.length).replace(/^\/\/(?=\/)/, '') };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+    throw new ConfigError([
+      'DATABASE_URL uses an unsupported scheme: use postgres://…, sqlite:PATH, file:PATH or a plain path',
+    ]);
+  }
+  return { kind: 'sqlite', path: raw };
+}
+
+/** Reads KEY=VALUE lines; ignores comments and blank lines; strips matching quotes. */
+export function parseDotEnv(text: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!match?.[1] || line.trim().startsWith('#')) continue;
+    let value = match[2] ?? '';
+    const quoted = /^(['"])(.*)\1$/.exec(value);
+    if (quoted) value = quoted[2] ?? '';
+    else value = value.replace(/\s+#.*$/, '');
+    values[match[1]] = value;
+  }
+  return values;
+}
+
+export function readEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  dotEnvPath = '.env',
+): Record<string, string | undefined> {
+  const fromFile = existsSync(dotEnvPath) ? parseDotEnv(readFileSync(dotEnvPath, 'utf8')) : {};
+  return { ...fromFile, ...env };
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    // Messages name the variable and the rule, never the offending value: values may be secrets.
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`);
+    throw new ConfigError([...new Set(problems)]);
+  }
+  const e = parsed.data;
+  const whatsapp: Config['whatsapp'] =
+    e.WHATSAPP_PROVIDER === 'meta'
+      ? {
+          provider: 'meta',
+          meta: Object.freeze({
+            accessToken: e.META_ACCESS_TOKEN ?? '',
+            appSecret: e.META_APP_SECRET ?? '',
+            verifyToken: e.META_VERIFY_TOKEN ?? '',
+            wabaId: e.META_WABA_ID ?? '',
+            graphUrl: e.META_GRAPH_URL.replace(/\/+$/, ''),
+          }),
+        }
+      : {
+          provider: 'engagelab',
+          engagelab: Object.freeze({
+            devKey: e.ENGAGELAB_DEV_KEY ?? '',
+            devSecret: e.ENGAGELAB_DEV_SECRET ?? '',
+            apiUrl: e.ENGAGELAB_API_URL.replace(/\/+$/, ''),
+            sendingNumbers: Object.freeze([...(e.ENGAGELAB_SENDING_NUMBERS ?? [])]),
+            callbackToken: e.ENGAGELAB_CALLBACK_TOKEN ?? '',
+          }),
+        };
+  return Object.freeze({
+    port: e.PORT,
+    database: parseDatabaseUrl(e.DATABASE_URL),
+    logLevel: e.LOG_LEVEL,
+    slack: Object.freeze({
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+      defaultChannelId: e.SLACK_CHANNEL_ID,
+      channelBySendingNumber: Object.freeze({ ...(e.SLACK_CHANNEL_BY_NUMBER ?? {}) }),
+      appToken: e.SLACK_APP_TOKEN,
+    }),
+    chat: Object.freeze({ internalNotePrefix: e.INTERNAL_NOTE_PREFIX, signAgentName: e.SIGN_AGENT_NAME === 'true' }),
+    whatsapp: Object.freeze(whatsapp),
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    maxMessagesPerSecond: e.WHATSAPP_MAX_MPS,
+    retentionDays: e.RETENTION_DAYS,
+    retentionCron: e.RETENTION_CRON,
+    marketers: e.MARKETERS ? Object.freeze([...e.MARKETERS]) : undefined,
+    leads: e.LEADS ? Object.freeze([...e.LEADS]) : undefined,
+  });
+}

@@ -1,0 +1,190 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, type Dispatcher, request } from 'undici';
+
+/**
+ * Outgoing HTTP for provider APIs: undici with keep-alive and timeouts, bounded retries on 429 and
+ * 5xx honouring Retry-After, and a cap on response size enforced while streaming.
+ *
+ * Only answers the server actually gave (429, 5xx) and refused connections are retried here: a
+ * POST that timed out may have been processed, so retrying it is the durable outbox's decision.
+ */
+
+export type HttpRequest = {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer | FormData;
+  /** Whole request deadline; defaults to the client's. */
+  timeoutMs?: number;
+  /** Response bodies larger than this are aborted with HttpError `too_large`. */
+  maxResponseBytes?: number;
+};
+
+export type HttpResponse = {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** Milliseconds the server asked us to wait (Retry-After), when it said. */
+  retryAfterMs: number | null;
+};
+
+export type HttpErrorKind = 'timeout' | 'network' | 'too_large';
+
+export class HttpError extends Error {
+  readonly kind: HttpErrorKind;
+  constructor(kind: HttpErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HttpError';
+    this.kind = kind;
+  }
+}
+
+export interface HttpClient {
+  /** Resolves with any HTTP status (after retries); rejects only with HttpError. */
+  request(req: HttpRequest): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+export type HttpClientOptions = {
+  timeoutMs?: number;
+  retries?: number;
+  /** Longest single wait between attempts; a longer Retry-After is returned to the caller instead. */
+  maxRetryDelayMs?: number;
+  baseRetryDelayMs?: number;
+  dispatcher?: Dispatcher;
+};
+
+export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): number | null {
+  if (value === undefined || value.trim() === '') return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
+}
+
+const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const retries = options.retries ?? 2;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 5_000;
+  const baseRetryDelayMs = options.baseRetryDelayMs ?? 250;
+  const ownsDispatcher = options.dispatcher === undefined;
+  const dispatcher =
+    options.dispatcher ??
+    new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 64, connectTimeout: 5_000 });
+
+  async function once(req: HttpRequest): Promise<HttpResponse> {
+    const deadline = req.timeoutMs ?? timeoutMs;
+    const limit = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    const signal = AbortSignal.timeout(deadline);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(req.url, {
+        method: req.method,
+        headers: req.headers ?? {},
+        body: req.body ?? null,
+        dispatcher,
+        signal,
+        headersTimeout: deadline,
+        bodyTimeout: deadline,
+      });
+    } catch (error) {
+      if (signal.aborted)
+        throw new HttpError('timeout', `${req.method} ${redactUrl(req.url)} timed out after ${deadline} ms`);
+      throw new HttpError('network', `${req.method} ${redactUrl(req.url)} failed: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const declared = Number(headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      response.body.destroy();
+      throw new HttpError('too_large', `response of ${declared} bytes exceeds the ${limit}-byte limit`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of response.body) {
+        const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        size += buffer.length;
+        if (size > limit) {
+          response.body.destroy();
+          throw new HttpError('too_large', `response exceeds the ${limit}-byte limit`);
+        }
+        chunks.push(buffer);
+      }
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      if (signal.aborted)
+        throw new HttpError('timeout', `${req.method} ${redactUrl(req.url)} timed out reading the body`);
+      throw new HttpError('network', `reading ${redactUrl(req.url)} failed: ${errorMessage(error)}`, { cause: error });
+    }
+    return {
+      status: response.statusCode,
+      headers,
+      body: Buffer.concat(chunks),
+      retryAfterMs: parseRetryAfter(headers['retry-after']),
+    };
+  }
+
+  return {
+    async request(req) {
+      for (let attempt = 0; ; attempt++) {
+        let result: HttpResponse | HttpError;
+        try {
+          result = await once(req);
+        } catch (error) {
+          if (!(error instanceof HttpError)) throw error;
+          result = error;
+        }
+        const retryable =
+          result instanceof HttpError
+            ? result.kind === 'network' && isRefusedConnection(result)
+            : result.status === 429 || result.status >= 500;
+        if (!retryable || attempt >= retries) {
+          if (result instanceof HttpError) throw result;
+          return result;
+        }
+        const asked = result instanceof HttpError ? null : result.retryAfterMs;
+        if (asked !== null && asked > maxRetryDelayMs) {
+          // Waiting that long belongs to the durable queue, not to this request.
+          if (result instanceof HttpError) throw result;
+          return result;
+        }
+        const backoff = baseRetryDelayMs * 2 ** attempt;
+        await sleep(asked ?? Math.min(maxRetryDelayMs, backoff + Math.random() * backoff));
+      }
+    },
+    async close() {
+      if (ownsDispatcher) await dispatcher.close();
+    },
+  };
+}
+
+function isRefusedConnection(error: HttpError): boolean {
+  const cause = error.cause as { code?: string } | undefined;
+  // A refused connection never reached the server, so even a POST is safe to repeat.
+  return cause?.code === 'ECONNREFUSED';
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: string }).code;
+    return code ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+/** Query strings can carry tokens; logs and errors only ever show origin and path. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '<invalid url>';
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The one interface every WhatsApp provider adapter implements (Meta Cloud API, EngageLab, …).
+ * Types here are provider-neutral: the bridge core and the Slack side only ever see these.
+ */
+
+export type ProviderName = 'meta' | 'engagelab';
+
+/** A business phone number the app can send from. */
+export type SendingNumber = {
+  /** Provider's id for the number: Meta's phone_number_id; EngageLab: the number itself (E.164). */
+  id: string;
+  /** E.164, e.g. "+15550001111". */
+  phoneNumber: string;
+  displayName: string | null;
+  /** Only `connected` numbers may be picked for sending. */
+  health: 'connected' | 'unavailable';
+  /** Why the number is unavailable (or a quality warning), readable by a person. */
+  healthReason: string | null;
+  qualityRating: string | null;
+};
+
+export type TemplateCategory = 'MARKETING' | 'UTILITY' | 'AUTHENTICATION' | string;
+
+export type TemplateHeaderFormat = 'NONE' | 'TEXT' | 'IMAGE' | 'VIDEO' | 'DOCUMENT' | 'LOCATION';
+
+/** One language version of a template, normalised from the provider's listing. */
+export type MessageTemplate = {
+  providerTemplateId: string | null;
+  name: string;
+  language: string;
+  /** APPROVED, PENDING, REJECTED, … in upper case. Only APPROVED may be sent. */
+  status: string;
+  category: TemplateCategory;
+  header: { format: TemplateHeaderFormat; text: string | null };
+  body: string;
+  footer: string | null;
+  buttons: TemplateButton[];
+};
+
+export type TemplateButton = {
+  index: number;
+  type: 'QUICK_REPLY' | 'URL' | 'PHONE_NUMBER' | 'COPY_CODE' | 'OTP' | string;
+  text: string;
+  /** URL buttons: the URL, possibly with one {{1}} placeholder. */
+  url: string | null;
+};
+
+/** Media the provider can send: an uploaded media id (Meta) or a public link (EngageLab). */
+export type OutboundMediaRef = { kind: 'id'; id: string } | { kind: 'link'; url: string };
+
+export type MediaKind = 'image' | 'video' | 'audio' | 'document' | 'sticker';
+
+export type TemplateParameters = {
+  header?:
+    | { type: 'text'; text: string }
+    | { type: 'image' | 'video' | 'document'; media: OutboundMediaRef; filename?: string };
+  body: string[];
+  buttons: { index: number; subType: 'quick_reply' | 'url'; value: string }[];
+};
+
+export type OutboundMessage =
+  | { type: 'text'; to: string; text: string; previewUrl?: boolean }
+  | {
+      type: 'media';
+      to: string;
+      mediaKind: MediaKind;
+      media: OutboundMediaRef;
+      /** Only image, video and document carry a caption (WhatsApp rule). */
+      caption?: string;
+      filename?: string;
+    }
+  | { type: 'template'; to: string; template: { name: string; language: string; parameters: TemplateParameters } };
+
+export type SendOptions = {
+  /** Echoed back by providers that support it (EngageLab request_id / custom_args). */
+  correlationId?: string;
+};
+
+export type SendResult = {
+  /** The id that status callbacks will carry for this message. */
+  providerMessageId: string;
+};
+
+export type MediaUpload = { bytes: Buffer; mimeType: string; filename: string };
+
+export type InboundMediaRef = {
+  /** Provider media id (Meta media id). */
+  id: string;
+  mimeType: string | null;
+  sha256: string | null;
+  /** Some Meta webhooks already carry the download URL (still needs the bearer token). */
+  url: string | null;
+};
+
+export type DownloadedMedia = { bytes: Buffer; mimeType: string };
+
+export type InboundContent =
+  | { type: 'text'; text: string }
+  | {
+      type: 'media';
+      mediaKind: MediaKind;
+      media: InboundMediaRef;
+      caption: string | null;
+      filename: string | null;
+      /** true for voice notes (audio recorded in WhatsApp). */
+      voice: boolean;
+    }
+  | {
+      type: 'location';
+      latitude: number;
+      longitude: number;
+      name: string | null;
+      address: string | null;
+      url: string | null;
+    }
+  | {
+      type: 'contacts';
+      contacts: { name: string; phones: { phone: string; waId: string | null; type: string | null }[] }[];
+    }
+  /** Interactive button/list replies and template quick-reply taps: the text the contact chose. */
+  | { type: 'reply'; text: string; payload: string | null; description: string | null }
+  | { type: 'reaction'; emoji: string | null; targetProviderMessageId: string }
+  | { type: 'unsupported'; description: string };
+
+export type InboundContact = {
+  /** Phone number in E.164 ("+15551234567") when the provider gives one. */
+  phoneNumber: string | null;
+  /** Meta's business-scoped user id (BSUID), when present. */
+  userId: string | null;
+  profileName: string | null;
+};
+
+export type InboundMessageEvent = {
+  kind: 'message';
+  providerMessageId: string;
+  /** SendingNumber.id of the business number that received it. */
+  sendingNumberId: string;
+  contact: InboundContact;
+  /** Provider's timestamp, epoch milliseconds. */
+  timestamp: number;
+  /** The business message this one replies to or reacts to, when given. */
+  replyToProviderMessageId: string | null;
+  content: InboundContent;
+};
+
+export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+export type ProviderErrorDetail = { code: string; title: string; detail: string | null };
+
+export type StatusEvent = {
+  kind: 'status';
+  /** Matches SendResult.providerMessageId of the message this status is about. */
+  providerMessageId: string;
+  /** Other ids the same message is known by (EngageLab also reports Meta's wamid). */
+  alternateIds: string[];
+  status: DeliveryStatus;
+  sendingNumberId: string | null;
+  recipient: string | null;
+  timestamp: number;
+  errors: ProviderErrorDetail[];
+};
+
+export type WebhookEvent = InboundMessageEvent | StatusEvent;
+
+export type WebhookRequest = {
+  rawBody: Buffer;
+  /** Header names in lower case. */
+  headers: Record<string, string | undefined>;
+  query: Record<string, string | undefined>;
+};
+
+/** Result of the GET subscription handshake: `challenge` to echo, or refused. */
+export type SubscriptionCheck = { ok: true; challenge: string } | { ok: false };
+
+export interface WhatsAppProvider {
+  readonly name: ProviderName;
+  listSendingNumbers(): Promise<SendingNumber[]>;
+  /** All templates in every language and status; callers filter to APPROVED. */
+  listTemplates(): Promise<MessageTemplate[]>;
+  send(fromNumberId: string, message: OutboundMessage, options?: SendOptions): Promise<SendResult>;
+  uploadMedia(fromNumberId: string, media: MediaUpload): Promise<OutboundMediaRef>;
+  /** Throws ProviderError code `media_download_unsupported` when the provider has no way to do it. */
+  downloadMedia(media: InboundMediaRef, maxBytes: number): Promise<DownloadedMedia>;
+  /**
+   * Verifies authenticity (throws WebhookAuthError) and shape (throws WebhookPayloadError),
+   * then returns every message and status in the request. Unknown event kinds are skipped.
+   */
+  parseWebhook(request: WebhookRequest): WebhookEvent[];
+  /** GET handshake (Meta's hub.challenge); providers without one refuse. */
+  checkSubscription(query: Record<string, string | undefined>): SubscriptionCheck;
+}
