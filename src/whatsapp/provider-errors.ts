@@ -28,11 +28,21 @@ export class ProviderError extends Error {
   readonly httpStatus: number | null;
   /** From Retry-After or the provider's guidance. */
   readonly retryAfterMs: number | null;
+  /**
+   * true when the request may have reached the provider (a timeout or a dropped connection after
+   * sending): repeating it could deliver the message twice.
+   */
+  readonly mayHaveBeenSent: boolean;
 
   constructor(
     code: ProviderErrorCode,
     message: string,
-    details: { providerCode?: string | number | null; httpStatus?: number | null; retryAfterMs?: number | null } = {},
+    details: {
+      providerCode?: string | number | null;
+      httpStatus?: number | null;
+      retryAfterMs?: number | null;
+      mayHaveBeenSent?: boolean;
+    } = {},
   ) {
     super(message);
     this.name = 'ProviderError';
@@ -41,6 +51,7 @@ export class ProviderError extends Error {
       details.providerCode === undefined || details.providerCode === null ? null : String(details.providerCode);
     this.httpStatus = details.httpStatus ?? null;
     this.retryAfterMs = details.retryAfterMs ?? null;
+    this.mayHaveBeenSent = details.mayHaveBeenSent ?? false;
   }
 
   get retryable(): boolean {

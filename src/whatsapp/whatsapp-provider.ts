@@ -189,3 +189,11 @@ export interface WhatsAppProvider {
   /** GET handshake (Meta's hub.challenge); providers without one refuse. */
   checkSubscription(query: Record<string, string | undefined>): SubscriptionCheck;
 }
+
+/**
+ * Where bytes a provider must fetch by URL are kept (EngageLab sends media by link only). The
+ * bridge serves them at PUBLIC_URL/media/:id under an expiring signed link.
+ */
+export interface MediaStore {
+  save(media: MediaUpload): Promise<string>;
+}
