@@ -66,86 +66,118 @@ const channelMap = z.preprocess((value) => {
   )
   .optional());
 
-const environmentSchema = z
-  .object({
-    PORT: intWithDefault(3000, 0, 65535),
-    DATABASE_URL: optionalString,
-    LOG_LEVEL: z.preprocess(
-      emptyToUndefined,
-      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    ),
+const environmentSchema = z.object({
+  PORT: intWithDefault(3000, 0, 65535),
+  DATABASE_URL: optionalString,
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
 
-    SLACK_BOT_TOKEN: requiredString('the bot token (xoxb-…) from OAuth & Permissions').pipe(
-      z.string().startsWith('xoxb-', 'must be a bot token starting with xoxb-'),
-    ),
-    SLACK_SIGNING_SECRET: requiredString('the signing secret from Basic Information → App Credentials'),
-    SLACK_API_URL: url('https://slack.com/api/'),
-    SLACK_CHANNEL_ID: requiredString('the id of the channel that receives conversation threads (C…)').pipe(
-      z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a channel id like C0123ABCD'),
-    ),
-    SLACK_CHANNEL_BY_NUMBER: channelMap,
-    SLACK_APP_TOKEN: z.preprocess(
-      emptyToUndefined,
-      z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional(),
-    ),
-    INTERNAL_NOTE_PREFIX: z.preprocess(emptyToUndefined, z.string().default('note:')),
-    SIGN_AGENT_NAME: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')),
+  SLACK_BOT_TOKEN: requiredString('the bot token (xoxb-…) from OAuth & Permissions').pipe(
+    z.string().startsWith('xoxb-', 'must be a bot token starting with xoxb-'),
+  ),
+  SLACK_SIGNING_SECRET: requiredString('the signing secret from Basic Information → App Credentials'),
+  SLACK_API_URL: url('https://slack.com/api/'),
+  SLACK_CHANNEL_ID: requiredString('the id of the channel that receives conversation threads (C…)').pipe(
+    z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a channel id like C0123ABCD'),
+  ),
+  SLACK_CHANNEL_BY_NUMBER: channelMap,
+  SLACK_APP_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional(),
+  ),
+  INTERNAL_NOTE_PREFIX: z.preprocess(emptyToUndefined, z.string().default('note:')),
+  SIGN_AGENT_NAME: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')),
 
-    WHATSAPP_PROVIDER: z.preprocess(
-      (value) => (typeof value === 'string' ? emptyToUndefined(value.trim().toLowerCase()) : value),
-      z.enum(['meta', 'engagelab'], { error: 'must be "meta" or "engagelab"' }).default('meta'),
-    ),
+  WHATSAPP_PROVIDER: z.preprocess(
+    (value) => (typeof value === 'string' ? emptyToUndefined(value.trim().toLowerCase()) : value),
+    z.enum(['meta', 'engagelab', 'sandbox'], { error: 'must be "meta", "engagelab" or "sandbox"' }).default('meta'),
+  ),
 
-    META_ACCESS_TOKEN: optionalString,
-    META_APP_SECRET: optionalString,
-    META_VERIFY_TOKEN: optionalString,
-    META_WABA_ID: optionalString,
-    META_GRAPH_URL: url('https://graph.facebook.com/v23.0'),
+  META_ACCESS_TOKEN: optionalString,
+  META_APP_SECRET: optionalString,
+  META_VERIFY_TOKEN: optionalString,
+  META_WABA_ID: optionalString,
+  META_GRAPH_URL: url('https://graph.facebook.com/v23.0'),
 
-    ENGAGELAB_DEV_KEY: optionalString,
-    ENGAGELAB_DEV_SECRET: optionalString,
-    ENGAGELAB_API_URL: url('https://wa.api.engagelab.cc'),
-    ENGAGELAB_SENDING_NUMBERS: commaList(
-      z.string().regex(internationalNumber, 'must be international numbers like +15550001111'),
-    ),
-    ENGAGELAB_CALLBACK_TOKEN: optionalString,
+  ENGAGELAB_DEV_KEY: optionalString,
+  ENGAGELAB_DEV_SECRET: optionalString,
+  ENGAGELAB_API_URL: url('https://wa.api.engagelab.cc'),
+  ENGAGELAB_SENDING_NUMBERS: commaList(
+    z.string().regex(internationalNumber, 'must be international numbers like +15550001111'),
+  ),
+  ENGAGELAB_CALLBACK_TOKEN: optionalString,
 
-    PUBLIC_URL: z.preprocess(
-      emptyToUndefined,
-      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-    ),
-    WHATSAPP_MAX_MPS: intWithDefault(80, 1, 1000),
-    RETENTION_DAYS: intWithDefault(30, 1, 3650),
-    RETENTION_CRON: z.preprocess(emptyToUndefined, z.string().default('17 3 * * *')),
-    MARKETERS: commaList(z.string().regex(slackPrincipal, 'must be Slack user (U…) or user-group (S…) ids')),
-    LEADS: commaList(z.string().regex(slackPrincipal, 'must be Slack user (U…) or user-group (S…) ids')),
-  })
-  .superRefine((env, ctx) => {
-    const need = (key: keyof typeof env, why: string) => {
-      if (env[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is required ${why}` });
-    };
-    if (env.WHATSAPP_PROVIDER === 'meta') {
-      need(
-        'META_ACCESS_TOKEN',
-        'for WHATSAPP_PROVIDER=meta: a system-user access token with whatsapp_business_messaging',
-      );
-      need('META_APP_SECRET', 'for WHATSAPP_PROVIDER=meta: App Settings → Basic → App secret (verifies webhooks)');
-      need('META_VERIFY_TOKEN', 'for WHATSAPP_PROVIDER=meta: any secret string, entered again in the webhook setup');
-      need('META_WABA_ID', 'for WHATSAPP_PROVIDER=meta: the WhatsApp Business Account id');
-    } else {
-      need('ENGAGELAB_DEV_KEY', 'for WHATSAPP_PROVIDER=engagelab: the API key from the EngageLab console');
-      need('ENGAGELAB_DEV_SECRET', 'for WHATSAPP_PROVIDER=engagelab: the API secret from the EngageLab console');
-      need('ENGAGELAB_SENDING_NUMBERS', 'for WHATSAPP_PROVIDER=engagelab: your sending numbers, comma-separated');
-      need(
-        'ENGAGELAB_CALLBACK_TOKEN',
-        'for WHATSAPP_PROVIDER=engagelab: a long random string; callbacks carry it as ?token=',
-      );
-      need('PUBLIC_URL', 'for WHATSAPP_PROVIDER=engagelab: EngageLab fetches outgoing media from this public URL');
-    }
-    if (env.ENGAGELAB_CALLBACK_TOKEN !== undefined && env.ENGAGELAB_CALLBACK_TOKEN.length < 16) {
-      ctx.addIssue({ code: 'custom', path: ['ENGAGELAB_CALLBACK_TOKEN'], message: 'must be at least 16 characters' });
-    }
-  });
+  PUBLIC_URL: z.preprocess(
+    emptyToUndefined,
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  ),
+  WHATSAPP_MAX_MPS: intWithDefault(80, 1, 1000),
+  RETENTION_DAYS: intWithDefault(30, 1, 3650),
+  RETENTION_CRON: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('17 3 * * *')
+      .refine((value) => /^\S+(\s+\S+){4,5}$/.test(value.trim()), 'must be a cron expression like "17 3 * * *"'),
+  ),
+  SLACK_CHANNEL_POST_INTERVAL_MS: intWithDefault(1000, 1, 60_000),
+  WORK_LEASE_MS: intWithDefault(15_000, 2_000, 600_000),
+  SANDBOX_WEBHOOK_SECRET: optionalString,
+  METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+  MARKETERS: commaList(z.string().regex(slackPrincipal, 'must be Slack user (U…) or user-group (S…) ids')),
+  LEADS: commaList(z.string().regex(slackPrincipal, 'must be Slack user (U…) or user-group (S…) ids')),
+});
+
+type ProviderRequirement = { key: string; why: string };
+
+const PROVIDER_REQUIREMENTS: Record<'meta' | 'engagelab', ProviderRequirement[]> = {
+  meta: [
+    {
+      key: 'META_ACCESS_TOKEN',
+      why: 'for WHATSAPP_PROVIDER=meta: a system-user access token with whatsapp_business_messaging',
+    },
+    {
+      key: 'META_APP_SECRET',
+      why: 'for WHATSAPP_PROVIDER=meta: App Settings → Basic → App secret (verifies webhooks)',
+    },
+    {
+      key: 'META_VERIFY_TOKEN',
+      why: 'for WHATSAPP_PROVIDER=meta: any secret string, entered again in the webhook setup',
+    },
+    { key: 'META_WABA_ID', why: 'for WHATSAPP_PROVIDER=meta: the WhatsApp Business Account id' },
+  ],
+  engagelab: [
+    { key: 'ENGAGELAB_DEV_KEY', why: 'for WHATSAPP_PROVIDER=engagelab: the API key from the EngageLab console' },
+    { key: 'ENGAGELAB_DEV_SECRET', why: 'for WHATSAPP_PROVIDER=engagelab: the API secret from the EngageLab console' },
+    { key: 'ENGAGELAB_SENDING_NUMBERS', why: 'for WHATSAPP_PROVIDER=engagelab: your sending numbers, comma-separated' },
+    {
+      key: 'ENGAGELAB_CALLBACK_TOKEN',
+      why: 'for WHATSAPP_PROVIDER=engagelab: a long random string; callbacks carry it as ?token=',
+    },
+    {
+      key: 'PUBLIC_URL',
+      why: 'for WHATSAPP_PROVIDER=engagelab: EngageLab fetches outgoing media from this public URL',
+    },
+  ],
+};
+
+/**
+ * Settings required by the chosen provider. Checked on the raw environment (not inside the zod
+ * schema) so they are reported together with every other problem, even when other fields fail.
+ */
+function providerProblems(env: Record<string, string | undefined>): string[] {
+  const provider = (env.WHATSAPP_PROVIDER ?? '').trim().toLowerCase() || 'meta';
+  if (provider !== 'meta' && provider !== 'engagelab') return [];
+  const problems = PROVIDER_REQUIREMENTS[provider]
+    .filter(({ key }) => (env[key] ?? '').trim() === '')
+    .map(({ key, why }) => `${key} is required ${why}`);
+  const token = env.ENGAGELAB_CALLBACK_TOKEN?.trim();
+  if (provider === 'engagelab' && token && token.length < 16)
+    problems.push('ENGAGELAB_CALLBACK_TOKEN must be at least 16 characters');
+  return problems;
+}
 
 export type Config = Readonly<{
   port: number;
@@ -158,16 +190,22 @@ export type Config = Readonly<{
     defaultChannelId: string;
     channelBySendingNumber: Readonly<Record<string, string>>;
     appToken: string | undefined;
+    channelPostIntervalMs: number;
   }>;
   chat: Readonly<{ internalNotePrefix: string; signAgentName: boolean }>;
   whatsapp: Readonly<
     | { provider: 'meta'; meta: Readonly<MetaSettings> }
     | { provider: 'engagelab'; engagelab: Readonly<EngageLabSettings> }
+    | { provider: 'sandbox'; sandbox: Readonly<{ webhookSecret: string | undefined }> }
   >;
   publicUrl: string | undefined;
   maxMessagesPerSecond: number;
   retentionDays: number;
   retentionCron: string;
+  /** How long a claimed job or campaign recipient stays owned by a replica that stopped renewing it. */
+  workLeaseMs: number;
+  /** Bearer token for GET /metrics (API keys work too). */
+  metricsToken: string | undefined;
   marketers: readonly string[] | undefined;
   leads: readonly string[] | undefined;
 }>;
@@ -240,10 +278,13 @@ export function readEnvironment(
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = environmentSchema.safeParse(env);
-  if (!parsed.success) {
+  const requirements = providerProblems(env);
+  if (!parsed.success || requirements.length > 0) {
     // Messages name the variable and the rule, never the offending value: values may be secrets.
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`);
-    throw new ConfigError([...new Set(problems)]);
+    const problems = (parsed.success ? [] : parsed.error.issues).map(
+      (issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`,
+    );
+    throw new ConfigError([...new Set([...problems, ...requirements])]);
   }
   const e = parsed.data;
   const whatsapp: Config['whatsapp'] =
@@ -258,16 +299,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
             graphUrl: e.META_GRAPH_URL.replace(/\/+$/, ''),
           }),
         }
-      : {
-          provider: 'engagelab',
-          engagelab: Object.freeze({
-            devKey: e.ENGAGELAB_DEV_KEY ?? '',
-            devSecret: e.ENGAGELAB_DEV_SECRET ?? '',
-            apiUrl: e.ENGAGELAB_API_URL.replace(/\/+$/, ''),
-            sendingNumbers: Object.freeze([...(e.ENGAGELAB_SENDING_NUMBERS ?? [])]),
-            callbackToken: e.ENGAGELAB_CALLBACK_TOKEN ?? '',
-          }),
-        };
+      : e.WHATSAPP_PROVIDER === 'engagelab'
+        ? {
+            provider: 'engagelab',
+            engagelab: Object.freeze({
+              devKey: e.ENGAGELAB_DEV_KEY ?? '',
+              devSecret: e.ENGAGELAB_DEV_SECRET ?? '',
+              apiUrl: e.ENGAGELAB_API_URL.replace(/\/+$/, ''),
+              sendingNumbers: Object.freeze([...(e.ENGAGELAB_SENDING_NUMBERS ?? [])]),
+              callbackToken: e.ENGAGELAB_CALLBACK_TOKEN ?? '',
+            }),
+          }
+        : { provider: 'sandbox', sandbox: Object.freeze({ webhookSecret: e.SANDBOX_WEBHOOK_SECRET }) };
   return Object.freeze({
     port: e.PORT,
     database: parseDatabaseUrl(e.DATABASE_URL),
@@ -279,6 +322,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       defaultChannelId: e.SLACK_CHANNEL_ID,
       channelBySendingNumber: Object.freeze({ ...(e.SLACK_CHANNEL_BY_NUMBER ?? {}) }),
       appToken: e.SLACK_APP_TOKEN,
+      channelPostIntervalMs: e.SLACK_CHANNEL_POST_INTERVAL_MS,
     }),
     chat: Object.freeze({ internalNotePrefix: e.INTERNAL_NOTE_PREFIX, signAgentName: e.SIGN_AGENT_NAME === 'true' }),
     whatsapp: Object.freeze(whatsapp),
@@ -286,6 +330,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxMessagesPerSecond: e.WHATSAPP_MAX_MPS,
     retentionDays: e.RETENTION_DAYS,
     retentionCron: e.RETENTION_CRON,
+    workLeaseMs: e.WORK_LEASE_MS,
+    metricsToken: e.METRICS_TOKEN,
     marketers: e.MARKETERS ? Object.freeze([...e.MARKETERS]) : undefined,
     leads: e.LEADS ? Object.freeze([...e.LEADS]) : undefined,
   });

@@ -3,7 +3,7 @@
  * Types here are provider-neutral: the bridge core and the Slack side only ever see these.
  */
 
-export type ProviderName = 'meta' | 'engagelab';
+export type ProviderName = 'meta' | 'engagelab' | 'sandbox';
 
 /** A business phone number the app can send from. */
 export type SendingNumber = {

@@ -1,0 +1,205 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Pool } from 'undici';
+import { AppProcess, freePort } from '../test/support/app-process.js';
+import {
+  BOT_TOKEN,
+  CHANNEL_ID,
+  META_ACCESS_TOKEN,
+  META_APP_SECRET,
+  META_VERIFY_TOKEN,
+  SIGNING_SECRET,
+  signMetaBody,
+  WABA_ID,
+} from '../test/support/bridge-harness.js';
+import { startFakeMetaGraph } from '../test/support/fake-meta-graph.js';
+import { startFakeSlack } from '../test/support/fake-slack.js';
+import { inboundWebhook } from '../test/support/meta-webhooks.js';
+import { runCampaignBenchmarks } from './campaign-bench.js';
+
+/**
+ * `npm run bench`: measures, never asserts. Results go to bench/results.json; the README quotes
+ * them. Each figure names its target from the issues.
+ */
+
+const repo = resolve(import.meta.dirname, '..');
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+};
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return round(kb / 1024, 1);
+}
+
+async function loadTest(url: string, bodies: string[], concurrency: number) {
+  const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
+  const latencies: number[] = [];
+  let next = 0;
+  let failures = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const index = next++;
+        if (index >= bodies.length) return;
+        const body = bodies[index] as string;
+        const t0 = performance.now();
+        const response = await pool.request({
+          path: '/webhooks/whatsapp',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(body) },
+          body,
+        });
+        await response.body.dump();
+        if (response.statusCode !== 200) failures++;
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return {
+    requests: bodies.length,
+    failures,
+    perSecond: round(bodies.length / seconds, 1),
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+  };
+}
+
+function spawnBare(port: number): Promise<ChildProcess> {
+  return new Promise((resolveChild, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'bench/bare-webhook-server.ts')], {
+      env: { ...process.env, PORT: String(port), META_APP_SECRET },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout?.once('data', () => resolveChild(child));
+    child.once('error', reject);
+  });
+}
+
+async function chatBenchmarks() {
+  const slack = await startFakeSlack({ botToken: BOT_TOKEN });
+  const meta = await startFakeMetaGraph();
+  const dir = mkdtempSync(join(tmpdir(), 'bridge-bench-'));
+  const app = new AppProcess(
+    {
+      DATABASE_URL: join(dir, 'bench.sqlite'),
+      LOG_LEVEL: 'warn',
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.url,
+      SLACK_CHANNEL_ID: CHANNEL_ID,
+      SLACK_CHANNEL_POST_INTERVAL_MS: '1',
+      META_ACCESS_TOKEN,
+      META_APP_SECRET,
+      META_VERIFY_TOKEN,
+      META_WABA_ID: WABA_ID,
+      META_GRAPH_URL: meta.url,
+    },
+    await freePort(),
+  );
+  await app.start();
+  const pid = (app as unknown as { child: ChildProcess }).child.pid ?? 0;
+  await new Promise((r) => setTimeout(r, 3000));
+  const idleRssMb = rssOf(pid);
+
+  // Ingest: 32 concurrent senders, 200 contacts, against the app and against a bare HMAC endpoint.
+  const total = Number(process.env.BENCH_WEBHOOKS ?? 4000);
+  const bodies = Array.from({ length: total }, (_, i) =>
+    JSON.stringify(
+      inboundWebhook(
+        { type: 'text', text: { body: `bench ${i}` } },
+        { from: `4477009${String(10000 + (i % 200))}`, id: `wamid.BENCH.${i}.${randomUUID()}` },
+      ),
+    ),
+  );
+  const bridgeIngest = await loadTest(app.url, bodies, 32);
+  const barePort = await freePort();
+  const bare = await spawnBare(barePort);
+  const bareIngest = await loadTest(`http://127.0.0.1:${barePort}`, bodies, 32);
+  bare.kill('SIGKILL');
+  const drainStart = performance.now();
+  while (
+    slack.messages(CHANNEL_ID).filter((m) => m.metadata?.event_type === 'wa_inbound').length < total &&
+    performance.now() - drainStart < 300_000
+  ) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const drainSeconds = (performance.now() - drainStart) / 1000;
+
+  // Inbound → Slack post latency, one message at a time into existing threads.
+  const latencies: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const id = `wamid.LAT.${i}.${randomUUID()}`;
+    const body = JSON.stringify(
+      inboundWebhook(
+        { type: 'text', text: { body: `latency ${i}` } },
+        { from: `4477009${String(10000 + (i % 200))}`, id },
+      ),
+    );
+    const t0 = performance.now();
+    await fetch(`${app.url}/webhooks/whatsapp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(body) },
+      body,
+    });
+    while (!slack.messages(CHANNEL_ID).some((m) => m.metadata?.event_payload.key === id))
+      await new Promise((r) => setImmediate(r));
+    latencies.push(performance.now() - t0);
+  }
+  const busyRssMb = rssOf(pid);
+  await app.stop('SIGTERM');
+  await slack.close();
+  await meta.close();
+  return {
+    idleRssMb: { value: idleRssMb, target: '≤ 150' },
+    ingest: {
+      concurrency: 32,
+      bridge: bridgeIngest,
+      bareNodeHttp: bareIngest,
+      ratio: { value: round(bridgeIngest.perSecond / bareIngest.perSecond, 3), target: '≥ 0.5' },
+      note: 'bridge acks only after the events are committed to SQLite (WAL); the bare endpoint only checks the HMAC',
+    },
+    drainToSlack: {
+      messages: total,
+      seconds: round(drainSeconds, 1),
+      perSecond: round(total / drainSeconds, 1),
+      note: 'SLACK_CHANNEL_POST_INTERVAL_MS=1, all threads in one channel',
+    },
+    inboundToSlackLatency: {
+      samples: latencies.length,
+      p50Ms: round(percentile(latencies, 50)),
+      p99Ms: round(percentile(latencies, 99)),
+      targets: 'p50 ≤ 20, p99 ≤ 100',
+      note: 'instant fake Slack, posting pace 1 ms',
+    },
+    rssAfterLoadMb: busyRssMb,
+  };
+}
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  machine: `${process.platform} ${process.arch}`,
+};
+const only = process.argv[2];
+if (!only || only === 'chat') results.chat = await chatBenchmarks();
+if (!only || only === 'campaign') results.campaign = await runCampaignBenchmarks();
+const output = join(repo, 'bench/results.json');
+let previous: Record<string, unknown> = {};
+try {
+  previous = JSON.parse(readFileSync(output, 'utf8')) as Record<string, unknown>;
+} catch {
+  previous = {};
+}
+writeFileSync(output, `${JSON.stringify({ ...previous, ...results }, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+process.exit(0);

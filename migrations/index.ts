@@ -1,0 +1,12 @@
+import type { Migration } from 'kysely';
+import * as createSchema from './2026_11_24_0900_create_schema.js';
+import * as sendBudget from './2026_11_24_1300_send_budget.js';
+
+/**
+ * Every migration, in order. Listed statically (not read from the folder at run time) so they load
+ * the same way under tsx, vitest and any bundler. Add new files here.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026_11_24_0900_create_schema': createSchema,
+  '2026_11_24_1300_send_budget': sendBudget,
+};

@@ -1,0 +1,961 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { sql } from 'kysely';
+import cron from 'node-cron';
+import { type AgentReplyPayload, createAgentReplies } from './bridge/agent-replies.js';
+import { createCampaignDispatcher } from './bridge/campaigns/campaign-dispatcher.js';
+import { createCampaignDrafts } from './bridge/campaigns/campaign-drafts.js';
+import { createCampaignReporter } from './bridge/campaigns/campaign-reporter.js';
+import { createTriggeredTemplates } from './bridge/campaigns/triggered-templates.js';
+import { createConversationTemplates, type TemplateSendPayload } from './bridge/conversation-templates.js';
+import { createConversationThreads } from './bridge/conversation-threads.js';
+import { createDeliveryStatusHandler } from './bridge/delivery-statuses.js';
+import { createHistory, type HistoryFilter } from './bridge/history.js';
+import { createInboundMessageHandler } from './bridge/inbound-messages.js';
+import { JobKind } from './bridge/job-kinds.js';
+import { validateNote } from './bridge/notes.js';
+import { createOpenConversation } from './bridge/open-conversation.js';
+import { createPermissionCheck } from './bridge/permissions.js';
+import { parseInternationalNumber } from './bridge/phone-number.js';
+import type { ChannelRouting, JobQueue } from './bridge/ports.js';
+import { createRetention } from './bridge/retention.js';
+import { createTemplateCatalog } from './bridge/templates.js';
+import { jobsForWebhookEvents } from './bridge/webhook-intake.js';
+import type { Config } from './config.js';
+import { createDatabase, type DatabaseHandle } from './db/create-db.js';
+import { isMigrated, migrateToLatest } from './db/migrate.js';
+import { createAgentSessionStore } from './db/stores/agent-session-store.js';
+import { createApiKeyStore } from './db/stores/api-key-store.js';
+import { createCampaignStore } from './db/stores/campaign-store.js';
+import { createConversationStore } from './db/stores/conversation-store.js';
+import { createJobStore } from './db/stores/job-store.js';
+import { createMediaBlobStore } from './db/stores/media-blob-store.js';
+import { createMessageStore } from './db/stores/message-store.js';
+import { createProcessedEventStore } from './db/stores/processed-event-store.js';
+import { createSendBudgetStore } from './db/stores/send-budget-store.js';
+import { apiRoutes } from './http/api-routes.js';
+import { healthRoute } from './http/health-route.js';
+import { mediaRoute } from './http/media-route.js';
+import { metricsRoute, safeEqual } from './http/metrics-route.js';
+import { slackReplayGuard } from './http/slack-replay-guard.js';
+import { whatsappWebhookRoutes } from './http/whatsapp-webhook-routes.js';
+import { createBatchedEnqueue } from './jobs/batched-enqueue.js';
+import { createJobRunner, type FailureDecision, type JobHandler, type JobRunner } from './jobs/job-runner.js';
+import { type Clock, systemClock } from './shared/clock.js';
+import { csvLine } from './shared/csv.js';
+import { createHttpClient } from './shared/http-client.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import { createMetrics, type Metrics } from './shared/metrics.js';
+import { boltLoggerFrom } from './slack/bolt-logger.js';
+import { createCampaignSlackPort } from './slack/campaign-slack-port.js';
+import { registerCampaignActions } from './slack/listeners/actions/campaign-actions.js';
+import { registerSessionActions } from './slack/listeners/actions/session-actions.js';
+import { registerTemplateFormActions } from './slack/listeners/actions/template-form-actions.js';
+import {
+  registerTemplatePickerActions,
+  templatePickerRebuilder,
+} from './slack/listeners/actions/template-picker-actions.js';
+import { registerThreadHeaderActions } from './slack/listeners/actions/thread-header-actions.js';
+import { apikeySubcommand } from './slack/listeners/commands/apikey-subcommand.js';
+import { chatSubcommand } from './slack/listeners/commands/chat-subcommand.js';
+import { sendSubcommand } from './slack/listeners/commands/send-subcommand.js';
+import {
+  historySubcommand,
+  noteSubcommand,
+  sessionsSubcommand,
+} from './slack/listeners/commands/sessions-subcommands.js';
+import { registerAppHomeEvents } from './slack/listeners/events/app-home-events.js';
+import { registerMessageEvents } from './slack/listeners/events/message-events.js';
+import { registerListeners } from './slack/listeners/register-listeners.js';
+import { registerHistoryShortcuts } from './slack/listeners/shortcuts/history-shortcuts.js';
+import {
+  type CampaignPrepareRequest,
+  registerCampaignSubmissions,
+} from './slack/listeners/views/campaign-submissions.js';
+import { registerHistoryModal } from './slack/listeners/views/history-submission.js';
+import { registerNoteSubmission } from './slack/listeners/views/note-submission.js';
+import { registerTemplatePickerSubmission } from './slack/listeners/views/template-picker-submission.js';
+import { createSlackConversationPort } from './slack/slack-conversation-port.js';
+import { describeSlackError, isTransientSlackError } from './slack/slack-errors.js';
+import { createSlackGateway, type SlackGateway } from './slack/slack-gateway.js';
+import {
+  type CampaignFormMetadata,
+  CampaignViewIds,
+  campaignConfirmView,
+  campaignFormView,
+  campaignProblemView,
+} from './slack/views/campaign-views.js';
+import { HistoryIds, type HistoryQuery, historyModal } from './slack/views/history-views.js';
+import { type HomeState, homeView, noteModal, sessionsListText } from './slack/views/sessions-views.js';
+import { parseViewState, variableValuesFrom } from './slack/views/template-form.js';
+import { TEMPLATE_PICKER_CALLBACK } from './slack/views/template-picker-view.js';
+import { createProvider } from './whatsapp/create-provider.js';
+import { createMediaLinkSigner } from './whatsapp/media-links.js';
+import { ProviderError } from './whatsapp/provider-errors.js';
+import type { SandboxProvider } from './whatsapp/sandbox/sandbox-provider.js';
+import type { InboundMessageEvent, StatusEvent, WhatsAppProvider } from './whatsapp/whatsapp-provider.js';
+
+export const SLACK_EVENTS_PATH = '/slack/events';
+const SLACK_BODY_LIMIT = '1mb';
+
+export type BridgeAppOptions = {
+  config: Config;
+  logger?: Logger;
+  clock?: Clock;
+  /** Replaces the configured provider (sandbox, tests). */
+  provider?: WhatsAppProvider;
+  workerConcurrency?: number;
+  campaignConcurrency?: number;
+  /** Pace of posts per Slack channel (Slack allows about one per second); tests shorten it. */
+  slackPerChannelIntervalMs?: number;
+  pollIntervalMs?: number;
+};
+
+export type BridgeApp = {
+  /** Runs the retention purge now (it also runs on RETENTION_CRON). */
+  purgeRetention(): Promise<{ messages: number; media: number; events: number; jobs: number; cutoff: number }>;
+  start(): Promise<{ port: number }>;
+  stop(): Promise<void>;
+  readonly runner: JobRunner;
+  readonly database: DatabaseHandle;
+  readonly logger: Logger;
+};
+
+export function secretsOf(config: Config): string[] {
+  const secrets = [config.slack.botToken, config.slack.signingSecret, config.slack.appToken ?? ''];
+  if (config.whatsapp.provider === 'meta') {
+    const m = config.whatsapp.meta;
+    secrets.push(m.accessToken, m.appSecret, m.verifyToken);
+  } else if (config.whatsapp.provider === 'engagelab') {
+    const e = config.whatsapp.engagelab;
+    secrets.push(e.devKey, e.devSecret, e.callbackToken);
+  } else if (config.whatsapp.sandbox.webhookSecret) {
+    secrets.push(config.whatsapp.sandbox.webhookSecret);
+  }
+  return secrets.filter((s) => s.length > 0);
+}
+
+/** Retry what may succeed later (outages, rate limits); give up on what never will. */
+export function classifyJobFailure(error: unknown): FailureDecision {
+  if (error instanceof ProviderError) {
+    return error.retryable
+      ? { retry: true, ...(error.retryAfterMs ? { delayMs: error.retryAfterMs } : {}) }
+      : { retry: false };
+  }
+  if (isTransientSlackError(error)) return { retry: true };
+  return { retry: true };
+}
+
+export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel, { secrets: secretsOf(config) });
+  const database = createDatabase(config.database);
+  const { db } = database;
+  const jobs = createJobStore(db, database.dialect);
+  const mediaBlobs = createMediaBlobStore(db, clock.now);
+  const mediaLinks = createMediaLinkSigner({
+    publicUrl: config.publicUrl ?? `http://localhost:${config.port}`,
+    // A dedicated key derived from the signing secret: links stay valid across restarts and replicas.
+    secret: createHmac('sha256', config.slack.signingSecret).update('media-links').digest('hex'),
+    now: clock.now,
+  });
+  const metrics: Metrics = createMetrics();
+  const rawProvider =
+    options.provider ??
+    createProvider({
+      config,
+      http: createHttpClient({ timeoutMs: 15_000, retries: 2 }),
+      mediaStore: mediaBlobs,
+      mediaLinks,
+      now: clock.now,
+    });
+  const provider: WhatsAppProvider = {
+    ...rawProvider,
+    name: rawProvider.name,
+    async send(from, message, sendOptions) {
+      try {
+        const result = await rawProvider.send(from, message, sendOptions);
+        metrics.sends.inc({ result: 'accepted' });
+        return result;
+      } catch (error) {
+        metrics.sends.inc({ result: 'failed' });
+        metrics.providerErrors.inc({
+          code: error instanceof ProviderError ? (error.providerCode ?? error.code) : 'unexpected',
+        });
+        throw error;
+      }
+    },
+  };
+
+  // Background Slack calls: 429s surface at once so the gateway can pause the channel in order.
+  const slackClient = new WebClient(config.slack.botToken, {
+    slackApiUrl: config.slack.apiUrl,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: 15_000,
+    logLevel: LogLevel.ERROR,
+  });
+  const gateway: SlackGateway = createSlackGateway({
+    client: slackClient,
+    logger: logger.child({ component: 'slack-gateway' }),
+    onRateLimited: () => metrics.slackRateLimited.inc(),
+    perChannelIntervalMs: options.slackPerChannelIntervalMs ?? config.slack.channelPostIntervalMs,
+  });
+
+  const conversations = createConversationStore(db);
+  const messages = createMessageStore(db);
+  const sessions = createAgentSessionStore(db);
+  const processedEvents = createProcessedEventStore(db);
+  const slackApiHost = new URL(config.slack.apiUrl).hostname;
+  const slack = createSlackConversationPort({
+    gateway,
+    http: createHttpClient({ timeoutMs: 120_000, retries: 2 }),
+    botToken: config.slack.botToken,
+    fileHosts: (host) =>
+      host === slackApiHost ||
+      host === 'files.slack.com' ||
+      host.endsWith('.slack.com') ||
+      host.endsWith('.slack-edge.com'),
+    now: clock.now,
+  });
+  const routeChannel: ChannelRouting = (sendingNumber) =>
+    (sendingNumber && config.slack.channelBySendingNumber[sendingNumber.phone_number]) || config.slack.defaultChannelId;
+  const threads = createConversationThreads({
+    conversations,
+    slack,
+    routeChannel,
+    now: clock.now,
+    logger: logger.child({ component: 'threads' }),
+  });
+  const catalog = createTemplateCatalog({ list: () => provider.listTemplates(), now: clock.now });
+
+  let runnerRef: JobRunner | undefined;
+  let dispatcherRef: { wake(): void } | undefined;
+  const jobQueue: JobQueue = {
+    async enqueue(job) {
+      const id = await jobs.enqueue(job, clock.now());
+      runnerRef?.wake();
+      return id !== null;
+    },
+  };
+  const agentReplies = createAgentReplies({
+    conversations,
+    messages,
+    slack,
+    provider,
+    jobs: jobQueue,
+    internalNotePrefix: config.chat.internalNotePrefix,
+    signAgentName: config.chat.signAgentName,
+    now: clock.now,
+    logger: logger.child({ component: 'agent-replies' }),
+  });
+  const conversationTemplates = createConversationTemplates({
+    conversations,
+    messages,
+    threads,
+    slack,
+    provider,
+    catalog,
+    jobs: jobQueue,
+    now: clock.now,
+    logger: logger.child({ component: 'templates' }),
+  });
+  const handleInbound = createInboundMessageHandler({
+    conversations,
+    messages,
+    threads,
+    slack,
+    provider,
+    now: clock.now,
+    logger: logger.child({ component: 'inbound' }),
+  });
+  const campaigns = createCampaignStore(db, database.dialect);
+  const sendBudget = createSendBudgetStore(db);
+  const apiKeys = createApiKeyStore(db);
+  const campaignSlack = createCampaignSlackPort({ gateway });
+  const reporter = createCampaignReporter({
+    campaigns,
+    slack: campaignSlack,
+    now: clock.now,
+    logger: logger.child({ component: 'campaign-progress' }),
+  });
+  const groupMembers = new Map<string, { members: string[]; until: number }>();
+  const membersOf = async (groupId: string): Promise<string[]> => {
+    const hit = groupMembers.get(groupId);
+    if (hit && hit.until > clock.now()) return hit.members;
+    const result = await gateway.direct((client) => client.usergroups.users.list({ usergroup: groupId }));
+    const members = result.users ?? [];
+    groupMembers.set(groupId, { members, until: clock.now() + 5 * 60_000 });
+    return members;
+  };
+  const mayLaunchCampaigns = createPermissionCheck(config.marketers, membersOf);
+  const isLead = createPermissionCheck(config.leads, membersOf);
+  const drafts = createCampaignDrafts({
+    campaigns,
+    catalog,
+    provider,
+    downloadSlackFile: (url, maxBytes) => slack.downloadFile(url, maxBytes),
+    now: clock.now,
+    logger: logger.child({ component: 'campaign-drafts' }),
+  });
+  const handleStatus = createDeliveryStatusHandler({
+    messages,
+    conversations,
+    slack,
+    now: clock.now,
+    logger: logger.child({ component: 'statuses' }),
+    otherListeners: [
+      async (event) => {
+        const firstError = event.errors[0];
+        const campaignId = await campaigns.applyStatus(
+          event.providerMessageId,
+          event.status,
+          firstError ? { code: firstError.code, detail: firstError.detail ?? firstError.title } : null,
+          clock.now(),
+        );
+        if (campaignId) reporter.soon(campaignId);
+        return campaignId !== null;
+      },
+    ],
+  });
+  const sendingNumbers = async () => {
+    const known = await conversations.listSendingNumbers();
+    if (known.length > 0) return known;
+    await syncSendingNumbers();
+    return conversations.listSendingNumbers();
+  };
+  const triggered = createTriggeredTemplates({
+    campaigns,
+    catalog,
+    sendingNumbers,
+    requests: {
+      find: (keyId, idem) => apiKeys.findRequest(keyId, idem),
+      record: (keyId, idem, id, now) => apiKeys.recordRequest(keyId, idem, id, now),
+    },
+    reportChannelId: config.slack.defaultChannelId,
+    now: clock.now,
+    wake: () => dispatcherRef?.wake(),
+  });
+  const openConversation = createOpenConversation({
+    conversations,
+    threads,
+    sendingNumbers,
+    addSession: (userId, contactId) => sessions.add(userId, contactId, clock.now()),
+    now: clock.now,
+  });
+
+  async function syncSendingNumbers(): Promise<void> {
+    const numbers = await provider.listSendingNumbers();
+    await conversations.saveSendingNumbers(
+      numbers.map((n) => ({
+        id: n.id,
+        provider: provider.name,
+        phoneNumber: n.phoneNumber,
+        displayName: n.displayName,
+        health: n.health,
+        healthReason: n.healthReason,
+        qualityRating: n.qualityRating,
+      })),
+      clock.now(),
+    );
+  }
+
+  const handlers: Record<string, JobHandler> = {
+    [JobKind.inboundMessage]: (payload, context) => handleInbound(payload as InboundMessageEvent, context),
+    [JobKind.deliveryStatus]: (payload, context) => handleStatus(payload as StatusEvent, context),
+    [JobKind.agentReply]: (payload) => agentReplies.send(payload as AgentReplyPayload),
+    [JobKind.templateSend]: (payload) => conversationTemplates.send(payload as TemplateSendPayload),
+    [JobKind.campaignPrepare]: (payload) => prepareCampaign(payload as CampaignPrepareRequest),
+  };
+
+  async function prepareCampaign(request: CampaignPrepareRequest): Promise<void> {
+    const showView = (view: ReturnType<typeof campaignProblemView>) =>
+      gateway
+        .direct((client) => client.views.update({ view_id: request.viewId, view }))
+        .catch((error: unknown) => {
+          // The person may have closed the modal; the outcome is also sent by DM below.
+          logger.info({ err: String(error) }, 'campaign modal no longer open');
+          return null;
+        });
+    let result: Awaited<ReturnType<typeof drafts.prepare>>;
+    try {
+      result = await drafts.prepare({
+        createdBy: request.userId,
+        channelId: request.channelId,
+        sendingNumberId: request.sendingNumberId,
+        templateName: request.templateName,
+        language: request.language,
+        values: request.values,
+        headerFile: request.headerFile,
+        typedRecipients: request.typedRecipients,
+        recipientsFile: request.recipientsFile,
+        scheduledAt: request.scheduledAt,
+      });
+    } catch (error) {
+      if (error instanceof ProviderError && error.retryable) throw error;
+      result = {
+        ok: false,
+        field: 'file',
+        error: `The campaign could not be prepared: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+    if (!result.ok) {
+      await showView(campaignProblemView(result.error));
+      return;
+    }
+    const number = await conversations.sendingNumber(request.sendingNumberId);
+    await showView(campaignConfirmView(result.summary, number?.phone_number ?? request.sendingNumberId));
+    if (result.summary.invalid.length > 10) {
+      const lines = result.summary.invalid.map((i) => csvLine([i.line, i.input, i.reason])).join('');
+      await campaignSlack
+        .uploadToDm(
+          request.userId,
+          {
+            bytes: Buffer.from(`line,input,reason\r\n${lines}`),
+            filename: 'invalid-recipients.csv',
+            title: 'Invalid recipient lines',
+          },
+          `${result.summary.invalid.length} recipient lines were invalid and will be skipped.`,
+        )
+        .catch((error: unknown) => logger.warn({ err: String(error) }, 'sending the invalid-lines file failed'));
+    }
+  }
+
+  async function exportCampaignCsv(campaignId: string, userId: string): Promise<string> {
+    const campaign = await campaigns.get(campaignId);
+    if (!campaign) return 'That campaign no longer exists.';
+    if (campaign.created_by !== userId && !(await mayLaunchCampaigns(userId)))
+      return ':no_entry: Only marketers can export campaign reports.';
+    const chunks: string[] = [
+      csvLine(['phone_number', 'status', 'provider_message_id', 'error_code', 'error_detail', 'attempts']),
+    ];
+    let after = 0;
+    for (;;) {
+      const page = await campaigns.recipients(campaignId, after, 5000);
+      if (page.length === 0) break;
+      for (const r of page)
+        chunks.push(
+          csvLine([r.phone_number, r.status, r.provider_message_id, r.error_code, r.error_detail, r.attempts]),
+        );
+      after = page[page.length - 1]?.id ?? after;
+    }
+    await campaignSlack.uploadToDm(
+      userId,
+      {
+        bytes: Buffer.from(chunks.join('')),
+        filename: `campaign-${campaign.template_name}-${campaignId.slice(0, 8)}.csv`,
+        title: `Campaign ${campaign.template_name} — per-recipient status`,
+      },
+      'Per-recipient status of your campaign.',
+    );
+    return 'The per-recipient CSV is in your DM with the app.';
+  }
+  const runner = createJobRunner({
+    store: jobs,
+    handlers,
+    clock,
+    logger: logger.child({ component: 'jobs' }),
+    classifyFailure: (error) => {
+      const slackError = describeSlackError(error);
+      if (slackError.kind !== 'other')
+        metrics.slackErrors.inc({ kind: slackError.kind === 'platform' ? slackError.error : slackError.kind });
+      return classifyJobFailure(error);
+    },
+    onGaveUp: async (job) => {
+      metrics.jobsFailed.inc({ kind: job.kind });
+    },
+    concurrency: options.workerConcurrency ?? 16,
+    pollIntervalMs: options.pollIntervalMs ?? 250,
+    leaseMs: config.workLeaseMs,
+  });
+  runnerRef = runner;
+  const dispatcher = createCampaignDispatcher({
+    campaigns,
+    budget: sendBudget,
+    provider,
+    catalog,
+    conversations,
+    messages,
+    maxPerSecond: config.maxMessagesPerSecond,
+    concurrency: options.campaignConcurrency ?? 32,
+    workerId: runner.workerId,
+    now: clock.now,
+    logger: logger.child({ component: 'campaigns' }),
+    onProgress: (id) => reporter.soon(id),
+    onFinished: (id) => void reporter.now(id),
+    leaseMs: config.workLeaseMs,
+  });
+  dispatcherRef = dispatcher;
+
+  const enqueueWebhookJobs = createBatchedEnqueue((batch) => jobs.enqueueAll(batch, clock.now()));
+  // The sandbox's simulated delivery statuses take the same durable path as real webhooks.
+  if ('connect' in rawProvider && typeof rawProvider.connect === 'function') {
+    (rawProvider as SandboxProvider).connect(async (events) => {
+      await enqueueWebhookJobs(jobsForWebhookEvents(events));
+      runner.wake();
+    });
+  }
+  const expressApp = express();
+  expressApp.disable('x-powered-by');
+  let accepting = true;
+  expressApp.use((_req: Request, res: Response, next: NextFunction) => {
+    if (!accepting) {
+      res.setHeader('connection', 'close');
+      res.status(503).json({ error: 'shutting down' });
+      return;
+    }
+    next();
+  });
+
+  expressApp.post(SLACK_EVENTS_PATH, slackReplayGuard());
+  const boltLogger = boltLoggerFrom(logger);
+  const socketMode = config.slack.appToken !== undefined;
+  const receiver = socketMode
+    ? undefined
+    : new ExpressReceiver({
+        signingSecret: config.slack.signingSecret,
+        endpoints: SLACK_EVENTS_PATH,
+        app: expressApp,
+        logger: boltLogger,
+        bodyLimit: SLACK_BODY_LIMIT,
+        // Acknowledge only after the listener ran: an agent reply is stored before Slack stops retrying.
+        processBeforeResponse: true,
+      });
+  const bolt = new App({
+    token: config.slack.botToken,
+    ...(receiver ? { receiver } : { socketMode: true, appToken: config.slack.appToken }),
+    clientOptions: { slackApiUrl: config.slack.apiUrl },
+    logger: boltLogger,
+    tokenVerificationEnabled: false,
+  });
+
+  // ---- Sessions, notes, history, retention -------------------------------------------------
+  const history = createHistory({ repository: messages, isLead });
+  const homeStates = new Map<string, HomeState>();
+  async function publishHome(userId: string, state?: HomeState): Promise<void> {
+    const current = state ?? homeStates.get(userId) ?? { query: '', sendingNumberId: null, page: 0 };
+    homeStates.set(userId, current);
+    const [mine, all, numbers] = await Promise.all([
+      sessions.list(userId),
+      conversations.searchContacts({
+        query: current.query,
+        sendingNumberId: current.sendingNumberId ?? undefined,
+        limit: 15,
+        offset: current.page * 15,
+      }),
+      conversations.listSendingNumbers(),
+    ]);
+    await gateway.direct((client) =>
+      client.views.publish({
+        user_id: userId,
+        view: homeView({ mine, all, numbers, state: current, now: clock.now() }),
+      }),
+    );
+  }
+  async function saveNote(contactId: string, text: string): Promise<{ ok: true } | { ok: false; error: string }> {
+    const checked = validateNote(text);
+    if (!checked.ok) return checked;
+    const contact = await conversations.getContact(contactId);
+    if (!contact) return { ok: false, error: 'This conversation no longer exists.' };
+    await conversations.setNote(contactId, checked.note, clock.now());
+    const updated = await conversations.getContact(contactId);
+    if (updated)
+      await threads
+        .refreshHeader(updated)
+        .catch((error: unknown) => logger.warn({ err: String(error) }, 'refreshing the thread header failed'));
+    return { ok: true };
+  }
+  function toFilter(
+    query: HistoryQuery,
+  ): { ok: true; filter: HistoryFilter } | { ok: false; field: string; error: string } {
+    const filter: HistoryFilter = {};
+    if (query.contactId) filter.contactIds = [query.contactId];
+    if (query.phoneNumber) {
+      const parsed = parseInternationalNumber(query.phoneNumber);
+      if (!parsed.ok) return { ok: false, field: HistoryIds.numberBlock, error: parsed.reason };
+      filter.phoneNumber = parsed.e164;
+    }
+    if (query.sendingNumberId) filter.sendingNumberId = query.sendingNumberId;
+    if (query.from) filter.from = Date.parse(`${query.from}T00:00:00Z`);
+    if (query.to) filter.to = Date.parse(`${query.to}T00:00:00Z`) + 24 * 60 * 60 * 1000;
+    if (filter.from !== undefined && filter.to !== undefined && filter.from >= filter.to) {
+      return { ok: false, field: HistoryIds.toBlock, error: 'The end date must be on or after the start date.' };
+    }
+    return { ok: true, filter };
+  }
+  async function renderHistory(userId: string, query: HistoryQuery) {
+    const checked = toFilter(query);
+    if (!checked.ok) return checked;
+    const [results, numbers, canExport] = await Promise.all([
+      history.page(userId, checked.filter, query.page),
+      conversations.listSendingNumbers(),
+      isLead(userId),
+    ]);
+    let title = 'WhatsApp history';
+    if (query.contactId) {
+      const contact = await conversations.getContact(query.contactId);
+      if (contact?.phone_number) title = `History ${contact.phone_number}`;
+    }
+    return { ok: true as const, view: historyModal({ query, numbers, results, canExport, title }) };
+  }
+  async function openHistory(triggerId: string, userId: string, query: Partial<HistoryQuery>): Promise<void> {
+    const full: HistoryQuery = {
+      phoneNumber: null,
+      sendingNumberId: null,
+      contactId: null,
+      from: null,
+      to: null,
+      page: 0,
+      ...query,
+    };
+    const rendered = await renderHistory(userId, full);
+    const view = rendered.ok
+      ? rendered.view
+      : historyModal({
+          query: full,
+          numbers: await conversations.listSendingNumbers(),
+          results: null,
+          canExport: false,
+        });
+    await slackClient.views.open({ trigger_id: triggerId, view });
+  }
+  const purgeRetention = createRetention({
+    stores: {
+      purgeMessageContent: (cutoff, now) => messages.purgeContentBefore(cutoff, now),
+      purgeMedia: (cutoff) => mediaBlobs.purgeOlderThan(cutoff),
+      purgeProcessedEvents: (cutoff) => processedEvents.purgeOlderThan(cutoff),
+      purgeFinishedJobs: (cutoff) => jobs.purgeFinished(cutoff),
+    },
+    retentionDays: config.retentionDays,
+    now: clock.now,
+    logger: logger.child({ component: 'retention' }),
+  });
+
+  const contactLabel = async (contactId: string) => {
+    const contact = await conversations.getContact(contactId);
+    if (!contact) return null;
+    return contact.profile_name
+      ? `${contact.profile_name} (${contact.phone_number ?? ''})`
+      : (contact.phone_number ?? contact.id);
+  };
+  registerListeners(bolt, {
+    subcommands: new Map([
+      ['chat', chatSubcommand({ openConversation, permalink: (c, ts) => slack.permalink(c, ts) })],
+      ['send', sendSubcommand({ client: slackClient, mayLaunchCampaigns, sendingNumbers, catalog, logger })],
+      [
+        'sessions',
+        sessionsSubcommand({
+          listText: async (userId) =>
+            sessionsListText(await sessions.list(userId), clock.now(), await conversations.listSendingNumbers()),
+        }),
+      ],
+      [
+        'note',
+        noteSubcommand({
+          setNote: async (_userId, number, text) => {
+            const parsed = parseInternationalNumber(number);
+            if (!parsed.ok) return `:warning: \`${number.slice(0, 40)}\` is not a valid number: ${parsed.reason}`;
+            const contacts = await conversations.contactsByPhone(parsed.e164);
+            if (contacts.length === 0)
+              return `:warning: ${parsed.e164} has no conversation yet. Open one with \`/wa chat ${parsed.e164}\`.`;
+            for (const contact of contacts) {
+              const result = await saveNote(contact.id, text);
+              if (!result.ok) return `:warning: ${result.error}`;
+            }
+            const checked = validateNote(text);
+            return checked.ok && checked.note
+              ? `Note on ${parsed.e164} set to “${checked.note}”.`
+              : `Note on ${parsed.e164} cleared.`;
+          },
+        }),
+      ],
+      [
+        'history',
+        historySubcommand({
+          open: async (triggerId, userId, number) => {
+            await openHistory(triggerId, userId, { phoneNumber: number });
+            return undefined;
+          },
+        }),
+      ],
+      [
+        'apikey',
+        apikeySubcommand({
+          mayManage: mayLaunchCampaigns,
+          create: (name, userId) => apiKeys.create(name, userId, clock.now()),
+          revoke: (id) => apiKeys.revoke(id, clock.now()),
+          list: () => apiKeys.list(),
+        }),
+      ],
+    ]),
+    register: [
+      (app) =>
+        registerMessageEvents(app, {
+          acceptAgentMessage: (message) => agentReplies.accept(message),
+          headerDeleted: async (channelId, ts) => {
+            const thread = await conversations.threadByTs(channelId, ts);
+            if (thread) await conversations.deactivateThread(thread.id);
+          },
+          logger: logger.child({ component: 'slack-events' }),
+        }),
+      (app) =>
+        registerThreadHeaderActions(app, {
+          addSession: (userId, contactId) => sessions.add(userId, contactId, clock.now()),
+        }),
+      (app) => registerTemplatePickerActions(app, { catalog, contactLabel, logger }),
+      (app) => registerAppHomeEvents(app, { publishHome: (userId) => publishHome(userId) }),
+      (app) =>
+        registerSessionActions(app, {
+          publishHome,
+          removeSession: async (userId, contactId) => {
+            await sessions.remove(userId, contactId);
+          },
+          startChat: async (userId, contactId) => {
+            const contact = await conversations.getContact(contactId);
+            if (!contact) return 'That conversation no longer exists.';
+            const thread = await threads.ensureThread(contact);
+            const added = await sessions.add(userId, contactId, clock.now());
+            const link = await slack.permalink(thread.slack_channel_id, thread.thread_ts);
+            const note =
+              added === 'limit_reached'
+                ? ' Not added to My Sessions: you already have 100.'
+                : added === 'added'
+                  ? ' Added to My Sessions.'
+                  : '';
+            return `${link ? `<${link}|Open the conversation thread>` : `See <#${thread.slack_channel_id}>`}.${note}`;
+          },
+          openNoteModal: async (triggerId, contactId) => {
+            const contact = await conversations.getContact(contactId);
+            if (contact) await slackClient.views.open({ trigger_id: triggerId, view: noteModal(contact) });
+          },
+          openHistoryFor: (triggerId, userId, contactId) => openHistory(triggerId, userId, { contactId }),
+        }),
+      (app) => registerNoteSubmission(app, { saveNote: (_userId, contactId, text) => saveNote(contactId, text) }),
+      (app) =>
+        registerHistoryShortcuts(app, {
+          openHistory: (triggerId, userId, query) => openHistory(triggerId, userId, query),
+          contactOfThread: async (channelId, threadTs) =>
+            (await conversations.threadByTs(channelId, threadTs))?.contact_id ?? null,
+          tellUser: async (channelId, userId, text) => {
+            await gateway
+              .direct((client) => client.chat.postEphemeral({ channel: channelId, user: userId, text }))
+              .catch(() => {});
+          },
+        }),
+      (app) =>
+        registerHistoryModal(app, {
+          render: renderHistory,
+          exportCsv: async (userId, query) => {
+            const checked = toFilter(query);
+            if (!checked.ok) return checked.error;
+            const result = await history.exportCsv(userId, checked.filter);
+            if (!result.ok) return `:no_entry: ${result.error}`;
+            await campaignSlack.uploadToDm(
+              userId,
+              { bytes: result.csv, filename: 'whatsapp-history.csv', title: 'WhatsApp history export' },
+              `${result.rows} messages exported.`,
+            );
+            return `The CSV (${result.rows} messages) is in your DM with the app.`;
+          },
+        }),
+      (app) =>
+        registerTemplatePickerSubmission(app, {
+          catalog,
+          queueTemplate: (request) => conversationTemplates.queue(request),
+        }),
+      (app) =>
+        registerTemplateFormActions(
+          app,
+          {
+            [TEMPLATE_PICKER_CALLBACK]: templatePickerRebuilder({ catalog, contactLabel, logger }),
+            [CampaignViewIds.formCallback]: async ({ view, client, field, value }) => {
+              const metadata = JSON.parse(view.private_metadata || '{}') as CampaignFormMetadata;
+              const next: CampaignFormMetadata = { ...metadata, [field]: value };
+              if (field === 'templateName') next.language = null;
+              const [numbers, templates] = await Promise.all([sendingNumbers(), catalog.approved()]);
+              await client.views.update({
+                view_id: view.id,
+                hash: view.hash,
+                view: campaignFormView({
+                  metadata: next,
+                  numbers,
+                  templates,
+                  values: variableValuesFrom(parseViewState(view.state?.values)),
+                }),
+              });
+            },
+          },
+          { [CampaignViewIds.numberAction]: 'sendingNumberId' },
+        ),
+      (app) =>
+        registerCampaignSubmissions(app, {
+          catalog,
+          isUsableNumber: async (id) => (await conversations.sendingNumber(id))?.health === 'connected',
+          mayLaunchCampaigns,
+          queuePreparation: async (request) => {
+            await jobQueue.enqueue({
+              kind: JobKind.campaignPrepare,
+              payload: request,
+              idempotencyKey: `prepare:${request.viewId}`,
+              maxAttempts: 5,
+            });
+          },
+          confirm: async (draftId, userId) => {
+            const draft = await campaigns.get(draftId);
+            if (!draft || draft.created_by !== userId)
+              return { ok: false, error: 'This campaign draft no longer exists; run /wa send again.' };
+            if (await drafts.confirm(draftId)) {
+              dispatcher.wake();
+              // The report can take a moment for a large campaign; the modal must close within 3 s.
+              void reporter.now(draftId);
+            }
+            return { ok: true };
+          },
+        }),
+      (app) =>
+        registerCampaignActions(app, {
+          cancel: async (campaignId, userId) => {
+            const campaign = await campaigns.get(campaignId);
+            if (!campaign) return 'That campaign no longer exists.';
+            if (campaign.created_by !== userId && !(await mayLaunchCampaigns(userId)))
+              return ':no_entry: Only marketers can cancel campaigns.';
+            const cancelled = await campaigns.cancel(campaignId, clock.now());
+            await reporter.now(campaignId);
+            return cancelled
+              ? 'Campaign cancelled: recipients not yet sent will not receive it.'
+              : 'This campaign has already finished.';
+          },
+          exportCsv: exportCampaignCsv,
+        }),
+    ],
+  });
+
+  expressApp.use(
+    whatsappWebhookRoutes({
+      provider,
+      logger: logger.child({ component: 'webhook' }),
+      accept: async (events) => {
+        for (const event of events) if (event.kind === 'status') metrics.statuses.inc({ status: event.status });
+        await enqueueWebhookJobs(jobsForWebhookEvents(events));
+        runner.wake();
+      },
+      onResult: (outcome, durationMs) => {
+        metrics.webhooks.inc({ outcome });
+        if (outcome === 'accepted') metrics.webhookAckSeconds.observe(durationMs / 1000);
+      },
+    }),
+  );
+  expressApp.use(apiRoutes({ authenticate: (key) => apiKeys.authenticate(key, clock.now()), templates: triggered }));
+  expressApp.use(
+    metricsRoute({
+      registry: metrics.registry,
+      authorize: async (token) =>
+        (config.metricsToken !== undefined && safeEqual(token, config.metricsToken)) ||
+        (await apiKeys.authenticate(token, clock.now())) !== null,
+      refresh: async () => {
+        metrics.queueDepth.reset();
+        metrics.queueOldestSeconds.reset();
+        for (const depth of await jobs.depths()) {
+          metrics.queueDepth.set({ kind: depth.kind }, depth.pending);
+          if (depth.oldestRunAt !== null)
+            metrics.queueOldestSeconds.set({ kind: depth.kind }, Math.max(0, (clock.now() - depth.oldestRunAt) / 1000));
+        }
+        metrics.campaignRecipients.reset();
+        for (const campaign of await campaigns.active(clock.now())) {
+          const counts = await campaigns.counts(campaign.id);
+          for (const [status, count] of Object.entries(counts))
+            metrics.campaignRecipients.set({ campaign: campaign.id, status }, count);
+        }
+      },
+    }),
+  );
+  expressApp.use(mediaRoute({ links: mediaLinks, load: (id) => mediaBlobs.load(id) }));
+  expressApp.use(
+    healthRoute(async () => {
+      await sql`select 1`.execute(db);
+      return isMigrated(db);
+    }),
+  );
+  expressApp.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  // Body-parser errors (too large, malformed) are the client's fault: 4xx, never a 5xx or a crash.
+  expressApp.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : 500;
+    if (status >= 400 && status < 500) {
+      res.status(status).json({ error: status === 413 ? 'request body too large' : 'bad request' });
+      return;
+    }
+    logger.error({ err: error instanceof Error ? error.message : String(error) }, 'request failed');
+    res.status(500).json({ error: 'internal error' });
+  });
+
+  let server: Server | undefined;
+  let numberSync: NodeJS.Timeout | undefined;
+  let retentionTask: { stop(): unknown } | undefined;
+
+  return {
+    purgeRetention,
+    runner,
+    database,
+    logger,
+    async start() {
+      await migrateToLatest(db);
+      if (database.dialect === 'sqlite') {
+        // SQLite means one process: leases left by a crashed run belong to nobody.
+        const released = await jobs.releaseAllLeases(clock.now());
+        if (released > 0) logger.info({ released }, 'resumed jobs interrupted by the last shutdown');
+      }
+      const httpServer = createServer(expressApp);
+      server = httpServer;
+      httpServer.headersTimeout = 20_000;
+      httpServer.requestTimeout = 30_000;
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, () => resolve());
+      });
+      if (socketMode) await bolt.start();
+      runner.start();
+      dispatcher.start();
+      syncSendingNumbers().catch((error: unknown) =>
+        logger.warn({ err: String(error) }, 'listing sending numbers failed; will retry'),
+      );
+      numberSync = setInterval(() => {
+        syncSendingNumbers().catch((error: unknown) =>
+          logger.warn({ err: String(error) }, 'listing sending numbers failed'),
+        );
+      }, 10 * 60_000);
+      numberSync.unref();
+      retentionTask = cron.schedule(config.retentionCron, () => {
+        purgeRetention().catch((error: unknown) => logger.error({ err: String(error) }, 'retention purge failed'));
+      });
+      const port = (httpServer.address() as AddressInfo).port;
+      logger.info({ port, database: database.dialect, provider: provider.name, socketMode }, 'bridge started');
+      return { port };
+    },
+    async stop() {
+      accepting = false;
+      if (numberSync) clearInterval(numberSync);
+      await retentionTask?.stop();
+      const httpServer = server;
+      if (httpServer) {
+        await new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeIdleConnections();
+          setTimeout(() => httpServer.closeAllConnections(), 5_000).unref();
+        });
+      }
+      if (socketMode) await bolt.stop().catch(() => {});
+      await dispatcher.stop();
+      await runner.stop();
+      await reporter.flush().catch(() => {});
+      await database.close();
+      logger.info('bridge stopped');
+    },
+  };
+}

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../shared/logger.js';
+import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
+import type { HeaderFile } from '../conversation-templates.js';
+import { outboundMediaRule } from '../outbound-media.js';
+import { parseRecipientsFile, parseTypedRecipients } from '../recipients.js';
+import { headerMediaKind, type TemplateCatalog } from '../templates.js';
+import type { CampaignParameters, CampaignRepository } from './campaign-ports.js';
+
+export const MAX_TYPED_RECIPIENTS = 50;
+export const MAX_RECIPIENTS_FILE_BYTES = 10 * 1024 * 1024;
+
+export type RecipientsFile = { name: string; mimeType: string; size: number; urlPrivate: string };
+
+export type InvalidLine = { line: number; input: string; reason: string };
+
+export type DraftRequest = {
+  createdBy: string;
+  channelId: string;
+  sendingNumberId: string;
+  templateName: string;
+  language: string;
+  values: Record<string, string>;
+  headerFile: HeaderFile | null;
+  typedRecipients: string | null;
+  recipientsFile: RecipientsFile | null;
+  scheduledAt: number | null;
+};
+
+export type DraftSummary = {
+  draftId: string;
+  recipients: number;
+  invalid: InvalidLine[];
+  duplicates: number;
+  sendingNumberId: string;
+  templateName: string;
+  language: string;
+  category: string;
+  scheduledAt: number | null;
+  perRecipientVariables: boolean;
+};
+
+export type DraftResult =
+  | { ok: true; summary: DraftSummary }
+  | { ok: false; error: string; field: 'recipients' | 'file' | 'template' | 'header' };
+
+/**
+ * Turns a filled-in campaign form into a stored draft: recipients parsed and validated, header
+ * media uploaded to the provider. Nothing is sent until the draft is confirmed.
+ */
+export function createCampaignDrafts(deps: {
+  campaigns: CampaignRepository;
+  catalog: TemplateCatalog;
+  provider: WhatsAppProvider;
+  downloadSlackFile(url: string, maxBytes: number): Promise<Buffer>;
+  now: () => number;
+  logger: Logger;
+}) {
+  async function prepare(request: DraftRequest): Promise<DraftResult> {
+    const template = await deps.catalog.find(request.templateName, request.language);
+    if (!template)
+      return {
+        ok: false,
+        field: 'template',
+        error: `Template ${request.templateName} (${request.language}) is not approved.`,
+      };
+
+    let numbers: string[];
+    let invalid: InvalidLine[];
+    let duplicates: number;
+    let perRecipient: Map<string, Record<string, string>> | null = null;
+    if (request.recipientsFile) {
+      const file = request.recipientsFile;
+      const extension = file.name.toLowerCase().split('.').pop() ?? '';
+      if (!['txt', 'csv'].includes(extension)) {
+        return {
+          ok: false,
+          field: 'file',
+          error: `\`${file.name}\` is not a .txt (one number per line) or .csv file.`,
+        };
+      }
+      if (file.size > MAX_RECIPIENTS_FILE_BYTES) {
+        return { ok: false, field: 'file', error: `\`${file.name}\` is larger than 10 MB.` };
+      }
+      const bytes = await deps.downloadSlackFile(file.urlPrivate, MAX_RECIPIENTS_FILE_BYTES);
+      const parsed = parseRecipientsFile(bytes, { maxBytes: MAX_RECIPIENTS_FILE_BYTES });
+      if (!parsed.ok) return { ok: false, field: 'file', error: parsed.error };
+      numbers = parsed.numbers;
+      invalid = parsed.invalid;
+      duplicates = parsed.duplicates;
+      if (parsed.rows && parsed.rows.length > 0) {
+        perRecipient = new Map(
+          parsed.rows.map((row) => [
+            row.e164,
+            Object.fromEntries(Object.entries(row.variables).map(([k, v]) => [`body.${k}`, v])),
+          ]),
+        );
+      }
+    } else {
+      const parsed = parseTypedRecipients(request.typedRecipients ?? '', { max: MAX_TYPED_RECIPIENTS });
+      if (parsed.tooMany) {
+        return {
+          ok: false,
+          field: 'recipients',
+          error: `At most ${MAX_TYPED_RECIPIENTS} numbers can be typed; upload a .txt file for more.`,
+        };
+      }
+      numbers = parsed.numbers;
+      invalid = parsed.invalid;
+      duplicates = parsed.duplicates;
+    }
+    if (numbers.length === 0) {
+      const first = invalid[0];
+      return {
+        ok: false,
+        field: request.recipientsFile ? 'file' : 'recipients',
+        error: first
+          ? `No valid number found (line ${first.line}: ${first.reason}).`
+          : 'Add at least one recipient number.',
+      };
+    }
+
+    let headerMedia: CampaignParameters['headerMedia'] = null;
+    const mediaKind = headerMediaKind(template);
+    if (mediaKind) {
+      if (!request.headerFile)
+        return { ok: false, field: 'header', error: `This template needs a header ${mediaKind}.` };
+      const rule = outboundMediaRule(request.headerFile.mimeType);
+      const bytes = await deps.downloadSlackFile(request.headerFile.urlPrivate, rule.maxBytes);
+      const mediaRef = await deps.provider.uploadMedia(request.sendingNumberId, {
+        bytes,
+        mimeType: request.headerFile.mimeType,
+        filename: request.headerFile.name,
+      });
+      headerMedia = {
+        type: mediaKind,
+        mediaRef,
+        ...(mediaKind === 'document' ? { filename: request.headerFile.name } : {}),
+      };
+    }
+
+    const draftId = randomUUID();
+    const parameters: CampaignParameters = { values: request.values, headerMedia };
+    await deps.campaigns.create(
+      {
+        id: draftId,
+        createdBy: request.createdBy,
+        slackChannelId: request.channelId,
+        sendingNumberId: request.sendingNumberId,
+        templateName: template.name,
+        templateLanguage: template.language,
+        templateCategory: template.category,
+        parametersJson: JSON.stringify(parameters),
+        scheduledAt: request.scheduledAt,
+        invalidCount: invalid.length,
+        recipients: numbers.map((phoneNumber) => ({
+          phoneNumber,
+          parametersJson: perRecipient?.get(phoneNumber) ? JSON.stringify(perRecipient.get(phoneNumber)) : null,
+        })),
+      },
+      deps.now(),
+      { draft: true },
+    );
+    return {
+      ok: true,
+      summary: {
+        draftId,
+        recipients: numbers.length,
+        invalid,
+        duplicates,
+        sendingNumberId: request.sendingNumberId,
+        templateName: template.name,
+        language: template.language,
+        category: template.category,
+        scheduledAt: request.scheduledAt,
+        perRecipientVariables: perRecipient !== null,
+      },
+    };
+  }
+
+  return { prepare, confirm: (draftId: string) => deps.campaigns.confirm(draftId, deps.now()) };
+}
+export type CampaignDrafts = ReturnType<typeof createCampaignDrafts>;

@@ -1,0 +1,114 @@
+/** What campaign sending needs from storage (implemented by src/db/stores/campaign-store.ts). */
+
+export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'completed' | 'cancelled' | 'failed';
+export type StatusCounts = Record<RecipientStatus, number>;
+
+export type CampaignRecord = {
+  id: string;
+  created_by: string;
+  slack_channel_id: string;
+  slack_message_ts: string | null;
+  sending_number_id: string;
+  template_name: string;
+  template_language: string;
+  template_category: string | null;
+  parameters_json: string;
+  status: CampaignStatus;
+  scheduled_at: number | null;
+  total: number;
+  invalid_count: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  error: string | null;
+};
+
+export type CampaignRecipientRecord = {
+  id: number;
+  campaign_id: string;
+  phone_number: string;
+  parameters_json: string | null;
+  status: RecipientStatus;
+  provider_message_id: string | null;
+  error_code: string | null;
+  error_detail: string | null;
+  attempts: number;
+};
+
+export type NewCampaignRecord = {
+  id: string;
+  createdBy: string;
+  slackChannelId: string;
+  sendingNumberId: string;
+  templateName: string;
+  templateLanguage: string;
+  templateCategory: string | null;
+  parametersJson: string;
+  scheduledAt: number | null;
+  invalidCount: number;
+  recipients: { phoneNumber: string; parametersJson: string | null }[];
+};
+
+export interface CampaignRepository {
+  create(campaign: NewCampaignRecord, now: number, options?: { draft?: boolean }): Promise<void>;
+  /** Turns a draft into a real campaign (sending now, or scheduled); false if it was not a draft. */
+  confirm(id: string, now: number): Promise<boolean>;
+  get(id: string): Promise<CampaignRecord | undefined>;
+  setSlackMessage(id: string, channelId: string, ts: string): Promise<void>;
+  active(now: number): Promise<CampaignRecord[]>;
+  markStarted(id: string, now: number): Promise<void>;
+  finish(
+    id: string,
+    status: 'completed' | 'cancelled' | 'failed',
+    now: number,
+    error?: string | null,
+  ): Promise<boolean>;
+  cancel(id: string, now: number): Promise<boolean>;
+  claimRecipients(
+    campaignId: string,
+    workerId: string,
+    limit: number,
+    leaseMs: number,
+    now: number,
+  ): Promise<CampaignRecipientRecord[]>;
+  recordSent(recipientId: number, providerMessageId: string, now: number): Promise<void>;
+  recordFailed(recipientId: number, code: string, detail: string, now: number): Promise<void>;
+  requeue(recipientId: number, now: number): Promise<void>;
+  applyStatus(
+    providerMessageId: string,
+    status: RecipientStatus,
+    error: { code: string; detail: string } | null,
+    now: number,
+  ): Promise<string | null>;
+  counts(campaignId: string): Promise<StatusCounts>;
+  failureReasons(campaignId: string, limit?: number): Promise<{ reason: string; count: number }[]>;
+  updateTotals(campaignId: string, counts: StatusCounts): Promise<void>;
+}
+
+/**
+ * The shared send budget is kept in buckets of this many milliseconds; a grant never lets the
+ * buckets of the last 1,050 ms add up to more than the per-second limit, so any sliding second
+ * (which overlaps at most 21 buckets) stays within it.
+ */
+export const BUDGET_BUCKET_MS = 50;
+export const BUDGET_WINDOW_MS = 1050;
+
+export interface SendBudget {
+  take(
+    sendingNumberId: string,
+    wanted: number,
+    limitPerSecond: number,
+    now: number,
+  ): Promise<{ granted: number; windowEndsAt: number }>;
+}
+
+/** What a campaign sends: the template and its shared parameters (header media already uploaded). */
+export type CampaignParameters = {
+  values: Record<string, string>;
+  headerMedia: {
+    type: 'image' | 'video' | 'document';
+    mediaRef: { kind: 'id'; id: string } | { kind: 'link'; url: string };
+    filename?: string;
+  } | null;
+};

@@ -1,0 +1,85 @@
+import type { Logger } from '../shared/logger.js';
+import { classifyMetaErrorCode, describeFailure } from '../whatsapp/provider-errors.js';
+import type { StatusEvent } from '../whatsapp/whatsapp-provider.js';
+import type { ConversationRepository, MessageRepository, SlackConversationPort } from './ports.js';
+
+export class StatusForUnknownMessageError extends Error {
+  constructor(providerMessageId: string) {
+    super(`no message recorded yet for provider id ${providerMessageId}`);
+    this.name = 'StatusForUnknownMessageError';
+  }
+}
+
+export type DeliveryStatusHandler = (
+  event: StatusEvent,
+  attempt: { attempts: number; isLastAttempt: boolean },
+) => Promise<void>;
+
+/** Other consumers of statuses (campaign recipients) see every status the conversation did not. */
+export type StatusListener = (event: StatusEvent) => Promise<boolean>;
+
+/**
+ * Shows sent / delivered / read / failed on the Slack message it belongs to. Duplicates and
+ * out-of-order arrivals are harmless: the stored status only ever moves forward.
+ */
+export function createDeliveryStatusHandler(deps: {
+  messages: MessageRepository;
+  conversations: ConversationRepository;
+  slack: SlackConversationPort;
+  now: () => number;
+  logger: Logger;
+  otherListeners?: StatusListener[];
+}): DeliveryStatusHandler {
+  const { messages, slack } = deps;
+  return async (event, attempt) => {
+    let message = await messages.byProviderId(event.providerMessageId);
+    for (const alternate of event.alternateIds) {
+      if (message) break;
+      message = await messages.byProviderId(alternate);
+    }
+    if (!message) {
+      let handled = false;
+      for (const listener of deps.otherListeners ?? []) handled = (await listener(event)) || handled;
+      if (handled) return;
+      // The status can overtake our own record of the send: try again shortly, then let it go.
+      if (attempt.attempts < 4) throw new StatusForUnknownMessageError(event.providerMessageId);
+      deps.logger.info(
+        { providerMessageId: event.providerMessageId, status: event.status },
+        'status for a message we never sent; ignored',
+      );
+      return;
+    }
+    for (const alternate of event.alternateIds) {
+      if (alternate !== message.provider_message_id) await messages.setAlternateId(message.id, alternate);
+    }
+    for (const listener of deps.otherListeners ?? []) await listener(event);
+
+    const firstError = event.errors[0];
+    const error =
+      event.status === 'failed'
+        ? {
+            code: firstError?.code ?? 'unknown',
+            detail: describeFailure(
+              firstError && /^\d+$/.test(firstError.code) ? classifyMetaErrorCode(Number(firstError.code)) : null,
+              firstError?.code ?? null,
+              firstError?.detail ?? firstError?.title ?? 'delivery failed',
+            ),
+          }
+        : null;
+    const previous = message.status;
+    const updated = await messages.advanceStatus(message.id, event.status, error, deps.now());
+    if (!updated?.slack_channel_id || !updated.slack_ts) return;
+
+    await slack.setStatusReaction(updated.slack_channel_id, updated.slack_ts, event.status, previous);
+    if (event.status === 'failed' && error) {
+      const active = await deps.conversations.activeThread(updated.contact_id);
+      const thread = active?.slack_channel_id === updated.slack_channel_id ? active.thread_ts : updated.slack_ts;
+      await slack.postInThread(
+        updated.slack_channel_id,
+        thread,
+        { text: `:x: Not delivered to the customer: ${error.detail}` },
+        { type: 'wa_failed', key: message.id },
+      );
+    }
+  };
+}

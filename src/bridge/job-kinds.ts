@@ -1,0 +1,8 @@
+/** Kinds of durable jobs; the payload of each is validated by its handler. */
+export const JobKind = {
+  inboundMessage: 'whatsapp.inbound_message',
+  deliveryStatus: 'whatsapp.delivery_status',
+  agentReply: 'slack.agent_reply',
+  templateSend: 'whatsapp.template_send',
+  campaignPrepare: 'campaign.prepare',
+} as const;

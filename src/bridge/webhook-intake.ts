@@ -1,0 +1,44 @@
+import type { InboundMessageEvent, StatusEvent, WebhookEvent } from '../whatsapp/whatsapp-provider.js';
+import { JobKind } from './job-kinds.js';
+
+export type IntakeJob = {
+  kind: string;
+  payload: unknown;
+  orderingKey: string;
+  idempotencyKey: string;
+  maxAttempts: number;
+};
+
+/** Ordering key of a conversation: everything about one sending number × contact runs in order. */
+export function conversationKey(sendingNumberId: string, contact: InboundMessageEvent['contact']): string {
+  return `conversation:${sendingNumberId}:${contact.phoneNumber ?? contact.userId ?? 'unknown'}`;
+}
+
+/**
+ * Turns verified webhook events into durable jobs. A provider delivering the same message or
+ * status again maps to the same idempotency key, so it is stored (and later posted) once.
+ */
+export function jobsForWebhookEvents(events: readonly WebhookEvent[]): IntakeJob[] {
+  return events.map((event) => (event.kind === 'message' ? inboundJob(event) : statusJob(event)));
+}
+
+function inboundJob(event: InboundMessageEvent): IntakeJob {
+  return {
+    kind: JobKind.inboundMessage,
+    payload: event,
+    orderingKey: conversationKey(event.sendingNumberId, event.contact),
+    idempotencyKey: `inbound:${event.providerMessageId}`,
+    maxAttempts: 50,
+  };
+}
+
+function statusJob(event: StatusEvent): IntakeJob {
+  return {
+    kind: JobKind.deliveryStatus,
+    payload: event,
+    // Statuses of one message apply in arrival order; the handler also refuses to move backwards.
+    orderingKey: `status:${event.providerMessageId}`,
+    idempotencyKey: `status:${event.providerMessageId}:${event.status}`,
+    maxAttempts: 50,
+  };
+}

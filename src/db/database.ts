@@ -1,0 +1,145 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ContactRecord, MessageRecord, SendingNumberRecord, SlackThreadRecord } from '../bridge/records.js';
+
+/**
+ * The typed schema the storage layer queries. Mirrors migrations/; timestamps are epoch
+ * milliseconds, flags are 0/1 integers, JSON is stored as text (portable across SQLite and
+ * PostgreSQL).
+ */
+
+export type SendingNumberTable = SendingNumberRecord;
+export type ContactTable = ContactRecord;
+export type SlackThreadTable = SlackThreadRecord;
+export type MessageTable = MessageRecord;
+export type { MessageDirection, MessageSource, MessageStatus } from '../bridge/records.js';
+
+export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export type JobTable = {
+  id: Generated<number>;
+  kind: string;
+  ordering_key: string | null;
+  idempotency_key: string | null;
+  payload: string;
+  status: JobStatus;
+  attempts: Generated<number>;
+  max_attempts: number;
+  run_at: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+};
+
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'completed' | 'cancelled' | 'failed';
+
+export type CampaignTable = {
+  id: string;
+  created_by: string;
+  slack_channel_id: string;
+  slack_message_ts: string | null;
+  sending_number_id: string;
+  template_name: string;
+  template_language: string;
+  template_category: string | null;
+  parameters_json: string;
+  status: CampaignStatus;
+  scheduled_at: number | null;
+  total: Generated<number>;
+  sent: Generated<number>;
+  delivered: Generated<number>;
+  read: Generated<number>;
+  failed: Generated<number>;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  error: string | null;
+  invalid_count: Generated<number>;
+};
+
+export type SendBudgetTable = {
+  sending_number_id: string;
+  window_start: number;
+  used: number;
+};
+
+export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+
+export type CampaignRecipientTable = {
+  id: Generated<number>;
+  campaign_id: string;
+  phone_number: string;
+  parameters_json: string | null;
+  status: RecipientStatus;
+  provider_message_id: string | null;
+  error_code: string | null;
+  error_detail: string | null;
+  attempts: Generated<number>;
+  claimed_by: string | null;
+  claimed_until: number | null;
+  updated_at: number;
+};
+
+export type AgentSessionTable = {
+  slack_user_id: string;
+  contact_id: string;
+  created_at: number;
+};
+
+export type ProcessedEventTable = {
+  key: string;
+  created_at: number;
+};
+
+export type ApiKeyTable = {
+  id: string;
+  name: string;
+  key_hash: string;
+  created_by: string;
+  created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+};
+
+export type ApiRequestTable = {
+  api_key_id: string;
+  idempotency_key: string;
+  message_id: string;
+  created_at: number;
+};
+
+export type MediaBlobTable = {
+  id: string;
+  mime_type: string;
+  filename: string;
+  size: number;
+  bytes: Buffer;
+  created_at: number;
+};
+
+export type Database = {
+  sending_number: SendingNumberTable;
+  contact: ContactTable;
+  slack_thread: SlackThreadTable;
+  message: MessageTable;
+  job: JobTable;
+  campaign: CampaignTable;
+  campaign_recipient: CampaignRecipientTable;
+  agent_session: AgentSessionTable;
+  processed_event: ProcessedEventTable;
+  api_key: ApiKeyTable;
+  api_request: ApiRequestTable;
+  media_blob: MediaBlobTable;
+  send_budget: SendBudgetTable;
+};
+
+export type ContactRow = Selectable<ContactTable>;
+export type MessageRow = Selectable<MessageTable>;
+export type NewMessage = Insertable<MessageTable>;
+export type MessageUpdate = Updateable<MessageTable>;
+export type JobRow = Selectable<JobTable>;
+export type SlackThreadRow = Selectable<SlackThreadTable>;
+export type SendingNumberRow = Selectable<SendingNumberTable>;
+export type CampaignRow = Selectable<CampaignTable>;
+export type CampaignRecipientRow = Selectable<CampaignRecipientTable>;

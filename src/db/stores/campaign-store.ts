@@ -1,0 +1,363 @@
+import type { Kysely } from 'kysely';
+import type { CampaignRecipientRow, CampaignRow, Database, RecipientStatus } from '../database.js';
+
+export type NewCampaign = {
+  id: string;
+  createdBy: string;
+  slackChannelId: string;
+  sendingNumberId: string;
+  templateName: string;
+  templateLanguage: string;
+  templateCategory: string | null;
+  parametersJson: string;
+  scheduledAt: number | null;
+  invalidCount: number;
+  recipients: { phoneNumber: string; parametersJson: string | null }[];
+};
+
+export type StatusCounts = Record<RecipientStatus, number>;
+
+const RECIPIENT_RANK: Record<RecipientStatus, number> = {
+  queued: 0,
+  sending: 1,
+  sent: 2,
+  delivered: 3,
+  read: 4,
+  failed: 5,
+};
+
+export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
+  return {
+    /**
+     * A campaign and its recipient rows. A real campaign is written in one transaction (whole or
+     * not at all). A draft can't send until it is confirmed, so its recipients go in slices of
+     * 20,000 rows: a 10 MB file doesn't become one huge transaction (and WAL) that stalls the rest.
+     */
+    async create(campaign: NewCampaign, now: number, options: { draft?: boolean } = {}): Promise<void> {
+      const row = {
+        id: campaign.id,
+        created_by: campaign.createdBy,
+        slack_channel_id: campaign.slackChannelId,
+        slack_message_ts: null,
+        sending_number_id: campaign.sendingNumberId,
+        template_name: campaign.templateName,
+        template_language: campaign.templateLanguage,
+        template_category: campaign.templateCategory,
+        parameters_json: campaign.parametersJson,
+        status: options.draft
+          ? ('draft' as const)
+          : campaign.scheduledAt && campaign.scheduledAt > now
+            ? ('scheduled' as const)
+            : ('sending' as const),
+        scheduled_at: campaign.scheduledAt,
+        total: campaign.recipients.length,
+        invalid_count: campaign.invalidCount,
+        created_at: now,
+        started_at: null,
+        finished_at: null,
+        error: null,
+      };
+      const insertRecipients = async (executor: Kysely<Database>, recipients: NewCampaign['recipients']) => {
+        for (let i = 0; i < recipients.length; i += 500) {
+          await executor
+            .insertInto('campaign_recipient')
+            .values(
+              recipients.slice(i, i + 500).map((r) => ({
+                campaign_id: campaign.id,
+                phone_number: r.phoneNumber,
+                parameters_json: r.parametersJson,
+                status: 'queued' as const,
+                provider_message_id: null,
+                error_code: null,
+                error_detail: null,
+                claimed_by: null,
+                claimed_until: null,
+                updated_at: now,
+              })),
+            )
+            .onConflict((oc) => oc.doNothing())
+            .execute();
+        }
+      };
+      if (!options.draft) {
+        await db.transaction().execute(async (trx) => {
+          await trx.insertInto('campaign').values(row).execute();
+          await insertRecipients(trx, campaign.recipients);
+        });
+        return;
+      }
+      await db.insertInto('campaign').values(row).execute();
+      for (let offset = 0; offset < campaign.recipients.length; offset += 20_000) {
+        await db
+          .transaction()
+          .execute((trx) => insertRecipients(trx, campaign.recipients.slice(offset, offset + 20_000)));
+      }
+    },
+
+    async confirm(id: string, now: number): Promise<boolean> {
+      const campaign = await db
+        .selectFrom('campaign')
+        .select(['scheduled_at'])
+        .where('id', '=', id)
+        .where('status', '=', 'draft')
+        .executeTakeFirst();
+      if (!campaign) return false;
+      const result = await db
+        .updateTable('campaign')
+        .set({
+          status: campaign.scheduled_at && campaign.scheduled_at > now ? 'scheduled' : 'sending',
+          created_at: now,
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'draft')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    async purgeDrafts(olderThan: number): Promise<void> {
+      const drafts = db
+        .selectFrom('campaign')
+        .select('id')
+        .where('status', '=', 'draft')
+        .where('created_at', '<', olderThan);
+      await db.deleteFrom('campaign_recipient').where('campaign_id', 'in', drafts).execute();
+      await db.deleteFrom('campaign').where('status', '=', 'draft').where('created_at', '<', olderThan).execute();
+    },
+
+    async cancel(id: string, now: number): Promise<boolean> {
+      const cancelled = await this.finish(id, 'cancelled', now);
+      if (cancelled) {
+        await db
+          .updateTable('campaign_recipient')
+          .set({
+            status: 'failed',
+            error_code: 'cancelled',
+            error_detail: 'campaign cancelled before sending',
+            updated_at: now,
+          })
+          .where('campaign_id', '=', id)
+          .where('status', '=', 'queued')
+          .execute();
+      }
+      return cancelled;
+    },
+
+    async get(id: string): Promise<CampaignRow | undefined> {
+      return db.selectFrom('campaign').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    async setSlackMessage(id: string, channelId: string, ts: string): Promise<void> {
+      await db
+        .updateTable('campaign')
+        .set({ slack_channel_id: channelId, slack_message_ts: ts })
+        .where('id', '=', id)
+        .where('slack_message_ts', 'is', null)
+        .execute();
+    },
+
+    /** Campaigns with work to do now (scheduled ones become due and switch to sending). */
+    async active(now: number): Promise<CampaignRow[]> {
+      await db
+        .updateTable('campaign')
+        .set({ status: 'sending' })
+        .where('status', '=', 'scheduled')
+        .where('scheduled_at', '<=', now)
+        .execute();
+      return db.selectFrom('campaign').selectAll().where('status', '=', 'sending').orderBy('created_at').execute();
+    },
+
+    async markStarted(id: string, now: number): Promise<void> {
+      await db
+        .updateTable('campaign')
+        .set({ started_at: now })
+        .where('id', '=', id)
+        .where('started_at', 'is', null)
+        .execute();
+    },
+
+    async finish(
+      id: string,
+      status: 'completed' | 'cancelled' | 'failed',
+      now: number,
+      error: string | null = null,
+    ): Promise<boolean> {
+      const result = await db
+        .updateTable('campaign')
+        .set({ status, finished_at: now, error })
+        .where('id', '=', id)
+        .where('status', 'in', ['sending', 'scheduled'])
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    /**
+     * Claims up to `limit` recipients to send now: queued ones, and ones whose claimer died mid-send
+     * (their lease expired) — the only case that can send twice, bounded by the in-flight count.
+     */
+    async claimRecipients(
+      campaignId: string,
+      workerId: string,
+      limit: number,
+      leaseMs: number,
+      now: number,
+    ): Promise<CampaignRecipientRow[]> {
+      if (limit <= 0) return [];
+      // Queued recipients come straight off the (campaign_id, status, id) index; recipients whose
+      // claimer died are looked for only when no queued ones are left, so the hot path stays cheap.
+      const queued = (executor: Kysely<Database>) =>
+        executor
+          .selectFrom('campaign_recipient')
+          .select('id')
+          .where('campaign_id', '=', campaignId)
+          .where('status', '=', 'queued')
+          .orderBy('id')
+          .limit(limit);
+      const abandoned = (executor: Kysely<Database>) =>
+        executor
+          .selectFrom('campaign_recipient')
+          .select('id')
+          .where('campaign_id', '=', campaignId)
+          .where('status', '=', 'sending')
+          .where('claimed_until', '<', now)
+          .orderBy('id')
+          .limit(limit);
+      const claim = (executor: Kysely<Database>) =>
+        executor.updateTable('campaign_recipient').set((eb) => ({
+          status: 'sending',
+          claimed_by: workerId,
+          claimed_until: now + leaseMs,
+          attempts: eb('attempts', '+', 1),
+          updated_at: now,
+        }));
+      const attempt = async (candidates: typeof queued): Promise<CampaignRecipientRow[]> => {
+        if (dialect === 'postgres') {
+          return db.transaction().execute(async (trx) => {
+            const ids = (await candidates(trx).forUpdate().skipLocked().execute()).map((r) => r.id);
+            if (ids.length === 0) return [];
+            return claim(trx)
+              .where('id', 'in', ids)
+              .where('status', 'in', ['queued', 'sending'])
+              .returningAll()
+              .execute();
+          });
+        }
+        return claim(db).where('id', 'in', candidates(db)).returningAll().execute();
+      };
+      const claimed = await attempt(queued);
+      if (claimed.length > 0) return claimed;
+      return attempt(abandoned);
+    },
+
+    async recordSent(recipientId: number, providerMessageId: string, now: number): Promise<void> {
+      await db
+        .updateTable('campaign_recipient')
+        .set({
+          status: 'sent',
+          provider_message_id: providerMessageId,
+          claimed_by: null,
+          claimed_until: null,
+          updated_at: now,
+        })
+        .where('id', '=', recipientId)
+        .where('status', '=', 'sending')
+        .execute();
+    },
+
+    async recordFailed(recipientId: number, code: string, detail: string, now: number): Promise<void> {
+      await db
+        .updateTable('campaign_recipient')
+        .set({
+          status: 'failed',
+          error_code: code,
+          error_detail: detail,
+          claimed_by: null,
+          claimed_until: null,
+          updated_at: now,
+        })
+        .where('id', '=', recipientId)
+        .execute();
+    },
+
+    /** Gives a recipient back: the provider certainly did not send it. */
+    async requeue(recipientId: number, now: number): Promise<void> {
+      await db
+        .updateTable('campaign_recipient')
+        .set({ status: 'queued', claimed_by: null, claimed_until: null, updated_at: now })
+        .where('id', '=', recipientId)
+        .execute();
+    },
+
+    /** Applies a delivery status to the recipient with this provider id; its campaign id, or null when none matches. */
+    async applyStatus(
+      providerMessageId: string,
+      status: RecipientStatus,
+      error: { code: string; detail: string } | null,
+      now: number,
+    ): Promise<string | null> {
+      const recipient = await db
+        .selectFrom('campaign_recipient')
+        .select(['id', 'status', 'campaign_id'])
+        .where('provider_message_id', '=', providerMessageId)
+        .executeTakeFirst();
+      if (!recipient) return null;
+      if (RECIPIENT_RANK[recipient.status] >= RECIPIENT_RANK[status]) return recipient.campaign_id;
+      await db
+        .updateTable('campaign_recipient')
+        .set({ status, error_code: error?.code ?? null, error_detail: error?.detail ?? null, updated_at: now })
+        .where('id', '=', recipient.id)
+        .where('status', '=', recipient.status)
+        .execute();
+      return recipient.campaign_id;
+    },
+
+    async counts(campaignId: string): Promise<StatusCounts> {
+      const rows = await db
+        .selectFrom('campaign_recipient')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
+        .where('campaign_id', '=', campaignId)
+        .groupBy('status')
+        .execute();
+      const counts: StatusCounts = { queued: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0 };
+      for (const row of rows) counts[row.status] = Number(row.count);
+      return counts;
+    },
+
+    async failureReasons(campaignId: string, limit = 10): Promise<{ reason: string; count: number }[]> {
+      const rows = await db
+        .selectFrom('campaign_recipient')
+        .select(['error_detail', (eb) => eb.fn.countAll<number>().as('count')])
+        .where('campaign_id', '=', campaignId)
+        .where('status', '=', 'failed')
+        .groupBy('error_detail')
+        .orderBy('count', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ reason: r.error_detail ?? 'unknown', count: Number(r.count) }));
+    },
+
+    async recipients(campaignId: string, afterId: number, limit: number): Promise<CampaignRecipientRow[]> {
+      return db
+        .selectFrom('campaign_recipient')
+        .selectAll()
+        .where('campaign_id', '=', campaignId)
+        .where('id', '>', afterId)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+    },
+
+    async updateTotals(campaignId: string, counts: StatusCounts): Promise<void> {
+      await db
+        .updateTable('campaign')
+        .set({
+          sent: counts.sent + counts.delivered + counts.read,
+          delivered: counts.delivered + counts.read,
+          read: counts.read,
+          failed: counts.failed,
+        })
+        .where('id', '=', campaignId)
+        .execute();
+    },
+  };
+}
+export type CampaignStore = ReturnType<typeof createCampaignStore>;

@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { ContactRow, Database, SlackThreadRow } from '../database.js';
+
+export type ContactIdentity = { sendingNumberId: string; phoneNumber: string | null; userId: string | null };
+
+/** Contacts (one per sending number × WhatsApp user) and the Slack threads of their conversations. */
+export function createConversationStore(db: Kysely<Database>) {
+  async function findContact(identity: ContactIdentity): Promise<ContactRow | undefined> {
+    if (identity.phoneNumber) {
+      const byPhone = await db
+        .selectFrom('contact')
+        .selectAll()
+        .where('sending_number_id', '=', identity.sendingNumberId)
+        .where('phone_number', '=', identity.phoneNumber)
+        .executeTakeFirst();
+      if (byPhone) return byPhone;
+    }
+    if (identity.userId) {
+      return db
+        .selectFrom('contact')
+        .selectAll()
+        .where('sending_number_id', '=', identity.sendingNumberId)
+        .where('user_id', '=', identity.userId)
+        .executeTakeFirst();
+    }
+    return undefined;
+  }
+
+  return {
+    findContact,
+
+    async getContact(id: string): Promise<ContactRow | undefined> {
+      return db.selectFrom('contact').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    /** Finds or creates the contact, filling in identifiers and the profile name as they become known. */
+    async upsertContact(identity: ContactIdentity & { profileName?: string | null }, now: number): Promise<ContactRow> {
+      const existing = await findContact(identity);
+      if (existing) {
+        const patch: Partial<ContactRow> = {};
+        if (identity.phoneNumber && !existing.phone_number) patch.phone_number = identity.phoneNumber;
+        if (identity.userId && !existing.user_id) patch.user_id = identity.userId;
+        if (identity.profileName && identity.profileName !== existing.profile_name)
+          patch.profile_name = identity.profileName;
+        if (Object.keys(patch).length === 0) return existing;
+        await db
+          .updateTable('contact')
+          .set({ ...patch, updated_at: now })
+          .where('id', '=', existing.id)
+          .execute();
+        return { ...existing, ...patch, updated_at: now };
+      }
+      const row: ContactRow = {
+        id: randomUUID(),
+        sending_number_id: identity.sendingNumberId,
+        phone_number: identity.phoneNumber,
+        user_id: identity.userId,
+        profile_name: identity.profileName ?? null,
+        note: null,
+        last_inbound_at: null,
+        last_message_at: null,
+        last_direction: null,
+        created_at: now,
+        updated_at: now,
+      };
+      await db
+        .insertInto('contact')
+        .values(row)
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+      // A concurrent creator may have won the race: read back whichever row exists.
+      return (await findContact(identity)) ?? row;
+    },
+
+    /** Moves the window forward only (an old message delivered late never shortens it). */
+    async recordActivity(
+      contactId: string,
+      activity: { direction: 'inbound' | 'outbound'; at: number },
+      now: number,
+    ): Promise<void> {
+      const contact = await db
+        .selectFrom('contact')
+        .select(['last_inbound_at', 'last_message_at'])
+        .where('id', '=', contactId)
+        .executeTakeFirst();
+      if (!contact) return;
+      const patch: Partial<ContactRow> = { updated_at: now };
+      if (activity.direction === 'inbound' && (contact.last_inbound_at ?? 0) < activity.at)
+        patch.last_inbound_at = activity.at;
+      if ((contact.last_message_at ?? 0) <= activity.at) {
+        patch.last_message_at = activity.at;
+        patch.last_direction = activity.direction;
+      }
+      await db.updateTable('contact').set(patch).where('id', '=', contactId).execute();
+    },
+
+    async setNote(contactId: string, note: string | null, now: number): Promise<void> {
+      await db.updateTable('contact').set({ note, updated_at: now }).where('id', '=', contactId).execute();
+    },
+
+    async activeThread(contactId: string): Promise<SlackThreadRow | undefined> {
+      return db
+        .selectFrom('slack_thread')
+        .selectAll()
+        .where('contact_id', '=', contactId)
+        .where('active', '=', 1)
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+    },
+
+    /** The most recent thread, active or not (to link a replacement to it). */
+    async latestThread(contactId: string): Promise<SlackThreadRow | undefined> {
+      return db
+        .selectFrom('slack_thread')
+        .selectAll()
+        .where('contact_id', '=', contactId)
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+    },
+
+    async threadByTs(channelId: string, threadTs: string): Promise<SlackThreadRow | undefined> {
+      return db
+        .selectFrom('slack_thread')
+        .selectAll()
+        .where('slack_channel_id', '=', channelId)
+        .where('thread_ts', '=', threadTs)
+        .executeTakeFirst();
+    },
+
+    /** The new thread becomes the active one; older threads keep routing replies to the contact. */
+    async startThread(contactId: string, channelId: string, threadTs: string, now: number): Promise<SlackThreadRow> {
+      const row: SlackThreadRow = {
+        id: randomUUID(),
+        contact_id: contactId,
+        slack_channel_id: channelId,
+        thread_ts: threadTs,
+        active: 1,
+        created_at: now,
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('slack_thread').set({ active: 0 }).where('contact_id', '=', contactId).execute();
+        await trx.insertInto('slack_thread').values(row).execute();
+      });
+      return row;
+    },
+
+    async deactivateThread(threadId: string): Promise<void> {
+      await db.updateTable('slack_thread').set({ active: 0 }).where('id', '=', threadId).execute();
+    },
+
+    async sendingNumber(id: string) {
+      return db.selectFrom('sending_number').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    async sendingNumberByPhone(phoneNumber: string) {
+      return db.selectFrom('sending_number').selectAll().where('phone_number', '=', phoneNumber).executeTakeFirst();
+    },
+
+    async saveSendingNumbers(
+      numbers: {
+        id: string;
+        provider: string;
+        phoneNumber: string;
+        displayName: string | null;
+        health: string;
+        healthReason: string | null;
+        qualityRating: string | null;
+      }[],
+      now: number,
+    ): Promise<void> {
+      for (const n of numbers) {
+        const values = {
+          provider: n.provider,
+          phone_number: n.phoneNumber,
+          display_name: n.displayName,
+          health: n.health,
+          health_reason: n.healthReason,
+          quality_rating: n.qualityRating,
+          updated_at: now,
+        };
+        await db
+          .insertInto('sending_number')
+          .values({ id: n.id, ...values })
+          .onConflict((oc) => oc.column('id').doUpdateSet(values))
+          .execute();
+      }
+    },
+
+    /** All Sessions: every contact with any message either way, newest activity first. */
+    async searchContacts(filter: { query?: string; sendingNumberId?: string; limit: number; offset: number }) {
+      let query = db.selectFrom('contact').selectAll().where('last_message_at', 'is not', null);
+      if (filter.sendingNumberId) query = query.where('sending_number_id', '=', filter.sendingNumberId);
+      const text = filter.query?.trim();
+      if (text) {
+        const digits = text.replace(/[^\d]/g, '');
+        const like = `%${text.replace(/[%_\\]/g, '')}%`;
+        query = query.where((eb) =>
+          eb.or([
+            ...(digits.length >= 3 ? [eb('phone_number', 'like', `%${digits}%`)] : []),
+            eb('note', 'like', like),
+            eb('profile_name', 'like', like),
+          ]),
+        );
+      }
+      const rows = await query
+        .orderBy('last_message_at', 'desc')
+        .orderBy('id')
+        .limit(filter.limit + 1)
+        .offset(filter.offset)
+        .execute();
+      return { rows: rows.slice(0, filter.limit), hasMore: rows.length > filter.limit };
+    },
+
+    async contactsByPhone(phoneNumber: string) {
+      return db.selectFrom('contact').selectAll().where('phone_number', '=', phoneNumber).execute();
+    },
+
+    async listSendingNumbers() {
+      return db.selectFrom('sending_number').selectAll().orderBy('phone_number').execute();
+    },
+  };
+}
+export type ConversationStore = ReturnType<typeof createConversationStore>;

@@ -1,0 +1,239 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database, JobRow } from '../database.js';
+
+export type NewJob = {
+  kind: string;
+  payload: unknown;
+  /** Jobs that share a key run one at a time, in the order they were enqueued. */
+  orderingKey?: string | null;
+  /** A second enqueue with the same key is ignored (at-most-once enqueue). */
+  idempotencyKey?: string | null;
+  runAt?: number;
+  maxAttempts?: number;
+};
+
+export type ClaimedJob = {
+  id: number;
+  kind: string;
+  payload: unknown;
+  attempts: number;
+  maxAttempts: number;
+  orderingKey: string | null;
+};
+
+export type QueueDepth = { kind: string; pending: number; oldestRunAt: number | null };
+
+export type JobStore = ReturnType<typeof createJobStore>;
+
+/**
+ * The durable outbox. Claiming marks rows `running` under a lease; a worker that dies leaves its
+ * lease to expire and another worker (or the restarted process) takes the job over. On
+ * PostgreSQL, FOR UPDATE SKIP LOCKED lets several replicas claim concurrently without overlap.
+ */
+export function createJobStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
+  const toClaimed = (row: JobRow): ClaimedJob => ({
+    id: row.id,
+    kind: row.kind,
+    payload: JSON.parse(row.payload) as unknown,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    orderingKey: row.ordering_key,
+  });
+
+  return {
+    /** Returns the new job id, or null when the idempotency key was already used. */
+    async enqueue(job: NewJob, now: number, executor: Kysely<Database> = db): Promise<number | null> {
+      const inserted = await executor
+        .insertInto('job')
+        .values({
+          kind: job.kind,
+          ordering_key: job.orderingKey ?? null,
+          idempotency_key: job.idempotencyKey ?? null,
+          payload: JSON.stringify(job.payload),
+          status: 'pending',
+          max_attempts: job.maxAttempts ?? 10,
+          run_at: job.runAt ?? now,
+          locked_by: null,
+          locked_until: null,
+          last_error: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      return inserted?.id ?? null;
+    },
+
+    /** All or nothing: either every job is stored or none is (one statement per 200 jobs). */
+    async enqueueAll(jobs: readonly NewJob[], now: number): Promise<void> {
+      if (jobs.length === 0) return;
+      const rows = jobs.map((job) => ({
+        kind: job.kind,
+        ordering_key: job.orderingKey ?? null,
+        idempotency_key: job.idempotencyKey ?? null,
+        payload: JSON.stringify(job.payload),
+        status: 'pending' as const,
+        max_attempts: job.maxAttempts ?? 10,
+        run_at: job.runAt ?? now,
+        locked_by: null,
+        locked_until: null,
+        last_error: null,
+        created_at: now,
+        updated_at: now,
+      }));
+      await db.transaction().execute(async (trx) => {
+        for (let i = 0; i < rows.length; i += 200) {
+          await trx
+            .insertInto('job')
+            .values(rows.slice(i, i + 200))
+            .onConflict((oc) => oc.column('idempotency_key').doNothing())
+            .execute();
+        }
+      });
+    },
+
+    async claim(options: {
+      workerId: string;
+      now: number;
+      leaseMs: number;
+      limit: number;
+      kinds?: readonly string[];
+    }): Promise<ClaimedJob[]> {
+      const { workerId, now, leaseMs, limit, kinds } = options;
+      const candidates = (executor: Kysely<Database>) => {
+        let query = executor
+          .selectFrom('job as j')
+          .select('j.id')
+          .where((eb) =>
+            eb.or([
+              eb.and([eb('j.status', '=', 'pending'), eb('j.run_at', '<=', now)]),
+              eb.and([eb('j.status', '=', 'running'), eb('j.locked_until', '<', now)]),
+            ]),
+          )
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('job as e')
+                  .select(sql`1`.as('one'))
+                  .whereRef('e.ordering_key', '=', 'j.ordering_key')
+                  .whereRef('e.id', '<', 'j.id')
+                  .where('e.status', 'in', ['pending', 'running']),
+              ),
+            ),
+          )
+          .orderBy('j.id')
+          .limit(limit);
+        if (kinds && kinds.length > 0) query = query.where('j.kind', 'in', kinds);
+        return query;
+      };
+      const markClaimed = (executor: Kysely<Database>) =>
+        executor.updateTable('job').set((eb) => ({
+          status: 'running',
+          locked_by: workerId,
+          locked_until: now + leaseMs,
+          attempts: eb('attempts', '+', 1),
+          updated_at: now,
+        }));
+
+      let claimed: JobRow[];
+      if (dialect === 'postgres') {
+        claimed = await db.transaction().execute(async (trx) => {
+          const ids = (await candidates(trx).forUpdate().skipLocked().execute()).map((r) => r.id);
+          if (ids.length === 0) return [];
+          return markClaimed(trx).where('id', 'in', ids).returningAll().execute();
+        });
+      } else {
+        // One statement is atomic in SQLite; a read-then-write transaction would hit SQLITE_BUSY.
+        claimed = await markClaimed(db).where('id', 'in', candidates(db)).returningAll().execute();
+      }
+      return claimed.sort((a, b) => a.id - b.id).map(toClaimed);
+    },
+
+    /** Only the worker holding the lease may settle a job (a stale worker's result is ignored). */
+    async complete(id: number, workerId: string, now: number): Promise<boolean> {
+      const result = await db
+        .updateTable('job')
+        .set({ status: 'done', locked_by: null, locked_until: null, updated_at: now })
+        .where('id', '=', id)
+        .where('locked_by', '=', workerId)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async retryLater(id: number, workerId: string, error: string, runAt: number, now: number): Promise<void> {
+      await db
+        .updateTable('job')
+        .set({
+          status: 'pending',
+          locked_by: null,
+          locked_until: null,
+          run_at: runAt,
+          last_error: error,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .where('locked_by', '=', workerId)
+        .execute();
+    },
+
+    async failPermanently(id: number, workerId: string, error: string, now: number): Promise<void> {
+      await db
+        .updateTable('job')
+        .set({ status: 'failed', locked_by: null, locked_until: null, last_error: error, updated_at: now })
+        .where('id', '=', id)
+        .where('locked_by', '=', workerId)
+        .execute();
+    },
+
+    async extendLease(id: number, workerId: string, until: number): Promise<void> {
+      await db
+        .updateTable('job')
+        .set({ locked_until: until })
+        .where('id', '=', id)
+        .where('locked_by', '=', workerId)
+        .execute();
+    },
+
+    /**
+     * Single-process deployments (SQLite) restart with nobody else holding leases, so jobs left
+     * `running` by a crash can be taken back at once instead of waiting for the lease to expire.
+     */
+    async releaseAllLeases(now: number): Promise<number> {
+      const result = await db
+        .updateTable('job')
+        .set({ status: 'pending', locked_by: null, locked_until: null, updated_at: now })
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    async get(id: number): Promise<JobRow | undefined> {
+      return db.selectFrom('job').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    async depths(): Promise<QueueDepth[]> {
+      const rows = await db
+        .selectFrom('job')
+        .select(['kind', (eb) => eb.fn.countAll<number>().as('pending'), (eb) => eb.fn.min('run_at').as('oldest')])
+        .where('status', 'in', ['pending', 'running'])
+        .groupBy('kind')
+        .execute();
+      return rows.map((r) => ({
+        kind: r.kind,
+        pending: Number(r.pending),
+        oldestRunAt: r.oldest === null ? null : Number(r.oldest),
+      }));
+    },
+
+    async purgeFinished(olderThan: number): Promise<number> {
+      const result = await db
+        .deleteFrom('job')
+        .where('status', 'in', ['done', 'failed'])
+        .where('updated_at', '<', olderThan)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}

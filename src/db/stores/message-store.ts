@@ -1,0 +1,207 @@
+import type { Kysely } from 'kysely';
+import type { Database, MessageRow, MessageStatus, NewMessage } from '../database.js';
+
+/** Rank of each status; a status update never moves a message backwards. */
+export const STATUS_RANK: Record<MessageStatus, number> = {
+  received: 0,
+  queued: 0,
+  sending: 1,
+  sent: 2,
+  delivered: 3,
+  read: 4,
+  failed: 5,
+};
+
+export function createMessageStore(db: Kysely<Database>) {
+  return {
+    /** Inserts unless a message with the same provider id exists; returns the stored row either way. */
+    async insertOnce(message: NewMessage): Promise<{ row: MessageRow; created: boolean }> {
+      const result = await db
+        .insertInto('message')
+        .values(message)
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      const created = Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+      const row = message.provider_message_id
+        ? await db
+            .selectFrom('message')
+            .selectAll()
+            .where('provider_message_id', '=', message.provider_message_id)
+            .executeTakeFirst()
+        : message.slack_channel_id && message.slack_ts
+          ? await db
+              .selectFrom('message')
+              .selectAll()
+              .where('slack_channel_id', '=', message.slack_channel_id)
+              .where('slack_ts', '=', message.slack_ts)
+              .executeTakeFirst()
+          : await db.selectFrom('message').selectAll().where('id', '=', message.id).executeTakeFirst();
+      if (!row) throw new Error('message vanished right after insert');
+      return { row, created };
+    },
+
+    async get(id: string): Promise<MessageRow | undefined> {
+      return db.selectFrom('message').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    async byProviderId(providerMessageId: string): Promise<MessageRow | undefined> {
+      return db
+        .selectFrom('message')
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb('provider_message_id', '=', providerMessageId),
+            eb('alternate_message_id', '=', providerMessageId),
+          ]),
+        )
+        .executeTakeFirst();
+    },
+
+    async bySlackTs(channelId: string, ts: string): Promise<MessageRow | undefined> {
+      return db
+        .selectFrom('message')
+        .selectAll()
+        .where('slack_channel_id', '=', channelId)
+        .where('slack_ts', '=', ts)
+        .executeTakeFirst();
+    },
+
+    async linkSlack(id: string, channelId: string, ts: string, now: number): Promise<void> {
+      await db
+        .updateTable('message')
+        .set({ slack_channel_id: channelId, slack_ts: ts, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async markSending(id: string, now: number): Promise<void> {
+      await db.updateTable('message').set({ status: 'sending', updated_at: now }).where('id', '=', id).execute();
+    },
+
+    async markQueued(id: string, now: number): Promise<void> {
+      await db
+        .updateTable('message')
+        .set({ status: 'queued', updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'sending')
+        .execute();
+    },
+
+    async recordSent(id: string, providerMessageId: string, now: number): Promise<void> {
+      await db
+        .updateTable('message')
+        .set({ provider_message_id: providerMessageId, status: 'sent', updated_at: now })
+        .where('id', '=', id)
+        .where('status', 'in', ['queued', 'sending'])
+        .execute();
+      // A status webhook may already have moved it further; only the id is missing then.
+      await db
+        .updateTable('message')
+        .set({ provider_message_id: providerMessageId })
+        .where('id', '=', id)
+        .where('provider_message_id', 'is', null)
+        .execute();
+    },
+
+    async recordFailure(id: string, code: string, detail: string, now: number): Promise<void> {
+      await db
+        .updateTable('message')
+        .set({ status: 'failed', error_code: code, error_detail: detail, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /**
+     * Applies a delivery status if it moves the message forward. Returns the updated row, or
+     * undefined when the status was stale or a duplicate.
+     */
+    async advanceStatus(
+      id: string,
+      status: MessageStatus,
+      error: { code: string; detail: string } | null,
+      now: number,
+    ): Promise<MessageRow | undefined> {
+      const lower = (Object.keys(STATUS_RANK) as MessageStatus[]).filter((s) => STATUS_RANK[s] < STATUS_RANK[status]);
+      const result = await db
+        .updateTable('message')
+        .set({ status, error_code: error?.code ?? null, error_detail: error?.detail ?? null, updated_at: now })
+        .where('id', '=', id)
+        .where('status', 'in', lower)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return undefined;
+      return db.selectFrom('message').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    async setAlternateId(id: string, alternateId: string): Promise<void> {
+      await db
+        .updateTable('message')
+        .set({ alternate_message_id: alternateId })
+        .where('id', '=', id)
+        .where('alternate_message_id', 'is', null)
+        .execute();
+    },
+
+    /** Retention: forgets what was said (bodies, media references) but keeps the row's facts. */
+    async purgeContentBefore(cutoff: number, now: number): Promise<number> {
+      const result = await db
+        .updateTable('message')
+        .set({ body: null, media_json: null, updated_at: now })
+        .where('created_at', '<', cutoff)
+        .where((eb) => eb.or([eb('body', 'is not', null), eb('media_json', 'is not', null)]))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    /** Whether this agent wrote in, or has in My Sessions, the conversation (for LEADS checks). */
+    async participated(slackUserId: string, contactId: string): Promise<boolean> {
+      const authored = await db
+        .selectFrom('message')
+        .select('id')
+        .where('contact_id', '=', contactId)
+        .where('author_slack_user_id', '=', slackUserId)
+        .limit(1)
+        .executeTakeFirst();
+      if (authored) return true;
+      const session = await db
+        .selectFrom('agent_session')
+        .select('contact_id')
+        .where('contact_id', '=', contactId)
+        .where('slack_user_id', '=', slackUserId)
+        .executeTakeFirst();
+      return session !== undefined;
+    },
+
+    async history(filter: {
+      contactIds?: string[];
+      sendingNumberId?: string;
+      phoneNumber?: string;
+      from?: number;
+      to?: number;
+      limit: number;
+      offset: number;
+    }) {
+      let query = db
+        .selectFrom('message')
+        .innerJoin('contact', 'contact.id', 'message.contact_id')
+        .selectAll('message')
+        .select([
+          'contact.phone_number as contact_phone',
+          'contact.sending_number_id as sending_number_id',
+          'contact.profile_name as profile_name',
+        ]);
+      if (filter.contactIds)
+        query = query.where('message.contact_id', 'in', filter.contactIds.length ? filter.contactIds : ['']);
+      if (filter.sendingNumberId) query = query.where('contact.sending_number_id', '=', filter.sendingNumberId);
+      if (filter.phoneNumber) query = query.where('contact.phone_number', '=', filter.phoneNumber);
+      if (filter.from !== undefined) query = query.where('message.created_at', '>=', filter.from);
+      if (filter.to !== undefined) query = query.where('message.created_at', '<', filter.to);
+      return query
+        .orderBy('message.created_at', 'desc')
+        .orderBy('message.id')
+        .limit(filter.limit)
+        .offset(filter.offset)
+        .execute();
+    },
+  };
+}
+export type MessageStore = ReturnType<typeof createMessageStore>;

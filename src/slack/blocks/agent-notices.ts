@@ -1,0 +1,40 @@
+import type { AgentNotice } from '../../bridge/ports.js';
+import { ActionId, slackDate } from './thread-header.js';
+
+export function agentNoticeContent(notice: AgentNotice): { text: string; blocks: unknown[] } {
+  switch (notice.kind) {
+    case 'window_closed': {
+      const last = notice.lastInboundAt
+        ? `The customer last wrote ${slackDate(notice.lastInboundAt, new Date(notice.lastInboundAt).toISOString())}.`
+        : 'The customer has not written to this number yet.';
+      const text = `:no_entry: Not sent: the 24-hour customer-service window is closed. ${last} WhatsApp only allows a template message until the customer writes again.`;
+      return {
+        text,
+        blocks: [
+          { type: 'section', text: { type: 'mrkdwn', text } },
+          {
+            type: 'actions',
+            elements: [
+              {
+                type: 'button',
+                style: 'primary',
+                action_id: ActionId.openTemplatePicker,
+                text: { type: 'plain_text', text: 'Send a template' },
+                value: notice.contactId,
+              },
+            ],
+          },
+        ],
+      };
+    }
+    case 'not_sent': {
+      const text = `:warning: ${notice.reason}`;
+      return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+    }
+    case 'uncertain': {
+      const text =
+        ':warning: The bridge restarted while this reply was being sent, so it may or may not have reached the customer. It was not sent again automatically, to avoid a duplicate; check with the customer before resending.';
+      return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import type { CampaignProgressModel } from '../../bridge/campaigns/campaign-reporter.js';
+
+export const CampaignActionId = { cancel: 'wa_campaign_cancel', downloadCsv: 'wa_campaign_csv' } as const;
+
+export function progressBar(done: number, total: number, width = 20): string {
+  const ratio = total > 0 ? Math.min(1, done / total) : 1;
+  const filled = Math.round(ratio * width);
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${Math.floor(ratio * 100)}%`;
+}
+
+const formatDuration = (seconds: number) =>
+  seconds < 60
+    ? `${seconds}s`
+    : seconds < 3600
+      ? `${Math.floor(seconds / 60)}m ${seconds % 60}s`
+      : `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+
+export function campaignProgressContent(model: CampaignProgressModel): { text: string; blocks: unknown[] } {
+  const { campaign, counts } = model;
+  const total = campaign.total;
+  const processed = counts.sent + counts.delivered + counts.read + counts.failed;
+  const sentTotal = counts.sent + counts.delivered + counts.read;
+  const state =
+    campaign.status === 'completed'
+      ? ':white_check_mark: Finished'
+      : campaign.status === 'cancelled'
+        ? ':no_entry_sign: Cancelled'
+        : campaign.status === 'scheduled'
+          ? `:calendar: Scheduled for <!date^${Math.floor((campaign.scheduled_at ?? 0) / 1000)}^{date_short_pretty} {time}|${new Date(campaign.scheduled_at ?? 0).toISOString()}>`
+          : campaign.status === 'failed'
+            ? `:x: Stopped: ${campaign.error ?? 'error'}`
+            : ':arrows_counterclockwise: Sending';
+  const lines = [
+    `*Campaign ${campaign.template_name}* (${campaign.template_language}) by <@${campaign.created_by.replace(/^api:.*/, 'API')}> — ${state}`,
+    `\`${progressBar(processed, total)}\` ${processed} of ${total}`,
+    `Sent *${sentTotal}* · Delivered *${counts.delivered + counts.read}* · Read *${counts.read}* · Failed *${counts.failed}* · Queued *${counts.queued + counts.sending}*`,
+  ];
+  if (campaign.status === 'sending' && model.etaSeconds !== null) {
+    lines.push(`About ${formatDuration(model.etaSeconds)} left (${model.ratePerSecond?.toFixed(1)} msg/s)`);
+  }
+  if (campaign.invalid_count > 0) lines.push(`${campaign.invalid_count} invalid number(s) were skipped.`);
+  if (model.failureReasons.length > 0) {
+    lines.push('*Failures:*');
+    for (const reason of model.failureReasons) lines.push(`• ${reason.count} × ${reason.reason}`);
+  }
+  const buttons: unknown[] = [];
+  if (campaign.status === 'sending' || campaign.status === 'scheduled') {
+    buttons.push({
+      type: 'button',
+      action_id: CampaignActionId.cancel,
+      style: 'danger',
+      text: { type: 'plain_text', text: 'Cancel' },
+      value: campaign.id,
+      confirm: {
+        title: { type: 'plain_text', text: 'Cancel the campaign?' },
+        text: { type: 'plain_text', text: 'Recipients not yet sent will not receive the message.' },
+        confirm: { type: 'plain_text', text: 'Cancel campaign' },
+        deny: { type: 'plain_text', text: 'Keep sending' },
+      },
+    });
+  }
+  buttons.push({
+    type: 'button',
+    action_id: CampaignActionId.downloadCsv,
+    text: { type: 'plain_text', text: 'Per-recipient CSV' },
+    value: campaign.id,
+  });
+  return {
+    text: `Campaign ${campaign.template_name}: ${processed}/${total} processed, ${counts.failed} failed`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 3000) } },
+      { type: 'actions', block_id: `campaign:${campaign.id}`, elements: buttons },
+    ],
+  };
+}

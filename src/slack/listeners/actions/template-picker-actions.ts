@@ -1,0 +1,92 @@
+import type { App, BlockAction } from '@slack/bolt';
+import type { TemplateCatalog } from '../../../bridge/templates.js';
+import type { Logger } from '../../../shared/logger.js';
+import { ActionId } from '../../blocks/thread-header.js';
+import { parseViewState, variableValuesFrom } from '../../views/template-form.js';
+import { loadingView, type TemplatePickerMetadata, templatePickerView } from '../../views/template-picker-view.js';
+import type { FormRebuilder } from './template-form-actions.js';
+
+export type TemplatePickerDeps = {
+  catalog: TemplateCatalog;
+  contactLabel(contactId: string): Promise<string | null>;
+  logger: Logger;
+};
+
+const parseMetadata = (raw: string | undefined): TemplatePickerMetadata | null => {
+  try {
+    const value = JSON.parse(raw ?? '') as Partial<TemplatePickerMetadata>;
+    return typeof value.contactId === 'string'
+      ? { contactId: value.contactId, templateName: value.templateName ?? null, language: value.language ?? null }
+      : null;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * The "Send template" buttons (thread header, window-closed notice) open the picker at once with a
+ * loading view — the trigger expires in 3 s — then fill it from the (cached) template list.
+ */
+export function registerTemplatePickerActions(app: App, deps: TemplatePickerDeps): void {
+  app.action<BlockAction>(ActionId.openTemplatePicker, async ({ ack, body, client, action }) => {
+    await ack();
+    const contactId = 'value' in action && typeof action.value === 'string' ? action.value : null;
+    if (!contactId) return;
+    const opened = await client.views.open({
+      trigger_id: body.trigger_id,
+      view: loadingView('Send a template', 'Loading approved templates…'),
+    });
+    const viewId = opened.view?.id;
+    if (!viewId) return;
+    try {
+      const [templates, label] = await Promise.all([deps.catalog.approved(), deps.contactLabel(contactId)]);
+      if (!label) {
+        await client.views.update({
+          view_id: viewId,
+          view: loadingView('Send a template', ':warning: This conversation no longer exists.'),
+        });
+        return;
+      }
+      await client.views.update({
+        view_id: viewId,
+        view: templatePickerView({
+          metadata: { contactId, templateName: null, language: null },
+          contactLabel: label,
+          templates,
+        }),
+      });
+    } catch (error) {
+      deps.logger.warn({ err: String(error) }, 'loading templates failed');
+      await client.views.update({
+        view_id: viewId,
+        view: loadingView(
+          'Send a template',
+          ':warning: The template list could not be loaded from WhatsApp right now. Close this and try again in a minute.',
+        ),
+      });
+    }
+  });
+}
+
+/** Rebuilds the picker after a template or language choice. */
+export function templatePickerRebuilder(deps: TemplatePickerDeps): FormRebuilder {
+  return async ({ view, client, field, value }) => {
+    const metadata = parseMetadata(view.private_metadata);
+    if (!metadata) return;
+    const next: TemplatePickerMetadata = { ...metadata, [field]: value };
+    if (field === 'templateName') next.language = null;
+    const [templates, label] = await Promise.all([deps.catalog.approved(), deps.contactLabel(metadata.contactId)]);
+    await client.views.update({
+      view_id: view.id,
+      hash: view.hash,
+      view: templatePickerView({
+        metadata: next,
+        contactLabel: label ?? 'unknown',
+        templates,
+        values: variableValuesFrom(parseViewState(view.state?.values)),
+      }),
+    });
+  };
+}
+
+export { parseMetadata as parseTemplatePickerMetadata };

@@ -1,0 +1,143 @@
+import type { App } from '@slack/bolt';
+import { MAX_RECIPIENTS_FILE_BYTES, MAX_TYPED_RECIPIENTS } from '../../../bridge/campaigns/campaign-drafts.js';
+import type { TemplateCatalog } from '../../../bridge/templates.js';
+import { type CampaignFormMetadata, CampaignViewIds, campaignPreparingView } from '../../views/campaign-views.js';
+import {
+  headerFileFrom,
+  parseViewState,
+  type SlackInputFile,
+  TemplateFormIds,
+  variableValuesFrom,
+} from '../../views/template-form.js';
+import { templateFormErrors } from '../../views/template-picker-view.js';
+
+export type CampaignPrepareRequest = {
+  viewId: string;
+  userId: string;
+  channelId: string;
+  sendingNumberId: string;
+  templateName: string;
+  language: string;
+  values: Record<string, string>;
+  headerFile: { name: string; mimeType: string; size: number; urlPrivate: string } | null;
+  typedRecipients: string | null;
+  recipientsFile: { name: string; mimeType: string; size: number; urlPrivate: string } | null;
+  scheduledAt: number | null;
+};
+
+const toFile = (file: SlackInputFile) => ({
+  name: file.name,
+  mimeType: file.mimetype,
+  size: file.size,
+  urlPrivate: file.url_private_download ?? file.url_private,
+});
+
+/** Counts typed entries without validating them (a cheap check that fits in the 3-second ack). */
+export function typedEntryCount(text: string): number {
+  return text.split(/[\n,;]+/).filter((entry) => entry.trim() !== '').length;
+}
+
+export function registerCampaignSubmissions(
+  app: App,
+  deps: {
+    catalog: TemplateCatalog;
+    isUsableNumber(id: string): Promise<boolean>;
+    mayLaunchCampaigns(userId: string): Promise<boolean>;
+    /** Stores the request durably; the heavy part (file parsing, media upload) runs after the ack. */
+    queuePreparation(request: CampaignPrepareRequest): Promise<void>;
+    confirm(draftId: string, userId: string): Promise<{ ok: true } | { ok: false; error: string }>;
+  },
+): void {
+  app.view(CampaignViewIds.formCallback, async ({ ack, view, body }) => {
+    let metadata: CampaignFormMetadata;
+    try {
+      metadata = JSON.parse(view.private_metadata) as CampaignFormMetadata;
+    } catch {
+      await ack({
+        response_action: 'errors',
+        errors: { [CampaignViewIds.recipientsBlock]: 'This form is out of date; run /wa send again.' },
+      });
+      return;
+    }
+    if (!(await deps.mayLaunchCampaigns(body.user.id))) {
+      await ack({
+        response_action: 'errors',
+        errors: { [CampaignViewIds.recipientsBlock]: 'Only people listed in MARKETERS can launch campaigns.' },
+      });
+      return;
+    }
+    const state = parseViewState(view.state.values);
+    const errors: Record<string, string> = {};
+    if (!metadata.sendingNumberId || !(await deps.isUsableNumber(metadata.sendingNumberId))) {
+      errors[CampaignViewIds.recipientsBlock] = 'Choose a connected sending number at the top of the form.';
+    }
+    const template =
+      metadata.templateName && metadata.language
+        ? await deps.catalog.find(metadata.templateName, metadata.language)
+        : undefined;
+    const values = variableValuesFrom(state);
+    const headerFile = headerFileFrom(state);
+    Object.assign(errors, templateFormErrors(template, values, headerFile));
+    if (!template) {
+      delete errors[TemplateFormIds.variableBlockPrefix];
+      errors[CampaignViewIds.recipientsBlock] ??= 'Choose a template and a language at the top of the form.';
+    }
+    const typed = state[CampaignViewIds.recipientsBlock]?.[CampaignViewIds.recipientsAction]?.value?.trim() || null;
+    const file = state[CampaignViewIds.recipientsFileBlock]?.[CampaignViewIds.recipientsFileAction]?.files?.[0] ?? null;
+    if (!typed && !file)
+      errors[CampaignViewIds.recipientsBlock] ??= 'Type recipient numbers or upload a recipients file.';
+    if (typed && file) errors[CampaignViewIds.recipientsBlock] ??= 'Use either typed numbers or a file, not both.';
+    if (typed && typedEntryCount(typed) > MAX_TYPED_RECIPIENTS) {
+      errors[CampaignViewIds.recipientsBlock] =
+        `At most ${MAX_TYPED_RECIPIENTS} numbers can be typed (you entered ${typedEntryCount(typed)}); upload a .txt file for more.`;
+    }
+    if (file) {
+      const extension = file.name.toLowerCase().split('.').pop() ?? '';
+      if (!['txt', 'csv'].includes(extension))
+        errors[CampaignViewIds.recipientsFileBlock] = `\`${file.name}\` is not a .txt or .csv file.`;
+      else if (file.size > MAX_RECIPIENTS_FILE_BYTES)
+        errors[CampaignViewIds.recipientsFileBlock] = `\`${file.name}\` is larger than 10 MB.`;
+    }
+    if (Object.keys(errors).length > 0 || !template || !metadata.sendingNumberId) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    const when = state[CampaignViewIds.scheduleBlock]?.[CampaignViewIds.scheduleAction] as
+      | { selected_date_time?: number | null }
+      | undefined;
+    const scheduledAt = when?.selected_date_time ? when.selected_date_time * 1000 : null;
+    await deps.queuePreparation({
+      viewId: view.id,
+      userId: body.user.id,
+      channelId: metadata.channelId,
+      sendingNumberId: metadata.sendingNumberId,
+      templateName: template.name,
+      language: template.language,
+      values,
+      headerFile: headerFile ? toFile(headerFile) : null,
+      typedRecipients: typed,
+      recipientsFile: file ? toFile(file) : null,
+      scheduledAt,
+    });
+    await ack({ response_action: 'update', view: campaignPreparingView() });
+  });
+
+  app.view(CampaignViewIds.confirmCallback, async ({ ack, view, body }) => {
+    let draftId: string | undefined;
+    try {
+      draftId = (JSON.parse(view.private_metadata || '{}') as { draftId?: string }).draftId;
+    } catch {
+      draftId = undefined;
+    }
+    if (!draftId) {
+      await ack();
+      return;
+    }
+    const result = await deps.confirm(draftId, body.user.id);
+    if (!result.ok) {
+      await ack({ response_action: 'errors', errors: { confirm: result.error } });
+      return;
+    }
+    await ack();
+  });
+}

@@ -1,0 +1,243 @@
+import type {
+  AgentNotice,
+  PostMarker,
+  SlackContent,
+  SlackConversationPort,
+  ThreadHeaderModel,
+} from '../bridge/ports.js';
+import { ThreadGoneError } from '../bridge/ports.js';
+import type { MessageStatus } from '../bridge/records.js';
+import type { HttpClient } from '../shared/http-client.js';
+import { agentNoticeContent } from './blocks/agent-notices.js';
+import { threadHeaderBlocks } from './blocks/thread-header.js';
+import { describeSlackError } from './slack-errors.js';
+import type { SlackGateway } from './slack-gateway.js';
+
+export const STATUS_REACTIONS: Partial<Record<MessageStatus, string>> = {
+  sent: 'heavy_check_mark',
+  delivered: 'white_check_mark',
+  read: 'eyes',
+  failed: 'x',
+};
+
+type CachedName = { name: string; until: number };
+
+type SlackMessage = { ts?: string; metadata?: { event_type?: string; event_payload?: { key?: unknown } } };
+
+/** The Slack side of conversations, over the paced gateway. */
+export function createSlackConversationPort(deps: {
+  gateway: SlackGateway;
+  http: HttpClient;
+  botToken: string;
+  /** Hosts url_private downloads may come from (Slack's, plus the configured API host). */
+  fileHosts: (host: string) => boolean;
+  now: () => number;
+}): SlackConversationPort {
+  const { gateway } = deps;
+  const names = new Map<string, CachedName>();
+  const permalinks = new Map<string, string>();
+  const NAME_TTL = 60 * 60 * 1000;
+
+  async function cachedName(key: string, load: () => Promise<string>): Promise<string> {
+    const hit = names.get(key);
+    if (hit && hit.until > deps.now()) return hit.name;
+    const name = await load().catch(() => null);
+    if (name === null) return hit?.name ?? key.split(':')[1] ?? key;
+    names.set(key, { name, until: deps.now() + NAME_TTL });
+    return name;
+  }
+
+  const isThreadGone = (error: unknown) => {
+    const info = describeSlackError(error);
+    return info.kind === 'platform' && ['thread_not_found', 'message_not_found'].includes(info.error);
+  };
+
+  return {
+    async postThreadHeader(channelId: string, header: ThreadHeaderModel, marker: PostMarker) {
+      const content = threadHeaderBlocks(header);
+      const result = await gateway.inChannel(channelId, (client) =>
+        client.chat.postMessage({
+          channel: channelId,
+          text: content.text,
+          blocks: content.blocks as never,
+          unfurl_links: false,
+          metadata: { event_type: marker.type, event_payload: { key: marker.key } },
+        }),
+      );
+      if (!result.ts) throw new Error('chat.postMessage returned no ts');
+      return result.ts;
+    },
+
+    async updateThreadHeader(channelId, ts, header) {
+      const content = threadHeaderBlocks(header);
+      await gateway.inChannel(channelId, (client) =>
+        client.chat.update({ channel: channelId, ts, text: content.text, blocks: content.blocks as never }),
+      );
+    },
+
+    async postInThread(channelId: string, threadTs: string, content: SlackContent, marker: PostMarker | null) {
+      try {
+        const result = await gateway.inChannel(channelId, (client) =>
+          client.chat.postMessage({
+            channel: channelId,
+            thread_ts: threadTs,
+            text: content.text,
+            ...(content.blocks ? { blocks: content.blocks as never } : {}),
+            ...(content.author ? { username: content.author.name.slice(0, 80), icon_emoji: ':speech_balloon:' } : {}),
+            unfurl_links: false,
+            unfurl_media: false,
+            ...(marker ? { metadata: { event_type: marker.type, event_payload: { key: marker.key } } } : {}),
+          }),
+        );
+        if (!result.ts) throw new Error('chat.postMessage returned no ts');
+        return result.ts;
+      } catch (error) {
+        if (isThreadGone(error)) throw new ThreadGoneError(channelId, threadTs);
+        throw error;
+      }
+    },
+
+    async uploadToThread(channelId, threadTs, file, comment) {
+      await gateway.inChannel(channelId, (client) =>
+        client.filesUploadV2({
+          channel_id: channelId,
+          thread_ts: threadTs,
+          file: file.bytes,
+          filename: file.filename,
+          ...(file.title ? { title: file.title } : {}),
+          ...(comment ? { initial_comment: comment } : {}),
+        }),
+      );
+    },
+
+    async findMarkedPost(channelId, threadTs, marker) {
+      let cursor: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const result = await gateway.direct((client) =>
+          threadTs
+            ? client.conversations.replies({
+                channel: channelId,
+                ts: threadTs,
+                include_all_metadata: true,
+                limit: 200,
+                ...(cursor ? { cursor } : {}),
+              })
+            : client.conversations.history({
+                channel: channelId,
+                include_all_metadata: true,
+                limit: 200,
+                ...(cursor ? { cursor } : {}),
+              }),
+        );
+        const messages = (result.messages ?? []) as SlackMessage[];
+        const found = messages.find(
+          (m) => m.metadata?.event_type === marker.type && m.metadata.event_payload?.key === marker.key,
+        );
+        if (found?.ts) return found.ts;
+        cursor = result.response_metadata?.next_cursor || undefined;
+        if (!cursor) return null;
+      }
+      return null;
+    },
+
+    async setStatusReaction(channelId, ts, status, previous) {
+      const name = STATUS_REACTIONS[status];
+      const old = previous ? STATUS_REACTIONS[previous] : undefined;
+      if (old && old !== name) {
+        await gateway
+          .direct((client) => client.reactions.remove({ channel: channelId, timestamp: ts, name: old }))
+          .catch(() => {});
+      }
+      if (!name) return;
+      try {
+        await gateway.direct((client) => client.reactions.add({ channel: channelId, timestamp: ts, name }));
+      } catch (error) {
+        const info = describeSlackError(error);
+        if (info.kind === 'platform' && ['already_reacted', 'message_not_found'].includes(info.error)) return;
+        throw error;
+      }
+    },
+
+    async postEphemeral(channelId, userId, content, threadTs) {
+      await gateway.direct((client) =>
+        client.chat.postEphemeral({
+          channel: channelId,
+          user: userId,
+          text: content.text,
+          ...(content.blocks ? { blocks: content.blocks as never } : {}),
+          ...(threadTs ? { thread_ts: threadTs } : {}),
+        }),
+      );
+    },
+
+    async notifyAgent(channelId: string, threadTs: string, userId: string, notice: AgentNotice) {
+      const content = agentNoticeContent(notice);
+      await gateway.direct((client) =>
+        client.chat.postEphemeral({
+          channel: channelId,
+          user: userId,
+          thread_ts: threadTs,
+          text: content.text,
+          blocks: content.blocks as never,
+        }),
+      );
+    },
+
+    userName(userId) {
+      return cachedName(`user:${userId}`, async () => {
+        const result = await gateway.direct((client) => client.users.info({ user: userId }));
+        const profile = result.user?.profile;
+        return profile?.display_name || profile?.real_name || result.user?.real_name || result.user?.name || userId;
+      });
+    },
+
+    channelName(channelId) {
+      return cachedName(`channel:${channelId}`, async () => {
+        const result = await gateway.direct((client) => client.conversations.info({ channel: channelId }));
+        return result.channel?.name ?? channelId;
+      });
+    },
+
+    userGroupName(groupId) {
+      return cachedName(`group:${groupId}`, async () => {
+        const result = await gateway.direct((client) => client.usergroups.list({ include_disabled: true }));
+        const group = result.usergroups?.find((g) => g.id === groupId);
+        return group?.handle ?? group?.name ?? groupId;
+      });
+    },
+
+    async downloadFile(url, maxBytes) {
+      const host = new URL(url).hostname;
+      if (!deps.fileHosts(host)) throw new Error(`refusing to download a Slack file from ${host}`);
+      const response = await deps.http.request({
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${deps.botToken}` },
+        maxResponseBytes: maxBytes,
+        timeoutMs: 120_000,
+      });
+      const type = response.headers['content-type'] ?? '';
+      if (response.status !== 200 || type.startsWith('text/html')) {
+        throw new Error(
+          `downloading the Slack file failed (HTTP ${response.status}${type.startsWith('text/html') ? ', login page: check the files:read scope' : ''})`,
+        );
+      }
+      return response.body;
+    },
+
+    async permalink(channelId, ts) {
+      const key = `${channelId}:${ts}`;
+      const hit = permalinks.get(key);
+      if (hit) return hit;
+      try {
+        const result = await gateway.direct((client) =>
+          client.chat.getPermalink({ channel: channelId, message_ts: ts }),
+        );
+        if (result.permalink) permalinks.set(key, result.permalink);
+        return result.permalink ?? null;
+      } catch {
+        return null;
+      }
+    },
+  };
+}

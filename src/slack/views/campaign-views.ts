@@ -1,0 +1,224 @@
+import type { KnownBlock, ModalView } from '@slack/web-api';
+import type { DraftSummary } from '../../bridge/campaigns/campaign-drafts.js';
+import type { SendingNumberRecord } from '../../bridge/records.js';
+import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
+import { effectiveSelection, templateFormBlocks } from './template-form.js';
+
+export const CampaignViewIds = {
+  formCallback: 'wa_campaign_form',
+  confirmCallback: 'wa_campaign_confirm',
+  numberBlock: 'cmp_number',
+  numberAction: 'cmp_number_select',
+  recipientsBlock: 'cmp_recipients',
+  recipientsAction: 'value',
+  recipientsFileBlock: 'cmp_recipients_file',
+  recipientsFileAction: 'file',
+  scheduleBlock: 'cmp_schedule',
+  scheduleAction: 'when',
+} as const;
+
+export type CampaignFormMetadata = {
+  channelId: string;
+  sendingNumberId: string | null;
+  templateName: string | null;
+  language: string | null;
+};
+
+const plain = (text: string) => ({ type: 'plain_text' as const, text: text.slice(0, 75), emoji: true });
+
+export function campaignFormView(input: {
+  metadata: CampaignFormMetadata;
+  numbers: readonly SendingNumberRecord[];
+  templates: readonly MessageTemplate[];
+  values?: Record<string, string>;
+}): ModalView {
+  const metadata = { ...input.metadata, ...effectiveSelection(input.templates, input.metadata) };
+  const usable = input.numbers.filter((n) => n.health === 'connected');
+  const unavailable = input.numbers.filter((n) => n.health !== 'connected');
+  const selected = usable.find((n) => n.id === input.metadata.sendingNumberId);
+  const blocks: unknown[] = [];
+  if (usable.length === 0) {
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: ':warning: No sending number is connected and healthy right now, so nothing can be sent.',
+      },
+    });
+  } else {
+    blocks.push({
+      type: 'section',
+      block_id: CampaignViewIds.numberBlock,
+      text: { type: 'mrkdwn', text: '*Sending number*' },
+      accessory: {
+        type: 'static_select',
+        action_id: CampaignViewIds.numberAction,
+        placeholder: plain('Choose a sending number'),
+        options: usable.slice(0, 100).map((n) => ({
+          text: plain(`${n.phone_number}${n.display_name ? ` · ${n.display_name}` : ''}`),
+          value: n.id,
+        })),
+        ...(selected
+          ? {
+              initial_option: {
+                text: plain(`${selected.phone_number}${selected.display_name ? ` · ${selected.display_name}` : ''}`),
+                value: selected.id,
+              },
+            }
+          : {}),
+      },
+    });
+  }
+  if (unavailable.length > 0) {
+    blocks.push({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `Unavailable: ${unavailable.map((n) => `${n.phone_number} (${n.health_reason ?? 'not connected'})`).join(', ')}`.slice(
+            0,
+            3000,
+          ),
+        },
+      ],
+    });
+  }
+  blocks.push({ type: 'divider' });
+  blocks.push(
+    ...templateFormBlocks(
+      input.templates,
+      { templateName: metadata.templateName, language: metadata.language },
+      input.values ?? {},
+    ),
+  );
+  blocks.push(
+    { type: 'divider' },
+    {
+      type: 'input',
+      block_id: CampaignViewIds.recipientsBlock,
+      optional: true,
+      label: { type: 'plain_text', text: 'Recipients' },
+      hint: {
+        type: 'plain_text',
+        text: 'Up to 50 numbers in international format (+44 7700 900123), one per line or comma-separated. For more, upload a file below.',
+      },
+      element: {
+        type: 'plain_text_input',
+        action_id: CampaignViewIds.recipientsAction,
+        multiline: true,
+        max_length: 3000,
+      },
+    },
+    {
+      type: 'input',
+      block_id: CampaignViewIds.recipientsFileBlock,
+      optional: true,
+      label: { type: 'plain_text', text: 'Recipients file' },
+      hint: {
+        type: 'plain_text',
+        text: 'A UTF-8 .txt file (one number per line, at most 10 MB), or a .csv with a phone column and one column per variable ({{1}}, {{2}}…).',
+      },
+      element: {
+        type: 'file_input',
+        action_id: CampaignViewIds.recipientsFileAction,
+        filetypes: ['txt', 'csv'],
+        max_files: 1,
+      },
+    },
+    {
+      type: 'input',
+      block_id: CampaignViewIds.scheduleBlock,
+      optional: true,
+      label: { type: 'plain_text', text: 'Send later (optional)' },
+      element: { type: 'datetimepicker', action_id: CampaignViewIds.scheduleAction },
+    },
+  );
+  return {
+    type: 'modal',
+    callback_id: CampaignViewIds.formCallback,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: 'WhatsApp campaign' },
+    submit: { type: 'plain_text', text: 'Review' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: blocks as KnownBlock[],
+  };
+}
+
+export function campaignPreparingView(): ModalView {
+  return {
+    type: 'modal',
+    callback_id: CampaignViewIds.confirmCallback,
+    title: { type: 'plain_text', text: 'WhatsApp campaign' },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: ':hourglass_flowing_sand: Checking the recipients and preparing the campaign…' },
+      },
+    ],
+  };
+}
+
+export function campaignProblemView(problem: string): ModalView {
+  return {
+    type: 'modal',
+    callback_id: CampaignViewIds.confirmCallback,
+    title: { type: 'plain_text', text: 'WhatsApp campaign' },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `:warning: ${problem}`.slice(0, 3000) } },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: 'Nothing was sent. Run `/wa send` again after fixing it.' }],
+      },
+    ],
+  };
+}
+
+export function campaignConfirmView(summary: DraftSummary, sendingNumber: string): ModalView {
+  const lines = [
+    `*Recipients:* ${summary.recipients}`,
+    `*Invalid numbers skipped:* ${summary.invalid.length}${summary.duplicates ? ` · *Duplicates removed:* ${summary.duplicates}` : ''}`,
+    `*Sending number:* ${sendingNumber}`,
+    `*Template:* ${summary.templateName}`,
+    `*Language:* ${summary.language}`,
+    `*Category:* ${summary.category}`,
+  ];
+  if (summary.perRecipientVariables) lines.push('Variables come from the CSV file, per recipient.');
+  if (summary.scheduledAt)
+    lines.push(
+      `*Scheduled for:* <!date^${Math.floor(summary.scheduledAt / 1000)}^{date_short_pretty} {time}|${new Date(summary.scheduledAt).toISOString()}>`,
+    );
+  const blocks: unknown[] = [{ type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } }];
+  if (summary.invalid.length > 0) {
+    const shown = summary.invalid
+      .slice(0, 10)
+      .map((i) => `• line ${i.line}: \`${i.input.slice(0, 40).replace(/`/g, "'")}\` — ${i.reason}`);
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `*Invalid lines*${summary.invalid.length > 10 ? ` (first 10 of ${summary.invalid.length}; the full list is in your DM)` : ''}:\n${shown.join('\n')}`.slice(
+          0,
+          3000,
+        ),
+      },
+    });
+  }
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: 'Nothing has been sent yet. Confirm to start.' }],
+  });
+  return {
+    type: 'modal',
+    callback_id: CampaignViewIds.confirmCallback,
+    private_metadata: JSON.stringify({ draftId: summary.draftId }),
+    title: { type: 'plain_text', text: 'Confirm campaign' },
+    submit: {
+      type: 'plain_text',
+      text: summary.scheduledAt ? 'Schedule' : `Send to ${summary.recipients}`.slice(0, 24),
+    },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: blocks as KnownBlock[],
+  };
+}

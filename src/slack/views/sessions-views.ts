@@ -1,0 +1,198 @@
+import type { HomeView, KnownBlock, ModalView } from '@slack/web-api';
+import { windowState } from '../../bridge/conversation-window.js';
+import { MAX_NOTE_LENGTH } from '../../bridge/notes.js';
+import type { ContactRecord, SendingNumberRecord } from '../../bridge/records.js';
+import { escapeSlackText } from '../../shared/slack-text.js';
+
+export const SessionIds = {
+  remove: 'wa_session_remove',
+  startChat: 'wa_session_start_chat',
+  editNote: 'wa_note_edit',
+  homeSearchBlock: 'home_search',
+  homeSearchAction: 'wa_home_search',
+  homeNumberFilter: 'wa_home_number_filter',
+  homePage: 'wa_home_page',
+  openHistory: 'wa_history_open',
+  noteCallback: 'wa_note_modal',
+  noteBlock: 'note',
+  noteAction: 'value',
+} as const;
+
+const when = (ms: number | null) =>
+  ms ? `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${new Date(ms).toISOString()}>` : 'never';
+
+export function contactLine(contact: ContactRecord, now: number, numbers: Map<string, SendingNumberRecord>): string {
+  const window = windowState(contact.last_inbound_at, now);
+  const unanswered = contact.last_direction === 'inbound' ? ' · :speech_balloon: *unanswered*' : '';
+  const via = numbers.get(contact.sending_number_id)?.phone_number ?? contact.sending_number_id;
+  return [
+    `*${escapeSlackText(contact.profile_name ?? contact.phone_number ?? 'unknown')}* ${contact.profile_name ? escapeSlackText(contact.phone_number ?? '') : ''} via ${via}`,
+    `Note: ${contact.note ? escapeSlackText(contact.note) : '_none_'} · Last message ${when(contact.last_message_at)} · ${window.open ? ':large_green_circle: window open' : ':red_circle: window closed'}${unanswered}`,
+  ].join('\n');
+}
+
+function contactBlocks(
+  contact: ContactRecord,
+  now: number,
+  numbers: Map<string, SendingNumberRecord>,
+  mode: 'mine' | 'all',
+): unknown[] {
+  const buttons: unknown[] = [
+    {
+      type: 'button',
+      action_id: SessionIds.startChat,
+      text: { type: 'plain_text', text: mode === 'mine' ? 'Open thread' : 'Start chat' },
+      value: contact.id,
+    },
+    {
+      type: 'button',
+      action_id: SessionIds.editNote,
+      text: { type: 'plain_text', text: 'Edit note' },
+      value: contact.id,
+    },
+    {
+      type: 'button',
+      action_id: SessionIds.openHistory,
+      text: { type: 'plain_text', text: 'History' },
+      value: contact.id,
+    },
+  ];
+  if (mode === 'mine')
+    buttons.push({
+      type: 'button',
+      action_id: SessionIds.remove,
+      text: { type: 'plain_text', text: 'Remove' },
+      value: contact.id,
+    });
+  return [
+    { type: 'section', text: { type: 'mrkdwn', text: contactLine(contact, now, numbers) } },
+    { type: 'actions', block_id: `${mode}:${contact.id}`, elements: buttons },
+  ];
+}
+
+export type HomeState = { query: string; sendingNumberId: string | null; page: number };
+
+export function homeView(input: {
+  mine: ContactRecord[];
+  all: { rows: ContactRecord[]; hasMore: boolean };
+  numbers: SendingNumberRecord[];
+  state: HomeState;
+  now: number;
+}): HomeView {
+  const numbers = new Map(input.numbers.map((n) => [n.id, n]));
+  const blocks: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: 'WhatsApp' } },
+    {
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: '`/wa chat <number>` opens a conversation · `/wa send` launches a campaign · `/wa history` · `/wa help`',
+        },
+      ],
+    },
+    { type: 'header', text: { type: 'plain_text', text: `My Sessions (${input.mine.length}/100)` } },
+  ];
+  if (input.mine.length === 0)
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: '_No sessions yet. Add one with `/wa chat <number>` or from All Sessions below._' },
+    });
+  // A Home tab holds at most 100 blocks: show the most recent sessions, list the rest with /wa sessions.
+  for (const contact of input.mine.slice(0, 20)) blocks.push(...contactBlocks(contact, input.now, numbers, 'mine'));
+  if (input.mine.length > 20)
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `…and ${input.mine.length - 20} more: \`/wa sessions\`` }],
+    });
+  blocks.push({ type: 'divider' }, { type: 'header', text: { type: 'plain_text', text: 'All Sessions' } });
+  blocks.push({
+    type: 'input',
+    block_id: SessionIds.homeSearchBlock,
+    dispatch_action: true,
+    optional: true,
+    label: { type: 'plain_text', text: 'Search by number, name or note' },
+    element: {
+      type: 'plain_text_input',
+      action_id: SessionIds.homeSearchAction,
+      dispatch_action_config: { trigger_actions_on: ['on_enter_pressed'] },
+      ...(input.state.query ? { initial_value: input.state.query } : {}),
+    },
+  });
+  if (input.numbers.length > 1) {
+    const options = [
+      { text: { type: 'plain_text', text: 'All sending numbers' }, value: '*' },
+      ...input.numbers.map((n) => ({ text: { type: 'plain_text', text: n.phone_number }, value: n.id })),
+    ];
+    const selected = options.find((o) => o.value === (input.state.sendingNumberId ?? '*'));
+    blocks.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'static_select',
+          action_id: SessionIds.homeNumberFilter,
+          options,
+          ...(selected ? { initial_option: selected } : {}),
+        },
+      ],
+    });
+  }
+  if (input.all.rows.length === 0)
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: '_No matching conversations._' } });
+  for (const contact of input.all.rows) blocks.push(...contactBlocks(contact, input.now, numbers, 'all'));
+  const paging: unknown[] = [];
+  if (input.state.page > 0)
+    paging.push({
+      type: 'button',
+      action_id: `${SessionIds.homePage}:prev`,
+      text: { type: 'plain_text', text: '← Previous' },
+      value: JSON.stringify({ ...input.state, page: input.state.page - 1 }),
+    });
+  if (input.all.hasMore)
+    paging.push({
+      type: 'button',
+      action_id: `${SessionIds.homePage}:next`,
+      text: { type: 'plain_text', text: 'Next →' },
+      value: JSON.stringify({ ...input.state, page: input.state.page + 1 }),
+    });
+  if (paging.length > 0) blocks.push({ type: 'actions', elements: paging });
+  return { type: 'home', private_metadata: JSON.stringify(input.state), blocks: blocks.slice(0, 100) as KnownBlock[] };
+}
+
+export function noteModal(contact: ContactRecord): ModalView {
+  return {
+    type: 'modal',
+    callback_id: SessionIds.noteCallback,
+    private_metadata: JSON.stringify({ contactId: contact.id }),
+    title: { type: 'plain_text', text: 'Note on number' },
+    submit: { type: 'plain_text', text: 'Save' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'context',
+        elements: [
+          { type: 'mrkdwn', text: `${escapeSlackText(contact.profile_name ?? '')} ${contact.phone_number ?? ''}` },
+        ],
+      },
+      {
+        type: 'input',
+        block_id: SessionIds.noteBlock,
+        optional: true,
+        label: { type: 'plain_text', text: `Note (at most ${MAX_NOTE_LENGTH} characters)` },
+        element: {
+          type: 'plain_text_input',
+          action_id: SessionIds.noteAction,
+          ...(contact.note ? { initial_value: contact.note } : {}),
+        },
+      },
+    ] as KnownBlock[],
+  };
+}
+
+export function sessionsListText(mine: ContactRecord[], now: number, numbers: SendingNumberRecord[]): string {
+  if (mine.length === 0) return 'My Sessions is empty. Add a conversation with `/wa chat <number>`.';
+  const byId = new Map(numbers.map((n) => [n.id, n]));
+  return [`*My Sessions (${mine.length}/100)*`, ...mine.map((c) => contactLine(c, now, byId))]
+    .join('\n\n')
+    .slice(0, 3900);
+}

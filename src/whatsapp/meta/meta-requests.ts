@@ -1,0 +1,57 @@
+import { mediaObject, templateComponents } from '../message-objects.js';
+import type { OutboundMediaRef, OutboundMessage } from '../whatsapp-provider.js';
+
+/** Graph API request bodies, exactly as Meta's OpenAPI schema (`Message`) describes them. */
+
+const metaMediaObject = (ref: OutboundMediaRef): Record<string, string> =>
+  ref.kind === 'id' ? { id: ref.id } : { link: ref.url };
+
+/** Meta wants the number without "+". */
+export const metaRecipient = (e164: string) => e164.replace(/^\+/, '');
+
+export function buildMetaMessageBody(message: OutboundMessage): Record<string, unknown> {
+  const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to: metaRecipient(message.to) };
+  switch (message.type) {
+    case 'text':
+      return { ...base, type: 'text', text: { body: message.text, preview_url: message.previewUrl ?? false } };
+    case 'media': {
+      const media = mediaObject(message.mediaKind, message.media, message, metaMediaObject);
+      return { ...base, type: message.mediaKind, [message.mediaKind]: media };
+    }
+    case 'template': {
+      const components = templateComponents(message.template.parameters, metaMediaObject);
+      return {
+        ...base,
+        type: 'template',
+        template: {
+          name: message.template.name,
+          language: { policy: 'deterministic', code: message.template.language },
+          ...(components.length > 0 ? { components } : {}),
+        },
+      };
+    }
+  }
+}
+
+/** multipart/form-data for the media upload (built by hand: one file part plus plain fields). */
+export function multipartBody(
+  fields: Record<string, string>,
+  file: { name: string; filename: string; mimeType: string; bytes: Buffer },
+): { body: Buffer; contentType: string } {
+  const boundary = `----bridge${Date.now().toString(16)}${Math.random().toString(16).slice(2)}`;
+  const safe = (value: string) => value.replace(/["\r\n]/g, '_');
+  const parts: Buffer[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    parts.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${safe(name)}"\r\n\r\n${value}\r\n`),
+    );
+  }
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${safe(file.name)}"; filename="${safe(file.filename)}"\r\nContent-Type: ${file.mimeType}\r\n\r\n`,
+    ),
+    file.bytes,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  );
+  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}

@@ -1,0 +1,559 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BOT_TOKEN,
+  type Harness,
+  META_ACCESS_TOKEN,
+  META_APP_SECRET,
+  META_VERIFY_TOKEN,
+  postMetaWebhook,
+  SIGNING_SECRET,
+  startHarness,
+} from '../support/bridge-harness.js';
+import { dialects } from '../support/databases.js';
+import { validateMetaMessageBody } from '../support/meta-openapi.js';
+import { statusWebhook } from '../support/meta-webhooks.js';
+import {
+  blockActionsPayload,
+  interactivity,
+  postSlack,
+  slashCommand,
+  viewSubmissionPayload,
+} from '../support/slack-requests.js';
+import { waitFor } from '../support/wait-for.js';
+
+const cases = await dialects();
+const COMMAND_CHANNEL = 'C0MARKETING';
+
+type StoredView = {
+  id: string;
+  hash: string;
+  view: { private_metadata?: string; callback_id?: string; blocks?: unknown[] };
+};
+
+for (const dialect of cases) {
+  describe.runIf(dialect.available)(`template campaigns on ${dialect.name}`, () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await startHarness({ database: await dialect.create(), env: { MARKETERS: 'UMARKETER,SGROWTH' } });
+      h.slack.addGroup('SGROWTH', ['UGROWTH1']);
+    });
+    afterAll(async () => {
+      // A whole run's logs (debug level) carry no token, secret or API key.
+      const logs = h?.logs.join('') ?? '';
+      for (const secret of [BOT_TOKEN, SIGNING_SECRET, META_APP_SECRET, META_ACCESS_TOKEN, META_VERIFY_TOKEN])
+        expect(logs).not.toContain(secret);
+      expect(logs).not.toMatch(/wab_[A-Za-z0-9_-]{20,}/);
+      await h?.stop();
+    });
+
+    const viewText = (view: StoredView | undefined) => JSON.stringify(view?.view ?? {});
+    const latestView = (predicate: (v: StoredView) => boolean) =>
+      [...(h.slack.views.values() as Iterable<StoredView>)].reverse().find(predicate);
+
+    async function openForm(userId: string): Promise<StoredView> {
+      const before = h.slack.views.size;
+      const response = await postSlack(
+        h.url,
+        slashCommand(SIGNING_SECRET, { text: 'send', userId, channelId: COMMAND_CHANNEL }),
+      );
+      expect(response.status).toBe(200);
+      return waitFor('campaign form', () => {
+        const view = latestView((v) => v.view.callback_id === 'wa_campaign_form');
+        return h.slack.views.size > before && view ? view : null;
+      });
+    }
+
+    async function choose(view: StoredView, actionId: string, value: string, userId: string): Promise<StoredView> {
+      const hash = view.hash;
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          blockActionsPayload({
+            userId,
+            actionId,
+            selectedOption: value,
+            view: {
+              id: view.id,
+              hash,
+              callbackId: 'wa_campaign_form',
+              privateMetadata: view.view.private_metadata ?? '{}',
+            },
+          }),
+        ),
+      );
+      return waitFor(`${actionId}=${value}`, () => {
+        const current = h.slack.views.get(view.id) as StoredView | undefined;
+        return current && current.hash !== hash ? current : null;
+      });
+    }
+
+    async function submitForm(view: StoredView, userId: string, values: Record<string, Record<string, unknown>>) {
+      return postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId,
+            viewId: view.id,
+            callbackId: 'wa_campaign_form',
+            privateMetadata: view.view.private_metadata ?? '{}',
+            values,
+          }),
+        ),
+      );
+    }
+
+    const typed = (text: string) => ({ cmp_recipients: { value: { type: 'plain_text_input', value: text } } });
+    const variable = (key: string, value: string) => ({
+      [`tpl_var:${key}`]: { value: { type: 'plain_text_input', value } },
+    });
+
+    async function formFor(userId: string, template: string, language?: string) {
+      let view = await openForm(userId);
+      expect(viewText(view)).toContain('Sending number');
+      expect(viewText(view)).toContain('Unavailable: +15550002222');
+      view = await choose(view, 'cmp_number_select', '1906385232743451', userId);
+      view = await choose(view, 'tpl_template_select', template, userId);
+      if (language) view = await choose(view, 'tpl_language_select', language, userId);
+      return view;
+    }
+
+    it('refuses people who are not marketers, and accepts members of a marketer user group', async () => {
+      const refused = await postSlack(h.url, slashCommand(SIGNING_SECRET, { text: 'send', userId: 'URANDOM' }));
+      expect((refused.json as { text: string }).text).toMatch(/Only the people listed in MARKETERS/);
+      const view = await openForm('UGROWTH1');
+      expect(view.view.callback_id).toBe('wa_campaign_form');
+    });
+
+    it('builds the form from the provider: languages of the template, one input per variable, a preview', async () => {
+      const view = await formFor('UMARKETER', 'order_update', 'en_US');
+      const text = viewText(view);
+      expect(text).toContain('*Template*');
+      expect(text).toContain('*Language*');
+      expect(text).toContain('*Sending number*');
+      expect(text).toContain('pt_BR');
+      expect(text).toContain('tpl_var:header.1');
+      expect(text).toContain('tpl_var:body.1');
+      expect(text).toContain('tpl_var:body.2');
+      expect(text).toContain('tpl_var:button.0.1');
+      expect(text).toContain('Preview');
+      expect(text).toContain('"text":"Recipients"');
+      expect(text).toContain('Recipients file');
+      expect(text).not.toContain('draft_promo');
+    });
+
+    it('rejects more than 50 typed numbers on the field, sending nothing', async () => {
+      const view = await formFor('UMARKETER', 'hello_world');
+      const numbers = Array.from({ length: 51 }, (_, i) => `+4479111${String(10000 + i)}`).join('\n');
+      const response = await submitForm(view, 'UMARKETER', { ...typed(numbers), ...variable('body.1', 'friend') });
+      expect(response.json).toEqual({
+        response_action: 'errors',
+        errors: { cmp_recipients: expect.stringMatching(/At most 50 numbers/) },
+      });
+    });
+
+    it('sends a typed campaign after confirmation, paced, with live progress and a final report', async () => {
+      const view = await formFor('UMARKETER', 'hello_world');
+      const sendsBefore = h.meta?.sent().length ?? 0;
+      const recipients = '+44 7911 123001\n+44 7911 123002, +447911123003\n+447911123001\nnot-a-number\n12345';
+      const response = await submitForm(view, 'UMARKETER', { ...typed(recipients), ...variable('body.1', 'friend') });
+      expect(response.json).toMatchObject({ response_action: 'update', view: { callback_id: 'wa_campaign_confirm' } });
+      const confirm = await waitFor('confirmation', () => {
+        const current = h.slack.views.get(view.id) as StoredView | undefined;
+        return viewText(current).includes('Confirm campaign') ? current : null;
+      });
+      const summary = viewText(confirm);
+      expect(summary).toContain('*Recipients:* 3');
+      expect(summary).toContain('*Invalid numbers skipped:* 2');
+      expect(summary).toContain('*Duplicates removed:* 1');
+      expect(summary).toContain('*Template:* hello_world');
+      expect(summary).toContain('*Category:* UTILITY');
+      expect(h.meta?.sent().length).toBe(sendsBefore); // nothing before confirmation
+
+      const confirmed = await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId: 'UMARKETER',
+            viewId: view.id,
+            callbackId: 'wa_campaign_confirm',
+            privateMetadata: confirm.view.private_metadata ?? '',
+            values: {},
+          }),
+        ),
+      );
+      expect(confirmed.status).toBe(200);
+      await waitFor('3 sends', () => (h.meta?.sent().length ?? 0) >= sendsBefore + 3);
+      const sends = h.meta?.sent().slice(sendsBefore) ?? [];
+      expect(sends.map((s) => s.to).sort()).toEqual(['447911123001', '447911123002', '447911123003']);
+      expect(sends[0]).toMatchObject({
+        type: 'template',
+        template: {
+          name: 'hello_world',
+          components: [{ type: 'body', parameters: [{ type: 'text', text: 'friend' }] }],
+        },
+      });
+
+      const progress = await waitFor('final report', () =>
+        h.slack.messages(COMMAND_CHANNEL).find((m) => m.text.includes('3/3 processed')),
+      );
+      const campaign = await h.app.database.db
+        .selectFrom('campaign')
+        .selectAll()
+        .where('slack_message_ts', '=', progress.ts)
+        .executeTakeFirstOrThrow();
+      expect(campaign.status).toBe('completed');
+
+      // Delivery statuses keep the report up to date.
+      const recipientsRows = await h.app.database.db
+        .selectFrom('campaign_recipient')
+        .selectAll()
+        .where('campaign_id', '=', campaign.id)
+        .execute();
+      await postMetaWebhook(h.url, statusWebhook(recipientsRows[0]?.provider_message_id as string, 'read'));
+      await postMetaWebhook(
+        h.url,
+        statusWebhook(recipientsRows[1]?.provider_message_id as string, 'failed', [
+          { code: 131026, title: 'Message undeliverable' },
+        ]),
+      );
+      await waitFor('report shows read and failed', () => {
+        const message = h.slack.messages(COMMAND_CHANNEL).find((m) => m.ts === progress.ts);
+        return (
+          JSON.stringify(message?.blocks).includes('Read *1*') && JSON.stringify(message?.blocks).includes('Failed *1*')
+        );
+      });
+
+      // Each template is in the recipient's conversation (All Sessions), without opening threads.
+      const conversation = await h.app.database.db
+        .selectFrom('message')
+        .innerJoin('contact', 'contact.id', 'message.contact_id')
+        .select(['contact.phone_number', 'message.kind', 'message.campaign_id'])
+        .where('message.campaign_id', '=', campaign.id)
+        .execute();
+      expect(conversation.map((c) => c.phone_number).sort()).toEqual([
+        '+447911123001',
+        '+447911123002',
+        '+447911123003',
+      ]);
+      const threads = await h.app.database.db
+        .selectFrom('slack_thread')
+        .innerJoin('contact', 'contact.id', 'slack_thread.contact_id')
+        .select('contact.phone_number')
+        .where('contact.phone_number', 'in', ['+447911123001', '+447911123002', '+447911123003'])
+        .execute();
+      expect(threads).toEqual([]);
+    });
+
+    it('reads an uploaded recipients file (BOM, CRLF, blanks, dashes) and refuses a non-UTF-8 one', async () => {
+      const lines = ['\uFEFF+44 7911-123101', '', '  +44 7911 123102 ', 'oops', '+44 7911 123101'];
+      const good = h.slack.addFile({
+        id: 'FRECIPIENTS',
+        name: 'recipients.txt',
+        mimetype: 'text/plain',
+        bytes: Buffer.from(lines.join('\r\n')),
+      });
+      let view = await formFor('UMARKETER', 'hello_world');
+      let response = await submitForm(view, 'UMARKETER', {
+        cmp_recipients_file: { file: { type: 'file_input', files: [good] } },
+        ...variable('body.1', 'you'),
+      });
+      expect(response.json).toMatchObject({ response_action: 'update' });
+      const confirm = await waitFor('file confirmation', () =>
+        viewText(h.slack.views.get(view.id) as StoredView).includes('Confirm campaign')
+          ? (h.slack.views.get(view.id) as StoredView)
+          : null,
+      );
+      expect(viewText(confirm)).toContain('*Recipients:* 2');
+      expect(viewText(confirm)).toContain('line 4');
+
+      const latin1 = h.slack.addFile({
+        id: 'FLATIN1',
+        name: 'latin.txt',
+        mimetype: 'text/plain',
+        bytes: Buffer.from([0x2b, 0x34, 0x34, 0xe9, 0x0a]),
+      });
+      view = await formFor('UMARKETER', 'hello_world');
+      response = await submitForm(view, 'UMARKETER', {
+        cmp_recipients_file: { file: { type: 'file_input', files: [latin1] } },
+        ...variable('body.1', 'you'),
+      });
+      expect(response.json).toMatchObject({ response_action: 'update' });
+      await waitFor('encoding problem shown', () =>
+        viewText(h.slack.views.get(view.id) as StoredView).includes('not valid UTF-8'),
+      );
+
+      const wrongType = h.slack.addFile({
+        id: 'FPDF',
+        name: 'list.pdf',
+        mimetype: 'application/pdf',
+        bytes: Buffer.from('%PDF'),
+      });
+      view = await formFor('UMARKETER', 'hello_world');
+      response = await submitForm(view, 'UMARKETER', {
+        cmp_recipients_file: { file: { type: 'file_input', files: [wrongType] } },
+        ...variable('body.1', 'you'),
+      });
+      expect(response.json).toEqual({
+        response_action: 'errors',
+        errors: { cmp_recipients_file: expect.stringMatching(/not a \.txt or \.csv/) },
+      });
+      const huge = {
+        ...h.slack.addFile({ id: 'FHUGE', name: 'big.txt', mimetype: 'text/plain', bytes: Buffer.from('+1') }),
+        size: 11 * 1024 * 1024,
+      };
+      response = await submitForm(view, 'UMARKETER', {
+        cmp_recipients_file: { file: { type: 'file_input', files: [huge] } },
+        ...variable('body.1', 'you'),
+      });
+      expect(response.json).toEqual({
+        response_action: 'errors',
+        errors: { cmp_recipients_file: expect.stringMatching(/larger than 10 MB/) },
+      });
+    });
+
+    it('takes per-recipient variables from a CSV, header media from the form, a send-later time, and exports a per-recipient CSV', async () => {
+      const csv = h.slack.addFile({
+        id: 'FCSV',
+        name: 'people.csv',
+        mimetype: 'text/csv',
+        bytes: Buffer.from('phone,{{1}}\n+44 7911 123301,Ana\n"+44 7911 123302","Bruno, Jr."\n'),
+      });
+      let view = await formFor('UMARKETER', 'hello_world');
+      const sendsBefore = h.meta?.sent().length ?? 0;
+      const inTwoSeconds = Math.ceil((Date.now() + 2000) / 1000);
+      let response = await submitForm(view, 'UMARKETER', {
+        cmp_recipients_file: { file: { type: 'file_input', files: [csv] } },
+        ...variable('body.1', 'default'),
+        cmp_schedule: { when: { type: 'datetimepicker', selected_date_time: inTwoSeconds } },
+      });
+      expect(response.json).toMatchObject({ response_action: 'update' });
+      let confirm = await waitFor('csv confirmation', () =>
+        viewText(h.slack.views.get(view.id) as StoredView).includes('Confirm campaign')
+          ? (h.slack.views.get(view.id) as StoredView)
+          : null,
+      );
+      expect(viewText(confirm)).toContain('Variables come from the CSV file');
+      expect(viewText(confirm)).toContain('Scheduled for');
+      const csvCampaign = JSON.parse(confirm.view.private_metadata ?? '{}').draftId as string;
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId: 'UMARKETER',
+            viewId: view.id,
+            callbackId: 'wa_campaign_confirm',
+            privateMetadata: confirm.view.private_metadata ?? '',
+            values: {},
+          }),
+        ),
+      );
+      expect(
+        (
+          await h.app.database.db
+            .selectFrom('campaign')
+            .select('status')
+            .where('id', '=', csvCampaign)
+            .executeTakeFirstOrThrow()
+        ).status,
+      ).toBe('scheduled');
+      expect(h.meta?.sent().length).toBe(sendsBefore);
+      await waitFor('scheduled campaign sent', () => (h.meta?.sent().length ?? 0) >= sendsBefore + 2, 15_000);
+      const bodies = (h.meta?.sent().slice(sendsBefore) ?? []).map((b) => [b.to, JSON.stringify(b.template)]);
+      expect(bodies.find(([to]) => to === '447911123301')?.[1]).toContain('"text":"Ana"');
+      expect(bodies.find(([to]) => to === '447911123302')?.[1]).toContain('"text":"Bruno, Jr."');
+
+      // An image-header template: the file from the form is uploaded to WhatsApp once and used as the header.
+      const picture = h.slack.addFile({
+        id: 'FPIC',
+        name: 'sale.png',
+        mimetype: 'image/png',
+        bytes: Buffer.from('PNGDATA'),
+      });
+      view = await formFor('UMARKETER', 'spring_sale');
+      expect(viewText(view)).toContain('tpl_header_file');
+      response = await submitForm(view, 'UMARKETER', {
+        ...typed('+44 7911 123401'),
+        ...variable('body.1', '20%'),
+        tpl_header_file: { file: { type: 'file_input', files: [picture] } },
+      });
+      expect(response.json).toMatchObject({ response_action: 'update' });
+      confirm = await waitFor('image confirmation', () =>
+        viewText(h.slack.views.get(view.id) as StoredView).includes('Confirm campaign')
+          ? (h.slack.views.get(view.id) as StoredView)
+          : null,
+      );
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId: 'UMARKETER',
+            viewId: view.id,
+            callbackId: 'wa_campaign_confirm',
+            privateMetadata: confirm.view.private_metadata ?? '',
+            values: {},
+          }),
+        ),
+      );
+      const imageSend = await waitFor('image template sent', () => h.meta?.sent().find((b) => b.to === '447911123401'));
+      expect(JSON.stringify(imageSend)).toMatch(
+        /"type":"header","parameters":\[\{"type":"image","image":\{"id":"\d+"\}\}\]/,
+      );
+      expect(validateMetaMessageBody(imageSend)).toEqual([]);
+      expect(h.meta?.requests.some((r) => r.path.endsWith('/media') && r.raw.includes(Buffer.from('PNGDATA')))).toBe(
+        true,
+      );
+
+      // Per-recipient CSV, on request, into the requester's DM.
+      const progress = await waitFor(
+        'csv campaign report',
+        async () =>
+          (
+            await h.app.database.db
+              .selectFrom('campaign')
+              .select('slack_message_ts')
+              .where('id', '=', csvCampaign)
+              .executeTakeFirst()
+          )?.slack_message_ts,
+      );
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          blockActionsPayload({
+            userId: 'UMARKETER',
+            actionId: 'wa_campaign_csv',
+            value: csvCampaign,
+            message: { channelId: COMMAND_CHANNEL, ts: progress },
+            responseUrl: `${h.slack.baseUrl}response/2`,
+          }),
+        ),
+      );
+      const upload = await waitFor('CSV in DM', () =>
+        h.slack.completed.find(
+          (c) => c.channel_id === 'DUMARKETER' && c.files.some((f) => (f.title ?? '').includes('per-recipient')),
+        ),
+      );
+      expect(upload.bytes[0]?.toString()).toMatch(
+        /^phone_number,status,provider_message_id[\s\S]*\+447911123301,sent,wamid/,
+      );
+    });
+
+    it('sends triggered templates through the authenticated HTTP API, once per idempotency key', async () => {
+      const created = await postSlack(
+        h.url,
+        slashCommand(SIGNING_SECRET, { text: 'apikey create billing system', userId: 'UMARKETER' }),
+      );
+      const key = /`(wab_[^`]+)`/.exec((created.json as { text: string }).text)?.[1] as string;
+      expect(key).toBeDefined();
+      const stored = await h.app.database.db.selectFrom('api_key').selectAll().execute();
+      expect(JSON.stringify(stored)).not.toContain(key); // only the hash is kept
+
+      const post = (body: unknown, token = key) =>
+        fetch(`${h.url}/api/v1/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const body = {
+        from: '+15550001111',
+        to: '+44 7911 123201',
+        template: 'hello_world',
+        language: 'en_US',
+        variables: { '1': 'Ana' },
+        idempotency_key: 'order-1',
+      };
+      expect((await post(body, 'wab_wrong_key_123456')).status).toBe(401);
+      expect((await fetch(`${h.url}/api/v1/messages`, { method: 'POST', body: '{}' })).status).toBe(401);
+      expect((await post({ ...body, to: 'nope' })).status).toBe(422);
+      expect((await post({ from: 1 })).status).toBe(400);
+      const first = await post(body);
+      expect(first.status).toBe(202);
+      const { id } = (await first.json()) as { id: string };
+      const again = await post(body);
+      expect(again.status).toBe(200);
+      expect(((await again.json()) as { id: string; duplicate: boolean }).id).toBe(id);
+      await waitFor('API send', () => h.meta?.sent().some((s) => s.to === '447911123201'));
+      await h.settle();
+      expect(h.meta?.sent().filter((s) => s.to === '447911123201')).toHaveLength(1);
+      const status = await fetch(`${h.url}/api/v1/messages/${id}`, { headers: { authorization: `Bearer ${key}` } });
+      expect(await status.json()).toMatchObject({ id, status: 'sent' });
+
+      const revoked = await postSlack(
+        h.url,
+        slashCommand(SIGNING_SECRET, { text: `apikey revoke ${stored[0]?.id}`, userId: 'UMARKETER' }),
+      );
+      expect((revoked.json as { text: string }).text).toContain('revoked');
+      expect((await post({ ...body, idempotency_key: 'order-2' })).status).toBe(401);
+    });
+
+    it('cancels a campaign from its progress message', async () => {
+      h.meta?.setLatency(200);
+      const view = await formFor('UMARKETER', 'hello_world');
+      const numbers = Array.from({ length: 40 }, (_, i) => `+4479111${String(20000 + i)}`).join('\n');
+      await submitForm(view, 'UMARKETER', { ...typed(numbers), ...variable('body.1', 'x') });
+      const confirm = await waitFor('confirmation', () =>
+        viewText(h.slack.views.get(view.id) as StoredView).includes('Confirm campaign')
+          ? (h.slack.views.get(view.id) as StoredView)
+          : null,
+      );
+      const draftId = JSON.parse(confirm.view.private_metadata ?? '{}').draftId as string;
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId: 'UMARKETER',
+            viewId: view.id,
+            callbackId: 'wa_campaign_confirm',
+            privateMetadata: confirm.view.private_metadata ?? '',
+            values: {},
+          }),
+        ),
+      );
+      const progress = await waitFor(
+        'progress message',
+        async () =>
+          (
+            await h.app.database.db
+              .selectFrom('campaign')
+              .select('slack_message_ts')
+              .where('id', '=', draftId)
+              .executeTakeFirst()
+          )?.slack_message_ts,
+      );
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          blockActionsPayload({
+            userId: 'UMARKETER',
+            actionId: 'wa_campaign_cancel',
+            value: draftId,
+            message: { channelId: COMMAND_CHANNEL, ts: progress },
+            responseUrl: `${h.slack.baseUrl}response/1`,
+          }),
+        ),
+      );
+      await waitFor(
+        'cancelled',
+        async () =>
+          (await h.app.database.db.selectFrom('campaign').select('status').where('id', '=', draftId).executeTakeFirst())
+            ?.status === 'cancelled',
+      );
+      h.meta?.setLatency(0);
+      await h.settle();
+      const counts = await h.app.database.db
+        .selectFrom('campaign_recipient')
+        .select(['status', 'error_code'])
+        .where('campaign_id', '=', draftId)
+        .execute();
+      expect(counts.filter((c) => c.error_code === 'cancelled').length).toBeGreaterThan(0);
+      expect(counts.length).toBe(40);
+    });
+  });
+}

@@ -1,0 +1,348 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHANNEL_ID, type Harness, postMetaWebhook, SIGNING_SECRET, startHarness } from '../support/bridge-harness.js';
+import { dialects } from '../support/databases.js';
+import { inboundWebhook } from '../support/meta-webhooks.js';
+import {
+  blockActionsPayload,
+  eventCallback,
+  interactivity,
+  messageShortcutPayload,
+  postSlack,
+  shortcutPayload,
+  slashCommand,
+  viewSubmissionPayload,
+} from '../support/slack-requests.js';
+import { waitFor } from '../support/wait-for.js';
+
+const cases = await dialects();
+const DAY = 24 * 60 * 60 * 1000;
+
+type StoredView = {
+  id: string;
+  hash: string;
+  view: { private_metadata?: string; callback_id?: string; blocks?: unknown[]; type?: string };
+};
+
+for (const dialect of cases) {
+  describe.runIf(dialect.available)(`sessions, notes, history and retention on ${dialect.name}`, () => {
+    let h: Harness;
+    let offset = 0;
+    const now = Date.now();
+    beforeAll(async () => {
+      h = await startHarness({
+        database: await dialect.create(),
+        env: { LEADS: 'ULEAD', RETENTION_DAYS: '30' },
+        now: () => Date.now() + offset,
+      });
+    });
+    afterAll(async () => {
+      await h?.stop();
+    });
+
+    const command = async (text: string, userId = 'UAGENT1') => {
+      const response = await postSlack(h.url, slashCommand(SIGNING_SECRET, { text, userId }));
+      expect(response.status).toBe(200);
+      return (response.json as { text?: string } | null)?.text ?? '';
+    };
+    const contactId = async (phone: string) =>
+      (
+        await h.app.database.db
+          .selectFrom('contact')
+          .select('id')
+          .where('phone_number', '=', phone)
+          .executeTakeFirstOrThrow()
+      ).id;
+
+    it('keeps My Sessions per agent, at most 100; removing keeps the data and the number can come back', async () => {
+      const db = h.app.database.db;
+      // 99 conversations already in this agent's sessions, straight in the database to keep the test fast.
+      const ids: string[] = [];
+      for (let i = 0; i < 99; i++) {
+        const id = `seed-${i}`;
+        ids.push(id);
+        await db
+          .insertInto('contact')
+          .values({
+            id,
+            sending_number_id: '1906385232743451',
+            phone_number: `+4479112${String(30000 + i)}`,
+            user_id: null,
+            profile_name: null,
+            note: null,
+            last_inbound_at: null,
+            last_message_at: now - i,
+            last_direction: 'outbound',
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+        await db
+          .insertInto('agent_session')
+          .values({ slack_user_id: 'UAGENT1', contact_id: id, created_at: now })
+          .execute();
+      }
+      expect(await command('chat +44 7911 140000')).toContain('Added to My Sessions');
+      const refused = await command('chat +44 7911 140001');
+      expect(refused).toMatch(/not\* added to My Sessions[\s\S]*maximum of 100/);
+      expect(await command('sessions')).toContain('My Sessions (100/100)');
+
+      // Remove from the App Home: the conversation, its messages and note stay.
+      const id = await contactId('+447911140000');
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          blockActionsPayload({
+            actionId: 'wa_session_remove',
+            value: id,
+            view: { id: 'home-UAGENT1', callbackId: '', privateMetadata: '{}', type: 'home' },
+          }),
+        ),
+      );
+      await waitFor(
+        'removed',
+        async () =>
+          !(await db.selectFrom('agent_session').select('contact_id').where('contact_id', '=', id).executeTakeFirst()),
+      );
+      expect(await db.selectFrom('contact').select('id').where('id', '=', id).executeTakeFirst()).toBeDefined();
+      expect(
+        await db.selectFrom('slack_thread').select('id').where('contact_id', '=', id).executeTakeFirst(),
+      ).toBeDefined();
+      expect(await command('chat +44 7911 140000')).toContain('Added to My Sessions');
+      await db.deleteFrom('agent_session').where('contact_id', 'in', ids).execute();
+    });
+
+    it('sets notes of at most 30 characters from the command and the modal, and shows them in the header and lists', async () => {
+      await postMetaWebhook(
+        h.url,
+        inboundWebhook({ type: 'text', text: { body: 'hello' } }, { from: '447911150000', name: 'Nora' }),
+      );
+      await waitFor('thread', () => h.slack.messages(CHANNEL_ID).find((m) => m.text === 'hello'));
+      const tooLong = await command('note +44 7911 150000 this note is definitely longer than thirty chars');
+      expect(tooLong).toMatch(/at most 30 characters; this one has \d+/);
+      expect(await command('note +44 7911 150000 VIP, call before noon')).toContain('set to “VIP, call before noon”');
+      const header = await waitFor('header shows note', () =>
+        h.slack.rootMessages(CHANNEL_ID).find((m) => JSON.stringify(m.blocks).includes('VIP, call before noon')),
+      );
+      expect(header).toBeDefined();
+
+      // The note modal from the header button refuses 31 characters with a field error.
+      const id = await contactId('+447911150000');
+      const click = await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          blockActionsPayload({
+            actionId: 'wa_note_edit',
+            value: id,
+            message: { channelId: CHANNEL_ID, ts: header.ts },
+          }),
+        ),
+      );
+      expect(click.status).toBe(200);
+      const modal = await waitFor('note modal', () =>
+        [...(h.slack.views.values() as Iterable<StoredView>)].find((v) => v.view.callback_id === 'wa_note_modal'),
+      );
+      const submit = (text: string) =>
+        postSlack(
+          h.url,
+          interactivity(
+            SIGNING_SECRET,
+            viewSubmissionPayload({
+              viewId: modal.id,
+              callbackId: 'wa_note_modal',
+              privateMetadata: modal.view.private_metadata ?? '',
+              values: { note: { value: { type: 'plain_text_input', value: text } } },
+            }),
+          ),
+        );
+      expect((await submit('x'.repeat(31))).json).toEqual({
+        response_action: 'errors',
+        errors: { note: expect.stringMatching(/at most 30 characters/) },
+      });
+      expect((await submit('Prefers Portuguese')).status).toBe(200);
+      expect(
+        (await h.app.database.db.selectFrom('contact').select('note').where('id', '=', id).executeTakeFirstOrThrow())
+          .note,
+      ).toBe('Prefers Portuguese');
+    });
+
+    it('publishes the App Home with My Sessions and searchable, paginated All Sessions', async () => {
+      await command('chat +44 7911 150000');
+      await postSlack(
+        h.url,
+        eventCallback(SIGNING_SECRET, {
+          type: 'app_home_opened',
+          user: 'UAGENT1',
+          channel: 'DAGENT1',
+          tab: 'home',
+          event_ts: '1',
+        }),
+      );
+      const home = await waitFor('home published', () => h.slack.views.get('home-UAGENT1') as StoredView | undefined);
+      const text = JSON.stringify(home.view);
+      expect(text).toContain('My Sessions (2/100)');
+      expect(text).toContain('Prefers Portuguese');
+      expect(text).toContain('window open');
+      expect(text).toContain('unanswered');
+      expect(text).toContain('All Sessions');
+      const before = h.slack.callsTo('views.publish').length;
+      await postSlack(
+        h.url,
+        interactivity(SIGNING_SECRET, {
+          ...blockActionsPayload({
+            actionId: 'wa_home_search',
+            view: { id: 'home-UAGENT1', callbackId: '', privateMetadata: '{}', type: 'home' },
+          }),
+          actions: [
+            {
+              action_id: 'wa_home_search',
+              block_id: 'home_search',
+              type: 'plain_text_input',
+              value: 'Portuguese',
+              action_ts: '1',
+            },
+          ],
+        }),
+      );
+      await waitFor('search republished', () => h.slack.callsTo('views.publish').length > before);
+      const allSessions = JSON.stringify(h.slack.views.get('home-UAGENT1')).split('All Sessions')[1] ?? '';
+      expect(allSessions).toContain('+447911150000');
+      expect(allSessions).not.toContain('+447911140000');
+    });
+
+    it('shows history with delivery status to leads, limits it for others, and exports CSV', async () => {
+      await postSlack(
+        h.url,
+        interactivity(SIGNING_SECRET, shortcutPayload({ callbackId: 'wa_history', userId: 'ULEAD' })),
+      );
+      const modal = await waitFor('history modal', () =>
+        [...(h.slack.views.values() as Iterable<StoredView>)]
+          .reverse()
+          .find((v) => v.view.callback_id === 'wa_history_modal'),
+      );
+      const search = await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId: 'ULEAD',
+            viewId: modal.id,
+            callbackId: 'wa_history_modal',
+            privateMetadata: modal.view.private_metadata ?? '',
+            values: { hist_number: { value: { type: 'plain_text_input', value: '+44 7911 150000' } } },
+          }),
+        ),
+      );
+      const results = JSON.stringify(search.json);
+      expect(results).toContain('response_action');
+      expect(results).toContain('hello');
+      expect(results).toContain('received');
+      expect(results).toContain('Export CSV');
+
+      // Someone not in LEADS who never took part sees nothing of this conversation and cannot export.
+      const other = await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId: 'UOTHER',
+            viewId: modal.id,
+            callbackId: 'wa_history_modal',
+            privateMetadata: modal.view.private_metadata ?? '',
+            values: { hist_number: { value: { type: 'plain_text_input', value: '+44 7911 150000' } } },
+          }),
+        ),
+      );
+      expect(JSON.stringify(other.json)).not.toContain('hello');
+      expect(JSON.stringify(other.json)).toContain('Some conversations are hidden');
+      expect(JSON.stringify(other.json)).not.toContain('Export CSV');
+
+      const bad = await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId: 'ULEAD',
+            viewId: modal.id,
+            callbackId: 'wa_history_modal',
+            privateMetadata: modal.view.private_metadata ?? '',
+            values: { hist_number: { value: { type: 'plain_text_input', value: 'abc' } } },
+          }),
+        ),
+      );
+      expect(bad.json).toMatchObject({ response_action: 'errors', errors: { hist_number: expect.any(String) } });
+
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          blockActionsPayload({
+            userId: 'ULEAD',
+            actionId: 'wa_history_export',
+            value: 'export',
+            view: {
+              id: modal.id,
+              callbackId: 'wa_history_modal',
+              privateMetadata: JSON.stringify({ phoneNumber: '+447911150000', page: 0 }),
+            },
+          }),
+        ),
+      );
+      const upload = await waitFor('CSV uploaded to the DM', () =>
+        h.slack.completed.find((c) => c.channel_id === 'DULEAD'),
+      );
+      expect(upload.bytes[0]?.toString()).toMatch(/^time,direction,contact[\s\S]*hello/);
+
+      // The message shortcut opens the same history for a thread's conversation; /wa history too.
+      const header = h.slack.rootMessages(CHANNEL_ID).find((m) => JSON.stringify(m.blocks).includes('+447911150000'));
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          messageShortcutPayload({
+            callbackId: 'wa_history_thread',
+            channelId: CHANNEL_ID,
+            messageTs: header?.ts ?? '',
+            userId: 'ULEAD',
+          }),
+        ),
+      );
+      await waitFor('thread history', () =>
+        [...(h.slack.views.values() as Iterable<StoredView>)].some((v) =>
+          JSON.stringify(v.view).includes('History +447911150000'),
+        ),
+      );
+      await command('history +447911150000', 'ULEAD');
+      expect(h.slack.callsTo('views.open').length).toBeGreaterThanOrEqual(3);
+    });
+
+    it('purges message content older than RETENTION_DAYS but keeps contacts, notes and sessions', async () => {
+      const db = h.app.database.db;
+      const id = await contactId('+447911150000');
+      const before = await db.selectFrom('message').select(['id', 'body']).where('contact_id', '=', id).execute();
+      expect(before.some((m) => m.body === 'hello')).toBe(true);
+      offset += 31 * DAY;
+      const result = await h.app.purgeRetention();
+      expect(result.messages).toBeGreaterThan(0);
+      const after = await db
+        .selectFrom('message')
+        .select(['id', 'body', 'status'])
+        .where('contact_id', '=', id)
+        .execute();
+      expect(after).toHaveLength(before.length);
+      expect(after.every((m) => m.body === null)).toBe(true);
+      expect((await db.selectFrom('contact').select('note').where('id', '=', id).executeTakeFirstOrThrow()).note).toBe(
+        'Prefers Portuguese',
+      );
+      expect(
+        await db.selectFrom('agent_session').select('contact_id').where('contact_id', '=', id).executeTakeFirst(),
+      ).toBeDefined();
+    });
+
+    it('explains every subcommand with /wa help', async () => {
+      const help = await command('help');
+      for (const sub of ['chat', 'send', 'sessions', 'note', 'history', 'apikey']) expect(help).toContain(`/wa ${sub}`);
+    });
+  });
+}

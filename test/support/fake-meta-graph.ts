@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local Graph API for the WhatsApp Cloud API wire format:
+ * - `POST /:phoneNumberId/messages` → `{messaging_product, contacts, messages:[{id:"wamid.…"}]}`
+ * - `POST /:phoneNumberId/media` (multipart) → `{id}`
+ * - `GET /:mediaId` → `{url, mime_type, sha256, file_size, id}`; `GET /media-bytes/:id` (bearer) → bytes
+ * - `GET /:wabaId/phone_numbers`, `GET /:wabaId/message_templates` (cursor paging)
+ *
+ * API: `startFakeMetaGraph({accessToken?})` → `{ url, requests, sent, failNext(n, {status, body, headers}),
+ * addMedia(id, bytes, mime), setPhoneNumbers, setTemplates, latencyMs, close }`.
+ */
+
+export type GraphRequest = {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  raw: Buffer;
+};
+type Failure = { status: number; body: unknown; headers?: Record<string, string> };
+
+export const DEFAULT_PHONE_NUMBERS = [
+  {
+    id: '1906385232743451',
+    display_phone_number: '+1 555-000-1111',
+    verified_name: 'Acme Support',
+    status: 'CONNECTED',
+    quality_rating: 'GREEN',
+  },
+  {
+    id: '1906385232743452',
+    display_phone_number: '+1 555-000-2222',
+    verified_name: 'Acme Sales',
+    status: 'FLAGGED',
+    quality_rating: 'RED',
+    health_status: { can_send_message: 'BLOCKED' },
+  },
+];
+
+export const DEFAULT_TEMPLATES = [
+  {
+    id: 't1',
+    name: 'hello_world',
+    language: 'en_US',
+    status: 'APPROVED',
+    category: 'UTILITY',
+    components: [{ type: 'BODY', text: 'Hello {{1}}, thanks for contacting Acme.' }],
+  },
+  {
+    id: 't2',
+    name: 'order_update',
+    language: 'en_US',
+    status: 'APPROVED',
+    category: 'UTILITY',
+    components: [
+      { type: 'HEADER', format: 'TEXT', text: 'Order {{1}}' },
+      { type: 'BODY', text: 'Hi {{1}}, your order {{2}} has shipped.' },
+      { type: 'FOOTER', text: 'Reply STOP to opt out' },
+      { type: 'BUTTONS', buttons: [{ type: 'URL', text: 'Track', url: 'https://acme.example/track/{{1}}' }] },
+    ],
+  },
+  {
+    id: 't3',
+    name: 'order_update',
+    language: 'pt_BR',
+    status: 'APPROVED',
+    category: 'UTILITY',
+    components: [{ type: 'BODY', text: 'Olá {{1}}, seu pedido {{2}} foi enviado.' }],
+  },
+  {
+    id: 't4',
+    name: 'spring_sale',
+    language: 'en_US',
+    status: 'APPROVED',
+    category: 'MARKETING',
+    components: [
+      { type: 'HEADER', format: 'IMAGE' },
+      { type: 'BODY', text: 'Spring sale: {{1}} off everything!' },
+    ],
+  },
+  {
+    id: 't5',
+    name: 'draft_promo',
+    language: 'en_US',
+    status: 'PENDING',
+    category: 'MARKETING',
+    components: [{ type: 'BODY', text: 'Not approved yet' }],
+  },
+];
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function startFakeMetaGraph(options: { accessToken?: string } = {}) {
+  const requests: GraphRequest[] = [];
+  const failures: Failure[] = [];
+  const media = new Map<string, { bytes: Buffer; mimeType: string }>();
+  let phoneNumbers: unknown[] = DEFAULT_PHONE_NUMBERS;
+  let templates: unknown[] = DEFAULT_TEMPLATES;
+  let counter = 0;
+  let url = '';
+  const state = { latencyMs: 0, failUntil: 0, failStatus: 500, ratePerSecond: 0 };
+  /** Arrival times of accepted sends, to check the rate afterwards. */
+  const sendTimes: number[] = [];
+  const recentSends: number[] = [];
+  /** Bodies of sends answered with success (failed attempts excluded). */
+  const accepted: Record<string, unknown>[] = [];
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    void handleRequest(req, res).catch(() => {
+      // A client that went away mid-request (a killed app) is not the fake's problem.
+      if (!res.headersSent) res.destroy();
+    });
+  });
+  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    let body: unknown = null;
+    if ((req.headers['content-type'] ?? '').includes('application/json')) {
+      try {
+        body = JSON.parse(raw.toString());
+      } catch {
+        body = raw.toString();
+      }
+    }
+    requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body, raw });
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(payload));
+    };
+    if (state.latencyMs > 0) await new Promise((r) => setTimeout(r, state.latencyMs));
+    if (options.accessToken && req.headers.authorization !== `Bearer ${options.accessToken}`) {
+      return send(401, {
+        error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190, fbtrace_id: 'x' },
+      });
+    }
+    const failure = failures.shift();
+    if (failure) return send(failure.status, failure.body, failure.headers);
+    if (state.failUntil > Date.now())
+      return send(state.failStatus, { error: { message: 'Service temporarily unavailable', code: 131016 } });
+
+    const parts = path.split('/').filter(Boolean);
+    if (req.method === 'GET' && parts[0] === 'media-bytes' && parts[1]) {
+      const item = media.get(parts[1]);
+      if (!item) return send(404, { error: { message: 'not found', code: 100 } });
+      res.writeHead(200, { 'content-type': item.mimeType, 'content-length': String(item.bytes.length) });
+      res.end(item.bytes);
+      return;
+    }
+    if (req.method === 'POST' && parts[1] === 'messages') {
+      if (state.ratePerSecond > 0) {
+        const now = Date.now();
+        while (recentSends.length > 0 && (recentSends[0] ?? 0) <= now - 1000) recentSends.shift();
+        if (recentSends.length >= state.ratePerSecond) {
+          return send(429, {
+            error: {
+              message: '(#130429) Rate limit hit',
+              type: 'OAuthException',
+              code: 130429,
+              error_data: { details: 'Cloud API message throughput has been reached.' },
+            },
+          });
+        }
+        recentSends.push(now);
+      }
+      sendTimes.push(Date.now());
+      accepted.push(body as Record<string, unknown>);
+      counter++;
+      const to = (body as { to?: string } | null)?.to ?? '';
+      return send(200, {
+        messaging_product: 'whatsapp',
+        contacts: [{ input: to, wa_id: to }],
+        messages: [{ id: `wamid.FAKE${counter}.${randomUUID().slice(0, 8)}` }],
+      });
+    }
+    if (req.method === 'POST' && parts[1] === 'media') {
+      const id = `${9_000_000 + ++counter}`;
+      media.set(id, { bytes: raw, mimeType: 'application/octet-stream' });
+      return send(200, { id });
+    }
+    if (req.method === 'GET' && parts[1] === 'phone_numbers')
+      return send(200, { data: phoneNumbers, paging: { cursors: { before: 'a', after: 'b' } } });
+    if (req.method === 'GET' && parts[1] === 'message_templates') {
+      const after = Number(query.get('after') ?? '0');
+      const pageSize = 3;
+      const page = templates.slice(after, after + pageSize);
+      const next =
+        after + pageSize < templates.length
+          ? `${url}${parts[0]}/message_templates?after=${after + pageSize}`
+          : undefined;
+      return send(200, { data: page, paging: { cursors: { before: 'x', after: 'y' }, ...(next ? { next } : {}) } });
+    }
+    if (req.method === 'GET' && parts.length === 1 && parts[0]) {
+      const item = media.get(parts[0]);
+      if (!item) return send(404, { error: { message: 'Unsupported get request.', code: 100 } });
+      return send(200, {
+        messaging_product: 'whatsapp',
+        url: `${url}media-bytes/${parts[0]}`,
+        mime_type: item.mimeType,
+        sha256: 'x',
+        file_size: String(item.bytes.length),
+        id: parts[0],
+      });
+    }
+    send(404, { error: { message: 'Unknown path', code: 100 } });
+  }
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+
+  return {
+    /** Base URL as META_GRAPH_URL (no trailing slash). */
+    url: url.replace(/\/$/, ''),
+    requests,
+    /** Bodies of every send (POST …/messages). */
+    sent: () =>
+      requests
+        .filter((r) => r.method === 'POST' && r.path.endsWith('/messages'))
+        .map((r) => r.body as Record<string, unknown>),
+    failNext(count: number, failure: Failure) {
+      for (let i = 0; i < count; i++) failures.push(failure);
+    },
+    /** Every request fails with `status` until the time given. */
+    failUntil(untilMs: number, status = 500) {
+      state.failUntil = untilMs;
+      state.failStatus = status;
+    },
+    /** Like Meta's throughput limit: more than `perSecond` sends in any second get 130429. */
+    setRateLimit(perSecond: number) {
+      state.ratePerSecond = perSecond;
+    },
+    sendTimes,
+    accepted: () => accepted,
+    setLatency(ms: number) {
+      state.latencyMs = ms;
+    },
+    addMedia(id: string, bytes: Buffer, mimeType: string) {
+      media.set(id, { bytes, mimeType });
+    },
+    setPhoneNumbers(list: unknown[]) {
+      phoneNumbers = list;
+    },
+    setTemplates(list: unknown[]) {
+      templates = list;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+export type FakeMetaGraph = Awaited<ReturnType<typeof startFakeMetaGraph>>;

@@ -1,0 +1,423 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local Slack Web API that speaks the real wire format: `POST /api/<method>` with a bearer token
+ * and a form-encoded (values JSON-encoded where structured) or JSON body, always answering HTTP 200
+ * `{ok:true,…}` / `{ok:false,error}`, plus 429 with Retry-After and 5xx when told to.
+ *
+ * API: `startFakeSlack({botToken})` → `{ url /* …/api/ *\/, calls, callsTo(method), messages(channel),
+ * threadReplies(channel, ts), rateLimit(method|'*', {count?, untilMs?, retryAfterSeconds}),
+ * failWith(method|'*', {status, count?, untilMs?}), addUser, addFile, uploads, completed, views,
+ * deleteMessage(channel, ts), close }`.
+ */
+
+export type SlackCall = { method: string; body: Record<string, unknown>; at: number };
+export type FakeMessage = {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text: string;
+  blocks?: unknown;
+  username?: string;
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
+  reactions: string[];
+  files?: { id: string; name: string }[];
+};
+type Fault = {
+  kind: 'ratelimit' | 'status';
+  remaining: number;
+  until: number;
+  retryAfterSeconds: number;
+  status: number;
+};
+
+function parseValue(value: string): unknown {
+  if (/^[[{]/.test(value)) {
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function parseMultipartFile(body: Buffer, contentType: string): Buffer {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
+  const marker = boundary ? `--${boundary[1] ?? boundary[2]}` : null;
+  if (!marker) return body;
+  const text = body.toString('latin1');
+  const start = text.indexOf('\r\n\r\n', text.indexOf(marker)) + 4;
+  const end = text.indexOf(`\r\n${marker}`, start);
+  return Buffer.from(text.slice(start, end === -1 ? undefined : end), 'latin1');
+}
+
+export async function startFakeSlack(options: {
+  botToken: string;
+  appToken?: string;
+  teamId?: string;
+  botUserId?: string;
+}) {
+  const calls: SlackCall[] = [];
+  const messages: FakeMessage[] = [];
+  const users = new Map<string, { id: string; name: string; real_name: string; display_name: string }>();
+  const files = new Map<string, { id: string; name: string; mimetype: string; bytes: Buffer; title?: string }>();
+  const uploads = new Map<string, { filename: string; bytes: Buffer | null }>();
+  const completed: {
+    channel_id?: string;
+    thread_ts?: string;
+    initial_comment?: string;
+    files: { id: string; title?: string }[];
+    bytes: Buffer[];
+  }[] = [];
+  const views = new Map<string, { id: string; hash: string; view: unknown }>();
+  const groups = new Map<string, string[]>();
+  const faults = new Map<string, Fault[]>();
+  let tsCounter = 0;
+  let idCounter = 0;
+  const baseSeconds = 1_700_000_000;
+  const nextTs = () => {
+    tsCounter++;
+    return `${baseSeconds + Math.floor(tsCounter / 1000)}.${String(tsCounter % 1000).padStart(3, '0')}${String(tsCounter).padStart(3, '0').slice(-3)}`;
+  };
+  let url = '';
+  let socketModeUrl: string | null = null;
+
+  const activeFault = (method: string): Fault | null => {
+    for (const key of [method, '*']) {
+      const list = faults.get(key);
+      if (!list) continue;
+      for (const fault of list) {
+        if (fault.remaining > 0 || fault.until > Date.now()) {
+          if (fault.remaining > 0) fault.remaining--;
+          return fault;
+        }
+      }
+    }
+    return null;
+  };
+
+  const handle = (method: string, body: Record<string, unknown>): Record<string, unknown> => {
+    const str = (key: string) =>
+      typeof body[key] === 'string' ? (body[key] as string) : body[key] === undefined ? undefined : String(body[key]);
+    switch (method) {
+      case 'apps.connections.open':
+        return socketModeUrl ? { ok: true, url: socketModeUrl } : { ok: false, error: 'not_allowed_token_type' };
+      case 'auth.test':
+        return {
+          ok: true,
+          url: 'https://acme.slack.com/',
+          team: 'Acme',
+          user: 'bridge',
+          team_id: options.teamId ?? 'T111',
+          user_id: options.botUserId ?? 'UBOT',
+          bot_id: 'BBOT',
+        };
+      case 'chat.postMessage': {
+        const channel = str('channel');
+        if (!channel) return { ok: false, error: 'channel_not_found' };
+        if (channel.startsWith('CNOTIN')) return { ok: false, error: 'not_in_channel' };
+        const threadTs = str('thread_ts');
+        if (threadTs && !messages.some((m) => m.channel === channel && m.ts === threadTs && !m.thread_ts))
+          return { ok: false, error: 'thread_not_found' };
+        const message: FakeMessage = {
+          channel,
+          ts: nextTs(),
+          text: str('text') ?? '',
+          blocks: body.blocks,
+          reactions: [],
+          ...(threadTs ? { thread_ts: threadTs } : {}),
+          ...(str('username') ? { username: str('username') } : {}),
+          ...(body.metadata ? { metadata: body.metadata as FakeMessage['metadata'] } : {}),
+        };
+        messages.push(message);
+        return { ok: true, channel, ts: message.ts, message: { ...message, bot_id: 'BBOT' } };
+      }
+      case 'chat.update': {
+        const message = messages.find((m) => m.channel === str('channel') && m.ts === str('ts'));
+        if (!message) return { ok: false, error: 'message_not_found' };
+        message.text = str('text') ?? message.text;
+        if (body.blocks) message.blocks = body.blocks;
+        return { ok: true, channel: message.channel, ts: message.ts };
+      }
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: nextTs() };
+      case 'chat.getPermalink':
+        return {
+          ok: true,
+          channel: str('channel'),
+          permalink: `https://acme.slack.com/archives/${str('channel')}/p${(str('message_ts') ?? '').replace('.', '')}`,
+        };
+      case 'reactions.add': {
+        const message = messages.find((m) => m.channel === str('channel') && m.ts === str('timestamp'));
+        if (!message) return { ok: false, error: 'message_not_found' };
+        const name = str('name') ?? '';
+        if (message.reactions.includes(name)) return { ok: false, error: 'already_reacted' };
+        message.reactions.push(name);
+        return { ok: true };
+      }
+      case 'reactions.remove': {
+        const message = messages.find((m) => m.channel === str('channel') && m.ts === str('timestamp'));
+        if (!message?.reactions.includes(str('name') ?? '')) return { ok: false, error: 'no_reaction' };
+        message.reactions = message.reactions.filter((r) => r !== str('name'));
+        return { ok: true };
+      }
+      case 'conversations.replies': {
+        const channel = str('channel');
+        const ts = str('ts');
+        const thread = messages.filter((m) => m.channel === channel && (m.ts === ts || m.thread_ts === ts));
+        if (thread.length === 0) return { ok: false, error: 'thread_not_found' };
+        return { ok: true, messages: thread, has_more: false, response_metadata: { next_cursor: '' } };
+      }
+      case 'conversations.history':
+        return {
+          ok: true,
+          messages: messages.filter((m) => m.channel === str('channel') && !m.thread_ts).reverse(),
+          has_more: false,
+          response_metadata: { next_cursor: '' },
+        };
+      case 'conversations.info':
+        return {
+          ok: true,
+          channel: {
+            id: str('channel'),
+            name: `channel-${str('channel')?.toLowerCase()}`,
+            is_channel: true,
+            is_member: true,
+          },
+        };
+      case 'conversations.open':
+        return { ok: true, channel: { id: `D${str('users') ?? 'X'}` } };
+      case 'users.info': {
+        const user = users.get(str('user') ?? '');
+        if (!user) return { ok: false, error: 'user_not_found' };
+        return {
+          ok: true,
+          user: {
+            id: user.id,
+            name: user.name,
+            real_name: user.real_name,
+            profile: { display_name: user.display_name, real_name: user.real_name },
+          },
+        };
+      }
+      case 'usergroups.users.list':
+        return { ok: true, users: groups.get(str('usergroup') ?? '') ?? [] };
+      case 'usergroups.list':
+        return {
+          ok: true,
+          usergroups: [...groups.keys()].map((id) => ({ id, handle: `group-${id.toLowerCase()}`, name: id })),
+        };
+      case 'views.open':
+      case 'views.push': {
+        if (!str('trigger_id')) return { ok: false, error: 'invalid_trigger_id' };
+        const id = `V${++idCounter}`;
+        const record = { id, hash: `h${idCounter}`, view: body.view };
+        views.set(id, record);
+        return { ok: true, view: { id, hash: record.hash, ...(body.view as object) } };
+      }
+      case 'views.update': {
+        const id = str('view_id') ?? '';
+        const existing = views.get(id);
+        if (!existing) return { ok: false, error: 'not_found' };
+        if (str('hash') && str('hash') !== existing.hash) return { ok: false, error: 'hash_conflict' };
+        existing.view = body.view;
+        existing.hash = `h${++idCounter}`;
+        return { ok: true, view: { id, hash: existing.hash, ...(body.view as object) } };
+      }
+      case 'views.publish': {
+        const id = `home-${str('user_id')}`;
+        views.set(id, { id, hash: `h${++idCounter}`, view: body.view });
+        return { ok: true, view: { id } };
+      }
+      case 'files.getUploadURLExternal': {
+        const id = `F${++idCounter}`;
+        uploads.set(id, { filename: str('filename') ?? 'file', bytes: null });
+        return { ok: true, upload_url: `${url}upload/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        const list = (body.files as { id: string; title?: string }[] | undefined) ?? [];
+        const threadTs = str('thread_ts');
+        const channel = str('channel_id');
+        completed.push({
+          ...(channel ? { channel_id: channel } : {}),
+          ...(threadTs ? { thread_ts: threadTs } : {}),
+          ...(str('initial_comment') ? { initial_comment: str('initial_comment') } : {}),
+          files: list,
+          bytes: list.map((f) => uploads.get(f.id)?.bytes ?? Buffer.alloc(0)),
+        });
+        if (channel) {
+          messages.push({
+            channel,
+            ts: nextTs(),
+            text: str('initial_comment') ?? '',
+            reactions: [],
+            ...(threadTs ? { thread_ts: threadTs } : {}),
+            files: list.map((f) => ({ id: f.id, name: uploads.get(f.id)?.filename ?? f.id })),
+          });
+        }
+        return { ok: true, files: list.map((f) => ({ id: f.id, name: uploads.get(f.id)?.filename, title: f.title })) };
+      }
+      case 'files.info': {
+        const file = files.get(str('file') ?? '');
+        if (!file) return { ok: false, error: 'file_not_found' };
+        return {
+          ok: true,
+          file: {
+            id: file.id,
+            name: file.name,
+            mimetype: file.mimetype,
+            size: file.bytes.length,
+            url_private: `${url}files/${file.id}`,
+          },
+        };
+      }
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  };
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    void handleRequest(req, res).catch(() => {
+      // A client that went away mid-request (a killed app) is not the fake's problem.
+      if (!res.headersSent) res.destroy();
+    });
+  });
+  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = req.url ?? '/';
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(payload));
+    };
+    const raw = await readBody(req);
+    if (path.startsWith('/upload/')) {
+      const id = path.slice('/upload/'.length);
+      const upload = uploads.get(id);
+      if (!upload) return send(404, { ok: false });
+      upload.bytes = parseMultipartFile(raw, req.headers['content-type'] ?? '');
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`OK - ${upload.bytes.length}`);
+      return;
+    }
+    if (path.startsWith('/files/')) {
+      if (req.headers.authorization !== `Bearer ${options.botToken}`) {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html>login</html>');
+        return;
+      }
+      const file = files.get(path.slice('/files/'.length).split('/')[0] ?? '');
+      if (!file) return send(404, { ok: false });
+      res.writeHead(200, { 'content-type': file.mimetype, 'content-length': String(file.bytes.length) });
+      res.end(file.bytes);
+      return;
+    }
+    if (path.startsWith('/response/')) {
+      calls.push({
+        method: 'response_url',
+        body: JSON.parse(raw.toString() || '{}') as Record<string, unknown>,
+        at: Date.now(),
+      });
+      return send(200, { ok: true });
+    }
+    const method = path.replace(/^\/api\//, '').split('?')[0] ?? '';
+    let body: Record<string, unknown> = {};
+    const type = req.headers['content-type'] ?? '';
+    if (type.includes('application/json')) body = JSON.parse(raw.toString() || '{}') as Record<string, unknown>;
+    else for (const [k, v] of new URLSearchParams(raw.toString())) body[k] = parseValue(v);
+    calls.push({ method, body, at: Date.now() });
+    const fault = activeFault(method);
+    if (fault?.kind === 'ratelimit')
+      return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfterSeconds) });
+    if (fault?.kind === 'status') return send(fault.status, { ok: false, error: 'fatal_error' });
+    const token =
+      (req.headers.authorization ?? '').replace(/^Bearer /, '') || (typeof body.token === 'string' ? body.token : '');
+    const appTokenCall =
+      method === 'apps.connections.open' && options.appToken !== undefined && token === options.appToken;
+    if (token !== options.botToken && !appTokenCall) return send(200, { ok: false, error: 'invalid_auth' });
+    send(200, handle(method, body));
+  }
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+
+  return {
+    url: `${url}api/`,
+    baseUrl: url,
+    calls,
+    callsTo: (method: string) => calls.filter((c) => c.method === method),
+    messages: (channel?: string) => messages.filter((m) => channel === undefined || m.channel === channel),
+    threadReplies: (channel: string, threadTs: string) =>
+      messages.filter((m) => m.channel === channel && m.thread_ts === threadTs),
+    rootMessages: (channel: string) => messages.filter((m) => m.channel === channel && !m.thread_ts),
+    deleteMessage(channel: string, ts: string) {
+      const index = messages.findIndex((m) => m.channel === channel && m.ts === ts);
+      if (index >= 0) messages.splice(index, 1);
+    },
+    completed,
+    views,
+    uploads,
+    rateLimit(method: string, fault: { count?: number; untilMs?: number; retryAfterSeconds?: number }) {
+      const list = faults.get(method) ?? [];
+      list.push({
+        kind: 'ratelimit',
+        remaining: fault.count ?? 0,
+        until: fault.untilMs ?? 0,
+        retryAfterSeconds: fault.retryAfterSeconds ?? 1,
+        status: 429,
+      });
+      faults.set(method, list);
+    },
+    failWith(method: string, fault: { status: number; count?: number; untilMs?: number }) {
+      const list = faults.get(method) ?? [];
+      list.push({
+        kind: 'status',
+        remaining: fault.count ?? 0,
+        until: fault.untilMs ?? 0,
+        retryAfterSeconds: 0,
+        status: fault.status,
+      });
+      faults.set(method, list);
+    },
+    /** Where `apps.connections.open` points Socket Mode clients. */
+    setSocketModeUrl(wsUrl: string) {
+      socketModeUrl = wsUrl;
+    },
+    clearFaults() {
+      faults.clear();
+    },
+    addUser(user: { id: string; name: string; realName?: string; displayName?: string }) {
+      users.set(user.id, {
+        id: user.id,
+        name: user.name,
+        real_name: user.realName ?? user.name,
+        display_name: user.displayName ?? '',
+      });
+    },
+    addGroup(id: string, members: string[]) {
+      groups.set(id, members);
+    },
+    /** A file a person shared; returns what a Slack event would carry for it. */
+    addFile(file: { id: string; name: string; mimetype: string; bytes: Buffer }) {
+      files.set(file.id, file);
+      return {
+        id: file.id,
+        name: file.name,
+        mimetype: file.mimetype,
+        size: file.bytes.length,
+        url_private: `${url}files/${file.id}`,
+        url_private_download: `${url}files/${file.id}/download`,
+      };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+export type FakeSlack = Awaited<ReturnType<typeof startFakeSlack>>;
