@@ -169,22 +169,25 @@ export function createConversationStore(db: Kysely<Database>) {
       }[],
       now: number,
     ): Promise<void> {
-      for (const n of numbers) {
-        const values = {
-          provider: n.provider,
-          phone_number: n.phoneNumber,
-          display_name: n.displayName,
-          health: n.health,
-          health_reason: n.healthReason,
-          quality_rating: n.qualityRating,
-          updated_at: now,
-        };
-        await db
-          .insertInto('sending_number')
-          .values({ id: n.id, ...values })
-          .onConflict((oc) => oc.column('id').doUpdateSet(values))
-          .execute();
-      }
+      // One transaction, so a reader never sees half a refresh (say, the healthy number without the blocked one).
+      await db.transaction().execute(async (trx) => {
+        for (const n of numbers) {
+          const values = {
+            provider: n.provider,
+            phone_number: n.phoneNumber,
+            display_name: n.displayName,
+            health: n.health,
+            health_reason: n.healthReason,
+            quality_rating: n.qualityRating,
+            updated_at: now,
+          };
+          await trx
+            .insertInto('sending_number')
+            .values({ id: n.id, ...values })
+            .onConflict((oc) => oc.column('id').doUpdateSet(values))
+            .execute();
+        }
+      });
     },
 
     /** All Sessions: every contact with any message either way, newest activity first. */
