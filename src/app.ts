@@ -12,10 +12,14 @@ import { createCampaignDrafts } from './bridge/campaigns/campaign-drafts.js';
 import { createCampaignReporter } from './bridge/campaigns/campaign-reporter.js';
 import { createTriggeredTemplates } from './bridge/campaigns/triggered-templates.js';
 import { createConversationTemplates, type TemplateSendPayload } from './bridge/conversation-templates.js';
-import { createConversationThreads } from './bridge/conversation-threads.js';
+import { createConversationThreads, ThreadStartBusyError } from './bridge/conversation-threads.js';
 import { createDeliveryStatusHandler } from './bridge/delivery-statuses.js';
 import { createHistory, type HistoryFilter } from './bridge/history.js';
-import { createInboundMessageHandler } from './bridge/inbound-messages.js';
+import {
+  createHeaderRefreshHandler,
+  createInboundMessageHandler,
+  type HeaderRefreshPayload,
+} from './bridge/inbound-messages.js';
 import { JobKind } from './bridge/job-kinds.js';
 import { validateNote } from './bridge/notes.js';
 import { createOpenConversation } from './bridge/open-conversation.js';
@@ -37,6 +41,7 @@ import { createMediaBlobStore } from './db/stores/media-blob-store.js';
 import { createMessageStore } from './db/stores/message-store.js';
 import { createProcessedEventStore } from './db/stores/processed-event-store.js';
 import { createSendBudgetStore } from './db/stores/send-budget-store.js';
+import { createSlackPostIntentStore } from './db/stores/slack-post-intent-store.js';
 import { apiRoutes } from './http/api-routes.js';
 import { healthRoute } from './http/health-route.js';
 import { mediaRoute } from './http/media-route.js';
@@ -113,6 +118,8 @@ export type BridgeAppOptions = {
   /** Pace of posts per Slack channel (Slack allows about one per second); tests shorten it. */
   slackPerChannelIntervalMs?: number;
   pollIntervalMs?: number;
+  /** Backoff between job attempts (defaults: 1 s doubling up to 5 min); tests shorten it. */
+  jobBackoffMs?: { base: number; max: number };
 };
 
 export type BridgeApp = {
@@ -146,7 +153,11 @@ export function classifyJobFailure(error: unknown): FailureDecision {
       ? { retry: true, ...(error.retryAfterMs ? { delayMs: error.retryAfterMs } : {}) }
       : { retry: false };
   }
+  // Another worker is posting this conversation's thread header: look again in a moment.
+  if (error instanceof ThreadStartBusyError) return { retry: true, delayMs: 1_000 + Math.round(Math.random() * 1_000) };
   if (isTransientSlackError(error)) return { retry: true };
+  // Anything else (a missing scope, the bot not in the channel, a bug) may be fixed by the
+  // operator: keep retrying with backoff; the job's attempt budget bounds it.
   return { retry: true };
 }
 
@@ -211,6 +222,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const messages = createMessageStore(db);
   const sessions = createAgentSessionStore(db);
   const processedEvents = createProcessedEventStore(db);
+  const intents = createSlackPostIntentStore(db);
   const slackApiHost = new URL(config.slack.apiUrl).hostname;
   const slack = createSlackConversationPort({
     gateway,
@@ -227,7 +239,9 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     (sendingNumber && config.slack.channelBySendingNumber[sendingNumber.phone_number]) || config.slack.defaultChannelId;
   const threads = createConversationThreads({
     conversations,
+    intents,
     slack,
+    internalNotePrefix: config.chat.internalNotePrefix,
     routeChannel,
     now: clock.now,
     logger: logger.child({ component: 'threads' }),
@@ -249,6 +263,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     slack,
     provider,
     jobs: jobQueue,
+    deliveries: processedEvents,
     internalNotePrefix: config.chat.internalNotePrefix,
     signAgentName: config.chat.signAgentName,
     now: clock.now,
@@ -262,6 +277,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     provider,
     catalog,
     jobs: jobQueue,
+    intents,
     now: clock.now,
     logger: logger.child({ component: 'templates' }),
   });
@@ -270,10 +286,13 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     messages,
     threads,
     slack,
+    intents,
+    jobs: jobQueue,
     provider,
     now: clock.now,
     logger: logger.child({ component: 'inbound' }),
   });
+  const refreshHeaderAtWindowClose = createHeaderRefreshHandler({ conversations, threads });
   const campaigns = createCampaignStore(db, database.dialect);
   const sendBudget = createSendBudgetStore(db);
   const apiKeys = createApiKeyStore(db);
@@ -368,7 +387,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const handlers: Record<string, JobHandler> = {
     [JobKind.inboundMessage]: (payload, context) => handleInbound(payload as InboundMessageEvent, context),
     [JobKind.deliveryStatus]: (payload, context) => handleStatus(payload as StatusEvent, context),
-    [JobKind.agentReply]: (payload) => agentReplies.send(payload as AgentReplyPayload),
+    [JobKind.agentReply]: (payload, context) => agentReplies.send(payload as AgentReplyPayload, context),
+    [JobKind.headerRefresh]: (payload) => refreshHeaderAtWindowClose(payload as HeaderRefreshPayload),
     [JobKind.templateSend]: (payload) => conversationTemplates.send(payload as TemplateSendPayload),
     [JobKind.campaignPrepare]: (payload) => prepareCampaign(payload as CampaignPrepareRequest),
   };
@@ -466,11 +486,25 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
         metrics.slackErrors.inc({ kind: slackError.kind === 'platform' ? slackError.error : slackError.kind });
       return classifyJobFailure(error);
     },
-    onGaveUp: async (job) => {
+    onGaveUp: async (job, error) => {
       metrics.jobsFailed.inc({ kind: job.kind });
+      if (job.kind === JobKind.inboundMessage) {
+        // Never silent: the message stays in the history, marked as not shown in Slack.
+        const event = job.payload as InboundMessageEvent;
+        const row = await messages.byProviderId(event.providerMessageId);
+        const reason = `could not be posted to Slack: ${error instanceof Error ? error.message : String(error)}`;
+        if (row && !row.slack_ts) await messages.recordFailure(row.id, 'not_posted', reason, clock.now());
+        logger.error(
+          { providerMessageId: event.providerMessageId, reason },
+          'an inbound WhatsApp message could not be posted to Slack; it is kept in the history',
+        );
+      }
     },
     concurrency: options.workerConcurrency ?? 16,
     pollIntervalMs: options.pollIntervalMs ?? 250,
+    ...(options.jobBackoffMs
+      ? { baseBackoffMs: options.jobBackoffMs.base, maxBackoffMs: options.jobBackoffMs.max }
+      : {}),
     leaseMs: config.workLeaseMs,
   });
   runnerRef = runner;
@@ -718,7 +752,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
           startChat: async (userId, contactId) => {
             const contact = await conversations.getContact(contactId);
             if (!contact) return 'That conversation no longer exists.';
-            const thread = await threads.ensureThread(contact);
+            const thread = await threads.ensureThreadWaiting(contact);
             const added = await sessions.add(userId, contactId, clock.now());
             const link = await slack.permalink(thread.slack_channel_id, thread.thread_ts);
             const note =
@@ -909,6 +943,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       if (database.dialect === 'sqlite') {
         // SQLite means one process: leases left by a crashed run belong to nobody.
         const released = await jobs.releaseAllLeases(clock.now());
+        await intents.releaseAllLeases();
         if (released > 0) logger.info({ released }, 'resumed jobs interrupted by the last shutdown');
       }
       const httpServer = createServer(expressApp);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.js';
 import { describeFailure, ProviderError } from '../whatsapp/provider-errors.js';
 import type { OutboundMessage, WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
@@ -6,8 +6,16 @@ import { windowState } from './conversation-window.js';
 import { slackToWhatsApp } from './formatting/slack-to-whatsapp.js';
 import { JobKind } from './job-kinds.js';
 import { CAPTIONED_KINDS, outboundFileProblem, outboundMediaRule } from './outbound-media.js';
-import type { ConversationRepository, JobQueue, MessageRepository, SlackConversationPort } from './ports.js';
-import { conversationKey } from './webhook-intake.js';
+import type {
+  AgentNotice,
+  ConversationRepository,
+  DeliveryLog,
+  JobQueue,
+  MessageRepository,
+  NewMessageRecord,
+  SlackConversationPort,
+} from './ports.js';
+import { outboundConversationKey } from './webhook-intake.js';
 
 export type SlackFile = { id: string; name: string; mimeType: string; size: number; urlPrivate: string };
 
@@ -40,6 +48,44 @@ export type AgentReplyPayload = {
   files: SlackFile[];
 };
 
+/** WhatsApp's limits: a text message body, and a media caption. */
+export const MAX_TEXT_CHARS = 4096;
+export const MAX_CAPTION_CHARS = 1024;
+/** Attempts of an agent-reply job: with backoff capped at 5 minutes, about 20 minutes of retrying. */
+export const AGENT_REPLY_MAX_ATTEMPTS = 12;
+const AGENT_REPLY_RETRY_MINUTES = 20;
+
+/** The id of the n-th WhatsApp message a reply became (the first part keeps the reply's own id). */
+export function partId(messageId: string, index: number): string {
+  const hex = createHash('sha256').update(`${messageId}:part:${index}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Splits text into chunks WhatsApp accepts, at paragraph, line or word boundaries when it can. */
+export function splitText(text: string, max: number): string[] {
+  const chunks: string[] = [];
+  let rest = text.trim();
+  while (rest.length > max) {
+    const window = rest.slice(0, max);
+    const cut = Math.max(window.lastIndexOf('\n\n'), window.lastIndexOf('\n'), window.lastIndexOf(' '));
+    const at = cut > max / 2 ? cut : max;
+    chunks.push(rest.slice(0, at).trimEnd());
+    rest = rest.slice(at).trimStart();
+  }
+  if (rest) chunks.push(rest);
+  return chunks;
+}
+
+/** What the first WhatsApp message of a reply will be (see planParts): its text, or its first file. */
+function firstPartKind(text: string, files: readonly SlackFile[]): string {
+  const first = files[0];
+  if (!first) return 'text';
+  const hasCaptionable = files.some((file) => CAPTIONED_KINDS.has(outboundMediaRule(file.mimeType).kind));
+  const trimmed = text.trim();
+  if (trimmed && !(hasCaptionable && trimmed.length <= MAX_CAPTION_CHARS)) return 'text';
+  return outboundMediaRule(first.mimeType).kind;
+}
+
 /** Subtypes that are a person writing (possibly with files); everything else is never sent. */
 const SENDABLE_SUBTYPES = new Set<string | null>([null, 'file_share', 'thread_broadcast']);
 
@@ -49,6 +95,7 @@ export function createAgentReplies(deps: {
   slack: SlackConversationPort;
   provider: WhatsAppProvider;
   jobs: JobQueue;
+  deliveries: DeliveryLog;
   internalNotePrefix: string;
   signAgentName: boolean;
   now: () => number;
@@ -78,20 +125,33 @@ export function createAgentReplies(deps: {
     const contact = await conversations.getContact(thread.contact_id);
     if (!contact) return { result: 'ignored', reason: 'contact missing' };
 
-    const problems = message.files.map((file) => outboundFileProblem(file)).filter((p): p is string => p !== null);
+    // Slack sometimes sends partial file objects (`file_access: check_file_info`): complete them.
+    const files = await Promise.all(
+      message.files.map(async (file) =>
+        file.urlPrivate && file.size > 0 ? file : { ...file, ...(await slack.fileInfo(file.id)) },
+      ),
+    );
+    const problems = files.map((file) => outboundFileProblem(file)).filter((p): p is string => p !== null);
+    // A refusal is told to the agent once, even when Slack delivers the same message again.
+    const refusalKey = `refused:${message.channelId}:${message.ts}`;
+    const refuse = async (reason: string, notice: AgentNotice): Promise<AgentMessageOutcome> => {
+      if (!(await deps.deliveries.has(refusalKey))) {
+        await slack.notifyAgent(message.channelId, message.threadTs ?? message.ts, message.userId ?? '', notice);
+        await deps.deliveries.markFirstSeen(refusalKey, deps.now());
+      }
+      return { result: 'refused', reason };
+    };
     if (problems.length > 0) {
       const reason = `Nothing was sent. ${problems.join(' ')}`;
-      await slack.notifyAgent(message.channelId, message.threadTs, message.userId, { kind: 'not_sent', reason });
-      return { result: 'refused', reason };
+      return refuse(reason, { kind: 'not_sent', reason });
     }
     const window = windowState(contact.last_inbound_at, deps.now());
     if (!window.open) {
-      await slack.notifyAgent(message.channelId, message.threadTs, message.userId, {
+      return refuse('window closed', {
         kind: 'window_closed',
         contactId: contact.id,
         lastInboundAt: contact.last_inbound_at,
       });
-      return { result: 'refused', reason: 'window closed' };
     }
 
     const now = deps.now();
@@ -100,11 +160,11 @@ export function createAgentReplies(deps: {
       id: messageId,
       contact_id: contact.id,
       direction: 'outbound',
-      kind: message.files.length > 0 ? outboundMediaRule(message.files[0]?.mimeType ?? '').kind : 'text',
+      kind: firstPartKind(message.text, files),
       body: message.text,
       media_json:
-        message.files.length > 0
-          ? JSON.stringify(message.files.map((f) => ({ name: f.name, mimeType: f.mimeType, size: f.size })))
+        files.length > 0
+          ? JSON.stringify(files.map((f) => ({ name: f.name, mimeType: f.mimeType, size: f.size })))
           : null,
       provider_message_id: null,
       alternate_message_id: null,
@@ -128,54 +188,122 @@ export function createAgentReplies(deps: {
       userId: message.userId,
       text: message.text,
       blocks: message.blocks,
-      files: message.files,
+      files,
     };
     await deps.jobs.enqueue({
       kind: JobKind.agentReply,
       payload,
-      orderingKey: conversationKey(contact.sending_number_id, {
-        phoneNumber: contact.phone_number,
-        userId: contact.user_id,
-        profileName: null,
-      }),
+      orderingKey: outboundConversationKey(contact.id),
       idempotencyKey: `reply:${message.channelId}:${message.ts}`,
-      maxAttempts: 30,
+      maxAttempts: AGENT_REPLY_MAX_ATTEMPTS,
     });
     return { result: 'queued', messageId: row.id };
   }
 
-  /** The job: converts, uploads and sends; retried on outages, never sent twice. */
-  async function send(payload: AgentReplyPayload): Promise<void> {
-    const message = await messages.get(payload.messageId);
-    if (message?.status !== 'queued') {
-      if (message?.status === 'sending') {
-        // We were interrupted mid-send (crash): the provider may or may not have it. Don't guess.
+  /**
+   * The job: converts, uploads and sends, retried on outages and never sent twice. A reply with
+   * text and files (or long text) goes out as several WhatsApp messages; each part is its own
+   * message row, so a retry or a restart resumes at the first part not yet sent.
+   */
+  async function send(payload: AgentReplyPayload, attempt: { isLastAttempt: boolean }): Promise<void> {
+    const main = await messages.get(payload.messageId);
+    if (!main) return; // purged by retention
+    const contact = await conversations.getContact(main.contact_id);
+    if (!contact?.phone_number) {
+      if (main.status === 'queued')
+        await fail(payload, main.id, 'no_number', 'this contact has no phone number to send to');
+      return;
+    }
+    const to = contact.phone_number;
+    const plan = await planParts(payload);
+    const partRows = await Promise.all(
+      plan.map((_, index) => (index === 0 ? main : messages.get(partId(main.id, index)))),
+    );
+    const nothingSentYet = partRows.every((row) => row === undefined || row.status === 'queued');
+    if (nothingSentYet) {
+      const window = windowState(contact.last_inbound_at, deps.now());
+      if (!window.open) {
+        await messages.recordFailure(main.id, 'window_closed', describeFailure('window_closed', null), deps.now());
+        await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
+          kind: 'window_closed',
+          contactId: contact.id,
+          lastInboundAt: contact.last_inbound_at,
+        });
+        return;
+      }
+    }
+
+    let anySent = false;
+    for (const [index, part] of plan.entries()) {
+      const id = index === 0 ? main.id : partId(main.id, index);
+      let row = partRows[index];
+      if (!row) {
+        row = (await messages.insertOnce(partRecord(id, contact.id, part, payload, deps.now()))).row;
+      }
+      if (row.status === 'sending') {
+        // Interrupted mid-send (crash): the provider may or may not have it. Don't send it twice.
         await messages.recordFailure(
-          message.id,
+          id,
           'uncertain',
           'interrupted while sending; may not have been delivered',
           deps.now(),
         );
         await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, { kind: 'uncertain' });
+        continue;
       }
-      return;
-    }
-    const contact = await conversations.getContact(message.contact_id);
-    if (!contact?.phone_number) {
-      await fail(payload, 'no_number', 'this contact has no phone number to send to');
-      return;
-    }
-    const window = windowState(contact.last_inbound_at, deps.now());
-    if (!window.open) {
-      await messages.recordFailure(message.id, 'window_closed', describeFailure('window_closed', null), deps.now());
-      await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
-        kind: 'window_closed',
-        contactId: contact.id,
-        lastInboundAt: contact.last_inbound_at,
-      });
-      return;
-    }
+      if (row.status !== 'queued') continue; // sent earlier, or failed and reported
 
+      let outbound: OutboundMessage;
+      try {
+        outbound = await materialize(part, contact.sending_number_id, to);
+      } catch (error) {
+        if (error instanceof ProviderError && !error.retryable) {
+          await reportProviderFailure(payload, id, error, contact);
+          continue;
+        }
+        if (attempt.isLastAttempt) {
+          await giveUp(payload, id, error);
+          continue;
+        }
+        throw error; // Slack or the provider is unreachable: retry this part later
+      }
+      await messages.markSending(id, deps.now());
+      try {
+        const sent = await deps.provider.send(contact.sending_number_id, outbound, {
+          correlationId: `${main.id}:${index}`,
+        });
+        await messages.recordSent(id, sent.providerMessageId, deps.now());
+        anySent = true;
+      } catch (error) {
+        if (error instanceof ProviderError && error.retryable && !error.mayHaveBeenSent) {
+          await messages.markQueued(id, deps.now());
+          if (attempt.isLastAttempt) {
+            await giveUp(payload, id, error);
+            continue;
+          }
+          throw error;
+        }
+        if (error instanceof ProviderError) {
+          if (error.code === 'window_closed') {
+            await reportProviderFailure(payload, id, error, contact);
+            await failRemaining(plan.length, index, main.id, error);
+            return;
+          }
+          await reportProviderFailure(payload, id, error, contact);
+          continue;
+        }
+        // Not a provider answer (a bug, the database): the part may have gone out. Don't resend it.
+        await messages.recordFailure(id, 'uncertain', `may not have been delivered: ${String(error)}`, deps.now());
+        await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, { kind: 'uncertain' });
+      }
+    }
+    if (anySent) await conversations.recordActivity(contact.id, { direction: 'outbound', at: deps.now() }, deps.now());
+  }
+
+  type PlannedPart = { type: 'text'; text: string } | { type: 'file'; file: SlackFile; caption: string | undefined };
+
+  /** The WhatsApp messages a Slack reply becomes, in order; the same reply always gives the same plan. */
+  async function planParts(payload: AgentReplyPayload): Promise<PlannedPart[]> {
     let text = (
       await slackToWhatsApp(
         { text: payload.text, blocks: payload.blocks },
@@ -187,90 +315,60 @@ export function createAgentReplies(deps: {
       )
     ).trim();
     if (deps.signAgentName && text) text = `*${await slack.userName(payload.userId)}:* ${text}`;
-
-    const parts: OutboundMessage[] = [];
-    const to = contact.phone_number;
-    let captionUsed = false;
-    for (const file of payload.files) {
-      const rule = outboundMediaRule(file.mimeType);
-      const bytes = await slack.downloadFile(file.urlPrivate, rule.maxBytes);
-      const media = await deps.provider.uploadMedia(contact.sending_number_id, {
-        bytes,
-        mimeType: file.mimeType,
-        filename: file.name,
-      });
-      const caption = !captionUsed && text && CAPTIONED_KINDS.has(rule.kind) ? text : undefined;
-      if (caption) captionUsed = true;
-      parts.push({
-        type: 'media',
-        to,
-        mediaKind: rule.kind,
-        media,
-        ...(caption ? { caption } : {}),
-        ...(rule.kind === 'document' ? { filename: file.name } : {}),
-      });
-    }
-    if (text && !captionUsed) parts.unshift({ type: 'text', to, text, previewUrl: /https?:\/\//.test(text) });
-
-    await messages.markSending(message.id, deps.now());
-    for (const [index, part] of parts.entries()) {
-      try {
-        const sent = await deps.provider.send(contact.sending_number_id, part, {
-          correlationId: `${message.id}:${index}`,
-        });
-        if (index === 0) await messages.recordSent(message.id, sent.providerMessageId, deps.now());
-        else await recordExtraPart(message.contact_id, part, sent.providerMessageId, payload);
-      } catch (error) {
-        if (index === 0 && error instanceof ProviderError && !error.mayHaveBeenSent && error.retryable) {
-          await messages.markQueued(message.id, deps.now());
-          throw error;
-        }
-        if (error instanceof ProviderError) {
-          const code = error.providerCode ?? error.code;
-          const reason = describeFailure(error.code, error.providerCode ?? null, error.message);
-          if (index === 0) await messages.recordFailure(message.id, code, reason, deps.now());
-          if (error.code === 'window_closed') {
-            await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
-              kind: 'window_closed',
-              contactId: contact.id,
-              lastInboundAt: contact.last_inbound_at,
-            });
-          } else {
-            await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
-              kind: 'not_sent',
-              reason: `Not sent: ${reason}`,
-            });
-          }
-          return;
-        }
-        if (index === 0) {
-          await messages.markQueued(message.id, deps.now());
-        }
-        throw error;
-      }
-    }
-    await conversations.recordActivity(contact.id, { direction: 'outbound', at: deps.now() }, deps.now());
+    const captionTarget = payload.files.findIndex((file) => CAPTIONED_KINDS.has(outboundMediaRule(file.mimeType).kind));
+    const textAsCaption = text.length > 0 && text.length <= MAX_CAPTION_CHARS && captionTarget >= 0;
+    const parts: PlannedPart[] = textAsCaption
+      ? []
+      : splitText(text, MAX_TEXT_CHARS).map((chunk) => ({ type: 'text', text: chunk }));
+    payload.files.forEach((file, index) => {
+      parts.push({ type: 'file', file, caption: textAsCaption && index === captionTarget ? text : undefined });
+    });
+    return parts;
   }
 
-  async function recordExtraPart(
+  async function materialize(part: PlannedPart, sendingNumberId: string, to: string): Promise<OutboundMessage> {
+    if (part.type === 'text') return { type: 'text', to, text: part.text, previewUrl: /https?:\/\//.test(part.text) };
+    const file = part.file.urlPrivate ? part.file : { ...part.file, ...(await slack.fileInfo(part.file.id)) };
+    const rule = outboundMediaRule(file.mimeType);
+    const bytes = await slack.downloadFile(file.urlPrivate, rule.maxBytes);
+    const media = await deps.provider.uploadMedia(sendingNumberId, {
+      bytes,
+      mimeType: file.mimeType,
+      filename: file.name,
+    });
+    return {
+      type: 'media',
+      to,
+      mediaKind: rule.kind,
+      media,
+      ...(part.caption ? { caption: part.caption } : {}),
+      ...(rule.kind === 'document' ? { filename: file.name } : {}),
+    };
+  }
+
+  /** The stored row of a later part (the first part is the reply's own row, stored on accept). */
+  function partRecord(
+    id: string,
     contactId: string,
-    part: OutboundMessage,
-    providerMessageId: string,
+    part: PlannedPart,
     payload: AgentReplyPayload,
-  ) {
-    const now = deps.now();
-    await messages.insertOnce({
-      id: randomUUID(),
+    now: number,
+  ): NewMessageRecord {
+    return {
+      id,
       contact_id: contactId,
       direction: 'outbound',
-      kind: part.type === 'media' ? part.mediaKind : part.type,
-      body: part.type === 'media' ? (part.caption ?? part.filename ?? null) : part.type === 'text' ? part.text : null,
-      media_json: null,
-      provider_message_id: providerMessageId,
+      kind: part.type === 'text' ? 'text' : outboundMediaRule(part.file.mimeType).kind,
+      body: part.type === 'text' ? part.text : (part.caption ?? part.file.name),
+      media_json:
+        part.type === 'file'
+          ? JSON.stringify([{ name: part.file.name, mimeType: part.file.mimeType, size: part.file.size }])
+          : null,
+      provider_message_id: null,
       alternate_message_id: null,
       slack_channel_id: null,
       slack_ts: null,
-      status: 'sent',
+      status: 'queued',
       error_code: null,
       error_detail: null,
       provider_timestamp: null,
@@ -279,11 +377,53 @@ export function createAgentReplies(deps: {
       campaign_id: null,
       created_at: now,
       updated_at: now,
+    };
+  }
+
+  async function reportProviderFailure(
+    payload: AgentReplyPayload,
+    id: string,
+    error: ProviderError,
+    contact: { id: string; last_inbound_at: number | null },
+  ) {
+    const reason = describeFailure(error.code, error.providerCode ?? null, error.message);
+    await messages.recordFailure(id, error.providerCode ?? error.code, reason, deps.now());
+    if (error.code === 'window_closed') {
+      await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
+        kind: 'window_closed',
+        contactId: contact.id,
+        lastInboundAt: contact.last_inbound_at,
+      });
+    } else {
+      await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
+        kind: 'not_sent',
+        reason: `Not sent: ${reason}`,
+      });
+    }
+  }
+
+  async function failRemaining(total: number, failedIndex: number, mainId: string, error: ProviderError) {
+    const reason = describeFailure(error.code, error.providerCode ?? null, error.message);
+    for (let index = failedIndex + 1; index < total; index++) {
+      const id = index === 0 ? mainId : partId(mainId, index);
+      const row = await messages.get(id);
+      if (row?.status === 'queued')
+        await messages.recordFailure(id, error.providerCode ?? error.code, reason, deps.now());
+    }
+  }
+
+  /** Out of retries: the agent is told, and nothing is sent later behind their back. */
+  async function giveUp(payload: AgentReplyPayload, id: string, error: unknown) {
+    const detail = error instanceof Error ? error.message : String(error);
+    await messages.recordFailure(id, 'gave_up', `could not be sent after retrying for a while: ${detail}`, deps.now());
+    await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
+      kind: 'not_sent',
+      reason: `Not sent: WhatsApp could not be reached after retrying for about ${AGENT_REPLY_RETRY_MINUTES} minutes (${detail}). Send it again when the provider is back.`,
     });
   }
 
-  async function fail(payload: AgentReplyPayload, code: string, reason: string) {
-    await messages.recordFailure(payload.messageId, code, reason, deps.now());
+  async function fail(payload: AgentReplyPayload, id: string, code: string, reason: string) {
+    await messages.recordFailure(id, code, reason, deps.now());
     await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
       kind: 'not_sent',
       reason: `Not sent: ${reason}`,

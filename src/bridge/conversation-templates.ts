@@ -1,13 +1,21 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Logger } from '../shared/logger.js';
 import { describeFailure, ProviderError } from '../whatsapp/provider-errors.js';
 import type { TemplateParameters, WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
 import type { ConversationThreads } from './conversation-threads.js';
 import { JobKind } from './job-kinds.js';
 import { outboundMediaRule } from './outbound-media.js';
-import type { ConversationRepository, JobQueue, MessageRepository, SlackConversationPort } from './ports.js';
+import type {
+  ConversationRepository,
+  JobQueue,
+  MessageRepository,
+  PostIntentRepository,
+  SlackConversationPort,
+} from './ports.js';
+import { postInThreadOnce } from './post-once.js';
+import type { ContactRecord } from './records.js';
 import { headerMediaKind, renderTemplate, type TemplateCatalog, templateParameters } from './templates.js';
-import { conversationKey } from './webhook-intake.js';
+import { outboundConversationKey } from './webhook-intake.js';
 
 export type HeaderFile = { name: string; mimeType: string; size: number; urlPrivate: string };
 
@@ -21,6 +29,12 @@ export type TemplateSendPayload = {
   headerFile: HeaderFile | null;
 };
 
+/** A UUID-shaped id derived from a key, so the same request always names the same row. */
+function stableId(key: string): string {
+  const hex = createHash('sha256').update(key).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
 /** A template sent into one conversation (from the thread, or when the window is closed). */
 export function createConversationTemplates(deps: {
   conversations: ConversationRepository;
@@ -30,6 +44,7 @@ export function createConversationTemplates(deps: {
   provider: WhatsAppProvider;
   catalog: TemplateCatalog;
   jobs: JobQueue;
+  intents: PostIntentRepository;
   now: () => number;
   logger: Logger;
 }) {
@@ -54,20 +69,9 @@ export function createConversationTemplates(deps: {
     const contact = await conversations.getContact(request.contactId);
     if (!contact?.phone_number) return { ok: false, error: 'This contact has no phone number to send to.' };
     const now = deps.now();
-    const messageId = randomUUID();
-    const payload: TemplateSendPayload = { ...request, messageId };
-    const queued = await deps.jobs.enqueue({
-      kind: JobKind.templateSend,
-      payload,
-      orderingKey: conversationKey(contact.sending_number_id, {
-        phoneNumber: contact.phone_number,
-        userId: contact.user_id,
-        profileName: null,
-      }),
-      idempotencyKey: `template:${request.idempotencyKey}`,
-      maxAttempts: 30,
-    });
-    if (!queued) return { ok: true, messageId };
+    // Derived from the idempotency key: a double-submitted modal (or a retry after a crash between
+    // the two writes below) stores and queues the same message, once.
+    const messageId = stableId(`template:${request.idempotencyKey}`);
     await messages.insertOnce({
       id: messageId,
       contact_id: contact.id,
@@ -89,46 +93,47 @@ export function createConversationTemplates(deps: {
       created_at: now,
       updated_at: now,
     });
+    const payload: TemplateSendPayload = { ...request, messageId };
+    await deps.jobs.enqueue({
+      kind: JobKind.templateSend,
+      payload,
+      orderingKey: outboundConversationKey(contact.id),
+      idempotencyKey: `template:${request.idempotencyKey}`,
+      maxAttempts: 30,
+    });
     return { ok: true, messageId };
   }
 
   async function send(payload: TemplateSendPayload): Promise<void> {
     const message = await messages.get(payload.messageId);
-    if (!message) throw new Error('template message not stored yet');
+    if (!message) return; // purged by retention, or never stored: nothing to send
     const contact = await conversations.getContact(payload.contactId);
     if (!contact?.phone_number) return;
-    const thread = await deps.threads.ensureThread(contact);
+    const reachable = { ...contact, phone_number: contact.phone_number };
+    if (message.slack_ts) return; // sent (or refused) and shown in the thread: done
 
     if (message.status === 'sending') {
+      // Interrupted mid-send (crash): the provider may or may not have it. Don't send twice.
       await messages.recordFailure(
         message.id,
         'uncertain',
-        'interrupted while sending; may not have been delivered',
+        'the bridge restarted while sending it; it may or may not have reached the customer and was not sent again',
         deps.now(),
       );
-      await slack.postInThread(
-        thread.slack_channel_id,
-        thread.thread_ts,
-        {
-          text: `:warning: The bridge restarted while sending template *${payload.templateName}*; it may or may not have reached the customer and was not sent again.`,
-        },
-        { type: 'wa_template_uncertain', key: message.id },
-      );
-      return;
+    } else if (message.status === 'queued') {
+      await sendQueued(message.id, reachable, payload);
     }
-    if (message.status !== 'queued') return;
+    await showInThread(message.id, contact, payload);
+  }
 
+  async function sendQueued(
+    messageId: string,
+    contact: ContactRecord & { phone_number: string },
+    payload: TemplateSendPayload,
+  ) {
     const template = await deps.catalog.find(payload.templateName, payload.language);
     if (!template) {
-      await messages.recordFailure(message.id, 'template_missing', 'template is no longer approved', deps.now());
-      await slack.postInThread(
-        thread.slack_channel_id,
-        thread.thread_ts,
-        {
-          text: `:x: Template *${payload.templateName}* (${payload.language}) was not sent: it is no longer approved.`,
-        },
-        { type: 'wa_failed', key: message.id },
-      );
+      await messages.recordFailure(messageId, 'template_missing', 'the template is no longer approved', deps.now());
       return;
     }
     let headerMedia: TemplateParameters['header'] | undefined;
@@ -148,8 +153,7 @@ export function createConversationTemplates(deps: {
       };
     }
 
-    await messages.markSending(message.id, deps.now());
-    let providerMessageId: string;
+    await messages.markSending(messageId, deps.now());
     try {
       const result = await deps.provider.send(
         contact.sending_number_id,
@@ -162,12 +166,13 @@ export function createConversationTemplates(deps: {
             parameters: templateParameters(template, payload.values, headerMedia),
           },
         },
-        { correlationId: message.id },
+        { correlationId: messageId },
       );
-      providerMessageId = result.providerMessageId;
+      await messages.recordSent(messageId, result.providerMessageId, deps.now());
+      await conversations.recordActivity(contact.id, { direction: 'outbound', at: deps.now() }, deps.now());
     } catch (error) {
       if (error instanceof ProviderError && error.retryable && !error.mayHaveBeenSent) {
-        await messages.markQueued(message.id, deps.now());
+        await messages.markQueued(messageId, deps.now());
         throw error;
       }
       const reason =
@@ -175,37 +180,34 @@ export function createConversationTemplates(deps: {
           ? describeFailure(error.code, error.providerCode ?? null, error.message)
           : String(error);
       await messages.recordFailure(
-        message.id,
+        messageId,
         error instanceof ProviderError ? (error.providerCode ?? error.code) : 'error',
         reason,
         deps.now(),
       );
-      await slack.postInThread(
-        thread.slack_channel_id,
-        thread.thread_ts,
-        { text: `:x: Template *${template.name}* was not sent: ${reason}` },
-        { type: 'wa_failed', key: message.id },
-      );
-      return;
     }
-    await messages.recordSent(message.id, providerMessageId, deps.now());
-    await conversations.recordActivity(contact.id, { direction: 'outbound', at: deps.now() }, deps.now());
-    const marker = { type: 'wa_template', key: message.id };
+  }
+
+  /** Posts what became of the template into the conversation thread, once. */
+  async function showInThread(messageId: string, contact: ContactRecord, payload: TemplateSendPayload) {
+    const message = await messages.get(messageId);
+    if (!message || message.slack_ts) return;
+    const thread = await deps.threads.ensureThread(contact);
     const quoted = (message.body ?? '')
       .split('\n')
       .map((line) => `>${line}`)
       .join('\n');
-    const ts =
-      (await slack.findMarkedPost(thread.slack_channel_id, thread.thread_ts, marker)) ??
-      (await slack.postInThread(
-        thread.slack_channel_id,
-        thread.thread_ts,
-        {
-          text: `:outbox_tray: Template *${template.name}* (${template.language}) sent by <@${payload.requestedBy}>:\n${quoted}`,
-        },
-        marker,
-      ));
-    await messages.linkSlack(message.id, thread.slack_channel_id, ts, deps.now());
+    const text =
+      message.status === 'failed'
+        ? `:x: Template *${payload.templateName}* (${payload.language}) was not sent: ${message.error_detail ?? 'unknown error'}`
+        : `:outbox_tray: Template *${payload.templateName}* (${payload.language}) sent by <@${payload.requestedBy}>:\n${quoted}`;
+    const key = `wa_template:${message.id}`;
+    const posted = await postInThreadOnce(
+      { slack, intents: deps.intents, now: deps.now },
+      { key, thread, content: { text }, marker: { type: 'wa_template', key: message.id } },
+    );
+    await messages.linkSlack(message.id, posted.channelId, posted.ts, deps.now());
+    await deps.intents.clear([key]);
   }
 
   return { queue, send };

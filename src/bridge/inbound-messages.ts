@@ -5,35 +5,54 @@ import type { InboundMessageEvent, WhatsAppProvider } from '../whatsapp/whatsapp
 import type { ConversationThreads } from './conversation-threads.js';
 import { windowState } from './conversation-window.js';
 import { renderInbound, summarizeInbound } from './inbound-rendering.js';
+import { JobKind } from './job-kinds.js';
 import {
   type ConversationRepository,
+  type JobQueue,
   type MessageRepository,
+  type PostIntentRepository,
   type SlackConversationPort,
   ThreadGoneError,
 } from './ports.js';
+import { postInThreadOnce } from './post-once.js';
+import type { ContactRecord } from './records.js';
 
 /** WhatsApp's own ceiling for documents; larger inbound media can't exist. */
 export const MAX_INBOUND_MEDIA_BYTES = 100 * 1024 * 1024;
 
-export type InboundMessageHandler = (event: InboundMessageEvent, attempt: { attempts: number }) => Promise<void>;
+export type InboundMessageHandler = (
+  event: InboundMessageEvent,
+  attempt: { attempts: number; isLastAttempt: boolean },
+) => Promise<void>;
+
+/** Header refreshes at window close are batched into slots this long (one job per slot). */
+const HEADER_REFRESH_SLOT_MS = 15 * 60_000;
 
 /**
  * Posts one inbound WhatsApp message into its conversation thread, exactly once: the message row
- * is keyed by the provider's id, and the Slack post carries a marker a retry looks for first.
+ * is keyed by the provider's id, and every Slack write is announced by an intent first, so a
+ * retry after a crash looks for what an earlier attempt may have posted (and only then).
  */
 export function createInboundMessageHandler(deps: {
   conversations: ConversationRepository;
   messages: MessageRepository;
   threads: ConversationThreads;
   slack: SlackConversationPort;
+  intents: PostIntentRepository;
+  jobs: JobQueue;
   provider: WhatsAppProvider;
   now: () => number;
   logger: Logger;
 }): InboundMessageHandler {
-  const { conversations, messages, slack } = deps;
+  const { conversations, messages, slack, intents } = deps;
 
   return async (event, attempt) => {
     const now = deps.now();
+    if (event.sendingNumberPhone)
+      await conversations.rememberSendingNumber(
+        { id: event.sendingNumberId, provider: deps.provider.name, phoneNumber: event.sendingNumberPhone },
+        now,
+      );
     let contact = await conversations.upsertContact(
       {
         sendingNumberId: event.sendingNumberId,
@@ -43,7 +62,6 @@ export function createInboundMessageHandler(deps: {
       },
       now,
     );
-    const windowWasOpen = windowState(contact.last_inbound_at, now).open;
     const content = event.content;
     const { row } = await messages.insertOnce({
       id: randomUUID(),
@@ -75,6 +93,8 @@ export function createInboundMessageHandler(deps: {
     contact = (await conversations.getContact(contact.id)) ?? contact;
     let thread = await deps.threads.ensureThread(contact);
     const marker = { type: 'wa_inbound', key: event.providerMessageId };
+    const postKey = `wa_inbound:${event.providerMessageId}`;
+    const fileKey = `wa_file:${event.providerMessageId}`;
 
     let mediaProblem: string | null = null;
     let download: { bytes: Buffer; mimeType: string } | null = null;
@@ -101,41 +121,88 @@ export function createInboundMessageHandler(deps: {
         replyToLink = await slack.permalink(original.slack_channel_id, original.slack_ts);
     }
     const text = renderInbound(content, { replyToLink, mediaProblem });
-
-    const postOnce = async (): Promise<string> => {
-      const earlier =
-        attempt.attempts > 1 ? await slack.findMarkedPost(thread.slack_channel_id, thread.thread_ts, marker) : null;
-      const author = {
-        name: contact.profile_name
-          ? `${contact.profile_name} (${contact.phone_number ?? 'WhatsApp'})`
-          : (contact.phone_number ?? 'WhatsApp contact'),
-      };
-      return earlier ?? (await slack.postInThread(thread.slack_channel_id, thread.thread_ts, { text, author }, marker));
+    const author = {
+      name: contact.profile_name
+        ? `${contact.profile_name} (${contact.phone_number ?? 'WhatsApp'})`
+        : (contact.phone_number ?? 'WhatsApp contact'),
     };
-    let ts: string;
+
+    const postOnce = () =>
+      postInThreadOnce({ slack, intents, now: deps.now }, { key: postKey, thread, content: { text, author }, marker });
+    let posted: { ts: string; channelId: string };
     try {
-      ts = await postOnce();
+      posted = await postOnce();
     } catch (error) {
       if (!(error instanceof ThreadGoneError)) throw error;
       thread = await deps.threads.replaceThread(contact, thread);
-      ts = await postOnce();
+      posted = await postOnce();
     }
     if (download && content.type === 'media') {
-      // Uploaded before the message is marked as posted: a crash in between may upload the file
-      // twice, but never loses it.
-      await slack.uploadToThread(
-        thread.slack_channel_id,
-        thread.thread_ts,
-        {
-          bytes: download.bytes,
-          filename: content.filename ?? defaultFilename(content.mediaKind, download.mimeType, event.providerMessageId),
-          title: content.filename,
-        },
-        '',
-      );
+      await uploadOnce(fileKey, thread, {
+        bytes: download.bytes,
+        filename: content.filename ?? defaultFilename(content.mediaKind, download.mimeType, event.providerMessageId),
+        title: content.filename,
+      });
     }
-    await messages.linkSlack(row.id, thread.slack_channel_id, ts, deps.now());
-    if (!windowWasOpen) await deps.threads.refreshHeader(contact).catch(() => {});
+    await messages.linkSlack(row.id, posted.channelId, posted.ts, deps.now());
+    await intents.clear([postKey, fileKey]);
+
+    const refreshed = (await conversations.getContact(contact.id)) ?? contact;
+    await deps.threads
+      .refreshHeaderIfStale(refreshed)
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: String(error), contactId: contact.id }, 'refreshing the thread header failed'),
+      );
+    await scheduleHeaderRefreshAtWindowClose(refreshed);
+  };
+
+  /** Uploads the file into the thread once: a file id recorded by an earlier attempt is checked first. */
+  async function uploadOnce(
+    key: string,
+    thread: { slack_channel_id: string; thread_ts: string },
+    file: { bytes: Buffer; filename: string; title: string | null },
+  ): Promise<void> {
+    const earlier = await intents.get(key);
+    if (earlier?.slackFileId) {
+      const state = await slack.fileShareState(earlier.slackFileId, earlier.channelId);
+      if (state === 'shared') return;
+      if (state === 'not_shared' && earlier.threadTs) {
+        await slack.shareUploadedFile(earlier.channelId, earlier.threadTs, earlier.slackFileId, file.title);
+        return;
+      }
+    }
+    await intents.clear([key]);
+    await intents.begin({ key, channelId: thread.slack_channel_id, threadTs: thread.thread_ts, now: deps.now() });
+    await slack.uploadToThread(thread.slack_channel_id, thread.thread_ts, file, (fileId) =>
+      intents.setFileId(key, fileId),
+    );
+  }
+
+  /** The header says "open until …": make it say "closed" when that time comes. */
+  async function scheduleHeaderRefreshAtWindowClose(contact: ContactRecord): Promise<void> {
+    const window = windowState(contact.last_inbound_at, deps.now());
+    if (!window.open) return;
+    const runAt = Math.ceil((window.closesAt + 1000) / HEADER_REFRESH_SLOT_MS) * HEADER_REFRESH_SLOT_MS;
+    await deps.jobs.enqueue({
+      kind: JobKind.headerRefresh,
+      payload: { contactId: contact.id } satisfies HeaderRefreshPayload,
+      idempotencyKey: `header-refresh:${contact.id}:${runAt}`,
+      runAt,
+      maxAttempts: 20,
+    });
+  }
+}
+
+export type HeaderRefreshPayload = { contactId: string };
+
+/** The delayed job behind scheduleHeaderRefreshAtWindowClose. */
+export function createHeaderRefreshHandler(deps: {
+  conversations: ConversationRepository;
+  threads: ConversationThreads;
+}) {
+  return async (payload: HeaderRefreshPayload): Promise<void> => {
+    const contact = await deps.conversations.getContact(payload.contactId);
+    if (contact) await deps.threads.refreshHeaderIfStale(contact);
   };
 }
 

@@ -89,6 +89,6 @@ export function renderInbound(
         ? `${replyPrefix}Reacted ${content.emoji}${context.replyToLink ? '' : ' to a message'}`
         : `${replyPrefix}Removed a reaction`;
     case 'unsupported':
-      return `${replyPrefix}:warning: This message type can't be shown in Slack (${escapeSlackText(content.description)}). Open WhatsApp on the business phone to see it.`;
+      return `${replyPrefix}:warning: This message type can't be shown in Slack (${escapeSlackText(content.description)}). WhatsApp did not send its content to the bridge.`;
   }
 }

@@ -5,4 +5,5 @@ export const JobKind = {
   agentReply: 'slack.agent_reply',
   templateSend: 'whatsapp.template_send',
   campaignPrepare: 'campaign.prepare',
+  headerRefresh: 'slack.header_refresh',
 } as const;

@@ -48,7 +48,7 @@ export function createOpenConversation(deps: {
       { sendingNumberId: sending.id, phoneNumber: parsed.e164, userId: null },
       deps.now(),
     );
-    const thread = await deps.threads.ensureThread(contact);
+    const thread = await deps.threads.ensureThreadWaiting(contact);
     const session = await deps.addSession(input.userId, contact.id);
     return { ok: true, thread, contactId: contact.id, session };
   };

@@ -19,9 +19,22 @@ export interface ConversationRepository {
   activeThread(contactId: string): Promise<SlackThreadRecord | undefined>;
   latestThread(contactId: string): Promise<SlackThreadRecord | undefined>;
   threadByTs(channelId: string, threadTs: string): Promise<SlackThreadRecord | undefined>;
-  startThread(contactId: string, channelId: string, threadTs: string, now: number): Promise<SlackThreadRecord>;
+  threadById(id: string): Promise<SlackThreadRecord | undefined>;
+  startThread(
+    thread: {
+      contactId: string;
+      channelId: string;
+      threadTs: string;
+      replacesThreadId: string | null;
+      headerWindowUntil: number | null;
+    },
+    now: number,
+  ): Promise<SlackThreadRecord>;
   deactivateThread(threadId: string): Promise<void>;
+  setHeaderWindow(threadId: string, until: number | null): Promise<void>;
   sendingNumber(id: string): Promise<SendingNumberRecord | undefined>;
+  /** Remembers a sending number seen in a webhook before the provider's number list did. */
+  rememberSendingNumber(number: { id: string; provider: string; phoneNumber: string }, now: number): Promise<void>;
 }
 
 export type NewMessageRecord = Omit<MessageRecord, never>;
@@ -44,6 +57,12 @@ export interface MessageRepository {
     now: number,
   ): Promise<MessageRecord | undefined>;
   setAlternateId(id: string, alternateId: string): Promise<void>;
+}
+
+/** Deliveries already handled (Slack retries the same event when an answer is slow). */
+export interface DeliveryLog {
+  has(key: string): Promise<boolean>;
+  markFirstSeen(key: string, now: number): Promise<boolean>;
 }
 
 export type JobRequest = {
@@ -79,7 +98,9 @@ export type ThreadHeaderModel = {
   sendingNumberName: string | null;
   note: string | null;
   window: { open: true; closesAt: number } | { open: false; lastInboundAt: number | null };
-  previousThread: { channelId: string; threadTs: string } | null;
+  /** Messages starting with it stay in Slack (INTERNAL_NOTE_PREFIX); the header says so. */
+  internalNotePrefix: string;
+  previousThread: { channelId: string; threadTs: string; link: string | null } | null;
 };
 
 /** Things only the agent who wrote the message needs to see (ephemeral in the thread). */
@@ -88,20 +109,59 @@ export type AgentNotice =
   | { kind: 'not_sent'; reason: string }
   | { kind: 'uncertain' };
 
+/** A Slack post announced before it is made (see the storage layer's slack_post_intent). */
+export type PostIntent = {
+  key: string;
+  channelId: string;
+  threadTs: string | null;
+  startedAt: number;
+  slackFileId: string | null;
+};
+
+export type IntentClaim = { acquired: true; earlier: PostIntent | null } | { acquired: false };
+
+export interface PostIntentRepository {
+  get(key: string): Promise<PostIntent | undefined>;
+  begin(intent: { key: string; channelId: string; threadTs: string | null; now: number }): Promise<void>;
+  claim(intent: { key: string; channelId: string; owner: string; now: number; leaseMs: number }): Promise<IntentClaim>;
+  renew(key: string, owner: string, until: number): Promise<void>;
+  release(key: string, owner: string): Promise<void>;
+  setFileId(key: string, slackFileId: string | null): Promise<void>;
+  clear(keys: readonly string[]): Promise<void>;
+}
+
+export type SlackFileShareState = 'shared' | 'not_shared' | 'missing';
+
 export interface SlackConversationPort {
   notifyAgent(channelId: string, threadTs: string, userId: string, notice: AgentNotice): Promise<void>;
   postThreadHeader(channelId: string, header: ThreadHeaderModel, marker: PostMarker): Promise<string>;
   updateThreadHeader(channelId: string, ts: string, header: ThreadHeaderModel): Promise<void>;
   /** Returns the ts, or throws ThreadGoneError when the thread's parent no longer exists. */
   postInThread(channelId: string, threadTs: string, content: SlackContent, marker: PostMarker | null): Promise<string>;
+  /**
+   * Uploads a file into the thread (files.getUploadURLExternal → upload → completeUploadExternal).
+   * `fileIdAssigned` runs before the file is shared, so a retry can find out whether it was.
+   */
   uploadToThread(
     channelId: string,
     threadTs: string,
     file: { bytes: Buffer; filename: string; title: string | null },
-    comment: string,
+    fileIdAssigned: (fileId: string) => Promise<void>,
   ): Promise<void>;
-  /** ts of an earlier post carrying this marker, in the thread (or channel root when threadTs is null). */
-  findMarkedPost(channelId: string, threadTs: string | null, marker: PostMarker): Promise<string | null>;
+  /** Shares an already uploaded file into the thread (the last step of uploadToThread). */
+  shareUploadedFile(channelId: string, threadTs: string, fileId: string, title: string | null): Promise<void>;
+  fileShareState(fileId: string, channelId: string): Promise<SlackFileShareState>;
+  /** ts of an earlier post carrying this marker, in the thread (or channel root when threadTs is null), posted after `sinceMs`. */
+  findMarkedPost(
+    channelId: string,
+    threadTs: string | null,
+    marker: PostMarker,
+    sinceMs: number | null,
+  ): Promise<string | null>;
+  /** True when Slack certainly did not post (rate limited, refused): a retry need not search for it. */
+  definitelyNotPosted(error: unknown): boolean;
+  /** Completes a partial file object from a message event (`file_access: check_file_info`). */
+  fileInfo(fileId: string): Promise<{ name: string; mimeType: string; size: number; urlPrivate: string }>;
   setStatusReaction(
     channelId: string,
     ts: string,

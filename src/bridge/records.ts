@@ -35,6 +35,10 @@ export type SlackThreadRecord = {
   thread_ts: string;
   active: number;
   created_at: number;
+  /** The thread this one continues (its header links back to it). */
+  replaces_thread_id: string | null;
+  /** The window end the header currently shows (null: it shows the window closed). */
+  header_window_until: number | null;
 };
 
 export type MessageDirection = 'inbound' | 'outbound';

@@ -9,9 +9,20 @@ export type IntakeJob = {
   maxAttempts: number;
 };
 
-/** Ordering key of a conversation: everything about one sending number × contact runs in order. */
+export const INBOUND_MAX_ATTEMPTS = 300;
+
+/** Ordering key of a conversation's inbound side: the contact's messages reach Slack in order. */
 export function conversationKey(sendingNumberId: string, contact: InboundMessageEvent['contact']): string {
   return `conversation:${sendingNumberId}:${contact.phoneNumber ?? contact.userId ?? 'unknown'}`;
+}
+
+/**
+ * Ordering key of a conversation's outbound side: agents' replies and templates reach WhatsApp in
+ * order. Separate from the inbound side, so a reply waiting out a provider outage never holds
+ * back the customer's new messages (and a slow media download never holds back a reply).
+ */
+export function outboundConversationKey(contactId: string): string {
+  return `outbound:${contactId}`;
 }
 
 /**
@@ -28,7 +39,8 @@ function inboundJob(event: InboundMessageEvent): IntakeJob {
     payload: event,
     orderingKey: conversationKey(event.sendingNumberId, event.contact),
     idempotencyKey: `inbound:${event.providerMessageId}`,
-    maxAttempts: 50,
+    // Backoff is capped at 5 minutes: about a day of Slack being unreachable before giving up.
+    maxAttempts: INBOUND_MAX_ATTEMPTS,
   };
 }
 

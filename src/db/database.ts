@@ -87,6 +87,16 @@ export type AgentSessionTable = {
   created_at: number;
 };
 
+export type SlackPostIntentTable = {
+  key: string;
+  channel_id: string;
+  thread_ts: string | null;
+  started_at: number;
+  owner: string | null;
+  lease_until: number | null;
+  slack_file_id: string | null;
+};
+
 export type ProcessedEventTable = {
   key: string;
   created_at: number;
@@ -132,6 +142,7 @@ export type Database = {
   api_request: ApiRequestTable;
   media_blob: MediaBlobTable;
   send_budget: SendBudgetTable;
+  slack_post_intent: SlackPostIntentTable;
 };
 
 export type ContactRow = Selectable<ContactTable>;
@@ -141,5 +152,6 @@ export type MessageUpdate = Updateable<MessageTable>;
 export type JobRow = Selectable<JobTable>;
 export type SlackThreadRow = Selectable<SlackThreadTable>;
 export type SendingNumberRow = Selectable<SendingNumberTable>;
+export type SlackPostIntentRow = Selectable<SlackPostIntentTable>;
 export type CampaignRow = Selectable<CampaignTable>;
 export type CampaignRecipientRow = Selectable<CampaignRecipientTable>;

@@ -52,6 +52,16 @@ export function createSlackConversationPort(deps: {
     return info.kind === 'platform' && ['thread_not_found', 'message_not_found'].includes(info.error);
   };
 
+  async function shareUploadedFile(channelId: string, threadTs: string, fileId: string, title: string | null) {
+    await gateway.inChannel(channelId, (client) =>
+      client.files.completeUploadExternal({
+        files: [{ id: fileId, ...(title ? { title } : {}) }],
+        channel_id: channelId,
+        thread_ts: threadTs,
+      }),
+    );
+  }
+
   return {
     async postThreadHeader(channelId: string, header: ThreadHeaderModel, marker: PostMarker) {
       const content = threadHeaderBlocks(header);
@@ -97,38 +107,67 @@ export function createSlackConversationPort(deps: {
       }
     },
 
-    async uploadToThread(channelId, threadTs, file, comment) {
-      await gateway.inChannel(channelId, (client) =>
-        client.filesUploadV2({
-          channel_id: channelId,
-          thread_ts: threadTs,
-          file: file.bytes,
-          filename: file.filename,
-          ...(file.title ? { title: file.title } : {}),
-          ...(comment ? { initial_comment: comment } : {}),
-        }),
+    async uploadToThread(channelId, threadTs, file, fileIdAssigned) {
+      const target = await gateway.direct((client) =>
+        client.files.getUploadURLExternal({ filename: file.filename, length: file.bytes.length }),
       );
+      if (!target.upload_url || !target.file_id) throw new Error('files.getUploadURLExternal returned no upload URL');
+      await fileIdAssigned(target.file_id);
+      const uploadHost = new URL(target.upload_url).hostname;
+      if (!deps.fileHosts(uploadHost)) throw new Error(`refusing to upload a file to ${uploadHost}`);
+      const uploaded = await deps.http.request({
+        method: 'POST',
+        url: target.upload_url,
+        headers: { 'content-type': 'application/octet-stream' },
+        body: file.bytes,
+        timeoutMs: 120_000,
+      });
+      if (uploaded.status !== 200) throw new Error(`uploading the file to Slack failed (HTTP ${uploaded.status})`);
+      await shareUploadedFile(channelId, threadTs, target.file_id, file.title);
     },
 
-    async findMarkedPost(channelId, threadTs, marker) {
+    shareUploadedFile,
+
+    async fileShareState(fileId, channelId) {
+      try {
+        const result = await gateway.direct((client) => client.files.info({ file: fileId }));
+        const shares = result.file?.shares as { public?: Record<string, unknown>; private?: Record<string, unknown> };
+        return shares?.public?.[channelId] || shares?.private?.[channelId] ? 'shared' : 'not_shared';
+      } catch (error) {
+        const info = describeSlackError(error);
+        if (info.kind === 'platform' && ['file_not_found', 'file_deleted'].includes(info.error)) return 'missing';
+        throw error;
+      }
+    },
+
+    async findMarkedPost(channelId, threadTs, marker, sinceMs) {
+      const oldest = sinceMs !== null && sinceMs > 0 ? (sinceMs / 1000).toFixed(6) : undefined;
       let cursor: string | undefined;
       for (let page = 0; page < 10; page++) {
-        const result = await gateway.direct((client) =>
-          threadTs
-            ? client.conversations.replies({
-                channel: channelId,
-                ts: threadTs,
-                include_all_metadata: true,
-                limit: 200,
-                ...(cursor ? { cursor } : {}),
-              })
-            : client.conversations.history({
-                channel: channelId,
-                include_all_metadata: true,
-                limit: 200,
-                ...(cursor ? { cursor } : {}),
-              }),
-        );
+        let result: { messages?: unknown[]; response_metadata?: { next_cursor?: string } };
+        try {
+          result = await gateway.direct((client) =>
+            threadTs
+              ? client.conversations.replies({
+                  channel: channelId,
+                  ts: threadTs,
+                  include_all_metadata: true,
+                  limit: 200,
+                  ...(oldest ? { oldest } : {}),
+                  ...(cursor ? { cursor } : {}),
+                })
+              : client.conversations.history({
+                  channel: channelId,
+                  include_all_metadata: true,
+                  limit: 200,
+                  ...(oldest ? { oldest } : {}),
+                  ...(cursor ? { cursor } : {}),
+                }),
+          );
+        } catch (error) {
+          if (threadTs && isThreadGone(error)) throw new ThreadGoneError(channelId, threadTs);
+          throw error;
+        }
         const messages = (result.messages ?? []) as SlackMessage[];
         const found = messages.find(
           (m) => m.metadata?.event_type === marker.type && m.metadata.event_payload?.key === marker.key,
@@ -138,6 +177,25 @@ export function createSlackConversationPort(deps: {
         if (!cursor) return null;
       }
       return null;
+    },
+
+    definitelyNotPosted(error) {
+      const info = describeSlackError(error);
+      // Slack answered: a rate limit or an `ok:false` refusal never posts anything.
+      return info.kind === 'rate_limited' || info.kind === 'platform';
+    },
+
+    async fileInfo(fileId) {
+      const result = await gateway.direct((client) => client.files.info({ file: fileId }));
+      const file = result.file;
+      const urlPrivate = file?.url_private_download ?? file?.url_private;
+      if (!file || !urlPrivate) throw new Error(`files.info returned no download URL for ${fileId}`);
+      return {
+        name: file.name ?? file.title ?? fileId,
+        mimeType: file.mimetype ?? 'application/octet-stream',
+        size: file.size ?? 0,
+        urlPrivate,
+      };
     },
 
     async setStatusReaction(channelId, ts, status, previous) {

@@ -135,6 +135,8 @@ export type InboundMessageEvent = {
   providerMessageId: string;
   /** SendingNumber.id of the business number that received it. */
   sendingNumberId: string;
+  /** That number in E.164, when the webhook says (Meta's display_phone_number). */
+  sendingNumberPhone?: string | null;
   contact: InboundContact;
   /** Provider's timestamp, epoch milliseconds. */
   timestamp: number;

@@ -428,8 +428,9 @@ for (const dialect of cases) {
       expect(second.threadTs).not.toBe(first.threadTs);
       const roots = h.slack.rootMessages(CHANNEL_ID).filter((m) => m.text === 'after deletion');
       expect(roots).toHaveLength(0);
+      // The new header links back to the old thread.
       expect(JSON.stringify(h.slack.rootMessages(CHANNEL_ID).find((m) => m.ts === second.threadTs)?.blocks)).toContain(
-        'Continues an earlier thread',
+        `Continues <https://acme.slack.com/archives/${CHANNEL_ID}/p${first.threadTs.replace('.', '')}|an earlier thread>`,
       );
     });
 
@@ -566,6 +567,10 @@ for (const dialect of cases) {
         ) ?? [];
       expect(attempts.length).toBeGreaterThanOrEqual(2);
       expect(h.meta?.sent().length).toBeGreaterThan(before);
+      // Accepted exactly once, however many attempts it took.
+      expect(
+        h.meta?.accepted().filter((b) => (b.text as { body?: string } | undefined)?.body === 'eventually'),
+      ).toHaveLength(1);
     });
   });
 }

@@ -57,12 +57,17 @@ export async function startHarness(
     slackPerChannelIntervalMs?: number;
     /** A controllable clock (retention, 24-hour window). */
     now?: () => number;
+    /** Shorter backoff between job retries, for tests that exhaust them. */
+    jobBackoffMs?: { base: number; max: number };
+    /** What the fake Graph API lists as the account's phone numbers (before the app starts). */
+    metaPhoneNumbers?: unknown[];
   } = {},
 ): Promise<Harness> {
   const provider = options.provider ?? 'meta';
   const database = options.database ?? createSqliteDatabase();
   const slack = await startFakeSlack({ botToken: BOT_TOKEN });
   const meta = provider === 'meta' ? await startFakeMetaGraph() : null;
+  if (meta && options.metaPhoneNumbers) meta.setPhoneNumbers(options.metaPhoneNumbers);
   const engagelab =
     provider === 'engagelab'
       ? await startFakeEngageLab({ devKey: ENGAGELAB_DEV_KEY, devSecret: ENGAGELAB_DEV_SECRET })
@@ -104,6 +109,7 @@ export async function startHarness(
     pollIntervalMs: 20,
     slackPerChannelIntervalMs: options.slackPerChannelIntervalMs ?? 5,
     ...(options.now ? { clock: { now: options.now } } : {}),
+    ...(options.jobBackoffMs ? { jobBackoffMs: options.jobBackoffMs } : {}),
   });
   const { port } = await app.start();
   return {

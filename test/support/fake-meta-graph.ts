@@ -99,7 +99,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 export async function startFakeMetaGraph(options: { accessToken?: string } = {}) {
   const requests: GraphRequest[] = [];
-  const failures: Failure[] = [];
+  const failures: { failure: Failure; sendsOnly: boolean; match?: (body: unknown) => boolean }[] = [];
   const media = new Map<string, { bytes: Buffer; mimeType: string }>();
   let phoneNumbers: unknown[] = DEFAULT_PHONE_NUMBERS;
   let templates: unknown[] = DEFAULT_TEMPLATES;
@@ -141,7 +141,9 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
         error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190, fbtrace_id: 'x' },
       });
     }
-    const failure = failures.shift();
+    const isSend = req.method === 'POST' && path.endsWith('/messages');
+    const next = failures.findIndex((f) => !f.sendsOnly || (isSend && (!f.match || f.match(body))));
+    const failure = next >= 0 ? failures.splice(next, 1)[0]?.failure : undefined;
     if (failure) return send(failure.status, failure.body, failure.headers);
     if (state.failUntil > Date.now())
       return send(state.failStatus, { error: { message: 'Service temporarily unavailable', code: 131016 } });
@@ -224,7 +226,16 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
         .filter((r) => r.method === 'POST' && r.path.endsWith('/messages'))
         .map((r) => r.body as Record<string, unknown>),
     failNext(count: number, failure: Failure) {
-      for (let i = 0; i < count; i++) failures.push(failure);
+      for (let i = 0; i < count; i++) failures.push({ failure, sendsOnly: false });
+    },
+    /** Like failNext, but only message sends (POST …/messages) fail; uploads and downloads work. */
+    failNextSends(count: number, failure: Failure, match?: (body: Record<string, unknown>) => boolean) {
+      for (let i = 0; i < count; i++)
+        failures.push({
+          failure,
+          sendsOnly: true,
+          ...(match ? { match: (body: unknown) => match((body ?? {}) as Record<string, unknown>) } : {}),
+        });
     },
     /** Every request fails with `status` until the time given. */
     failUntil(untilMs: number, status = 500) {

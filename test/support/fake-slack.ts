@@ -25,7 +25,8 @@ export type FakeMessage = {
   files?: { id: string; name: string }[];
 };
 type Fault = {
-  kind: 'ratelimit' | 'status';
+  /** `lost_response`: the call takes effect, then the client gets a 500 (a reply lost in transit). */
+  kind: 'ratelimit' | 'status' | 'lost_response';
   remaining: number;
   until: number;
   retryAfterSeconds: number;
@@ -80,13 +81,22 @@ export async function startFakeSlack(options: {
   const views = new Map<string, { id: string; hash: string; view: unknown }>();
   const groups = new Map<string, string[]>();
   const faults = new Map<string, Fault[]>();
-  let tsCounter = 0;
   let idCounter = 0;
-  const baseSeconds = 1_700_000_000;
+  // Real Slack ts: the posting time in epoch seconds plus a unique fraction (so `oldest` works).
+  let lastSeconds = 0;
+  let withinSecond = 0;
   const nextTs = () => {
-    tsCounter++;
-    return `${baseSeconds + Math.floor(tsCounter / 1000)}.${String(tsCounter % 1000).padStart(3, '0')}${String(tsCounter).padStart(3, '0').slice(-3)}`;
+    const seconds = Math.floor(Date.now() / 1000);
+    if (seconds > lastSeconds) {
+      lastSeconds = seconds;
+      withinSecond = 0;
+    }
+    withinSecond++;
+    return `${lastSeconds}.${String(withinSecond).padStart(6, '0')}`;
   };
+  const shares = new Map<string, { channel: string; ts: string; thread_ts?: string }[]>();
+  const after = (oldest: string | undefined) => (m: FakeMessage) =>
+    oldest === undefined || Number(m.ts) > Number(oldest);
   let url = '';
   let socketModeUrl: string | null = null;
 
@@ -174,12 +184,20 @@ export async function startFakeSlack(options: {
         const ts = str('ts');
         const thread = messages.filter((m) => m.channel === channel && (m.ts === ts || m.thread_ts === ts));
         if (thread.length === 0) return { ok: false, error: 'thread_not_found' };
-        return { ok: true, messages: thread, has_more: false, response_metadata: { next_cursor: '' } };
+        return {
+          ok: true,
+          messages: thread.filter(after(str('oldest'))),
+          has_more: false,
+          response_metadata: { next_cursor: '' },
+        };
       }
       case 'conversations.history':
         return {
           ok: true,
-          messages: messages.filter((m) => m.channel === str('channel') && !m.thread_ts).reverse(),
+          messages: messages
+            .filter((m) => m.channel === str('channel') && !m.thread_ts)
+            .filter(after(str('oldest')))
+            .reverse(),
           has_more: false,
           response_metadata: { next_cursor: '' },
         };
@@ -254,9 +272,15 @@ export async function startFakeSlack(options: {
           bytes: list.map((f) => uploads.get(f.id)?.bytes ?? Buffer.alloc(0)),
         });
         if (channel) {
+          const ts = nextTs();
+          for (const f of list)
+            shares.set(f.id, [
+              ...(shares.get(f.id) ?? []),
+              { channel, ts, ...(threadTs ? { thread_ts: threadTs } : {}) },
+            ]);
           messages.push({
             channel,
-            ts: nextTs(),
+            ts,
             text: str('initial_comment') ?? '',
             reactions: [],
             ...(threadTs ? { thread_ts: threadTs } : {}),
@@ -266,6 +290,20 @@ export async function startFakeSlack(options: {
         return { ok: true, files: list.map((f) => ({ id: f.id, name: uploads.get(f.id)?.filename, title: f.title })) };
       }
       case 'files.info': {
+        const upload = uploads.get(str('file') ?? '');
+        if (upload) {
+          const shared = shares.get(str('file') ?? '') ?? [];
+          const byChannel: Record<string, { ts: string; thread_ts?: string }[]> = {};
+          for (const share of shared) byChannel[share.channel] = [...(byChannel[share.channel] ?? []), share];
+          return {
+            ok: true,
+            file: {
+              id: str('file'),
+              name: upload.filename,
+              ...(shared.length > 0 ? { shares: { public: byChannel } } : {}),
+            },
+          };
+        }
         const file = files.get(str('file') ?? '');
         if (!file) return { ok: false, error: 'file_not_found' };
         return {
@@ -341,7 +379,9 @@ export async function startFakeSlack(options: {
     const appTokenCall =
       method === 'apps.connections.open' && options.appToken !== undefined && token === options.appToken;
     if (token !== options.botToken && !appTokenCall) return send(200, { ok: false, error: 'invalid_auth' });
-    send(200, handle(method, body));
+    const result = handle(method, body);
+    if (fault?.kind === 'lost_response') return send(500, { ok: false, error: 'fatal_error' });
+    send(200, result);
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -382,6 +422,12 @@ export async function startFakeSlack(options: {
         retryAfterSeconds: 0,
         status: fault.status,
       });
+      faults.set(method, list);
+    },
+    /** The next `count` calls take effect but answer 500, as if the response was lost on the way. */
+    loseResponses(method: string, count: number) {
+      const list = faults.get(method) ?? [];
+      list.push({ kind: 'lost_response', remaining: count, until: 0, retryAfterSeconds: 0, status: 500 });
       faults.set(method, list);
     },
     /** Where `apps.connections.open` points Socket Mode clients. */

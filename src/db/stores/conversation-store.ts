@@ -73,26 +73,46 @@ export function createConversationStore(db: Kysely<Database>) {
       return (await findContact(identity)) ?? row;
     },
 
-    /** Moves the window forward only (an old message delivered late never shortens it). */
+    /**
+     * Moves the window and the last-activity time forward only (an old message delivered late
+     * never shortens them). One statement, so inbound and outbound work racing on the same
+     * contact cannot overwrite each other with stale values.
+     */
     async recordActivity(
       contactId: string,
       activity: { direction: 'inbound' | 'outbound'; at: number },
       now: number,
     ): Promise<void> {
-      const contact = await db
-        .selectFrom('contact')
-        .select(['last_inbound_at', 'last_message_at'])
+      const at = activity.at;
+      await db
+        .updateTable('contact')
+        .set((eb) => ({
+          updated_at: now,
+          ...(activity.direction === 'inbound'
+            ? {
+                last_inbound_at: eb
+                  .case()
+                  .when(eb.fn.coalesce('last_inbound_at', eb.val(0)), '<', at)
+                  .then(at)
+                  .else(eb.ref('last_inbound_at'))
+                  .end(),
+              }
+            : {}),
+          last_direction: eb
+            .case()
+            .when(eb.fn.coalesce('last_message_at', eb.val(0)), '<=', at)
+            .then(activity.direction)
+            .else(eb.ref('last_direction'))
+            .end(),
+          last_message_at: eb
+            .case()
+            .when(eb.fn.coalesce('last_message_at', eb.val(0)), '<=', at)
+            .then(at)
+            .else(eb.ref('last_message_at'))
+            .end(),
+        }))
         .where('id', '=', contactId)
-        .executeTakeFirst();
-      if (!contact) return;
-      const patch: Partial<ContactRow> = { updated_at: now };
-      if (activity.direction === 'inbound' && (contact.last_inbound_at ?? 0) < activity.at)
-        patch.last_inbound_at = activity.at;
-      if ((contact.last_message_at ?? 0) <= activity.at) {
-        patch.last_message_at = activity.at;
-        patch.last_direction = activity.direction;
-      }
-      await db.updateTable('contact').set(patch).where('id', '=', contactId).execute();
+        .execute();
     },
 
     async setNote(contactId: string, note: string | null, now: number): Promise<void> {
@@ -128,18 +148,33 @@ export function createConversationStore(db: Kysely<Database>) {
         .executeTakeFirst();
     },
 
+    async threadById(id: string): Promise<SlackThreadRow | undefined> {
+      return db.selectFrom('slack_thread').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
     /** The new thread becomes the active one; older threads keep routing replies to the contact. */
-    async startThread(contactId: string, channelId: string, threadTs: string, now: number): Promise<SlackThreadRow> {
+    async startThread(
+      thread: {
+        contactId: string;
+        channelId: string;
+        threadTs: string;
+        replacesThreadId: string | null;
+        headerWindowUntil: number | null;
+      },
+      now: number,
+    ): Promise<SlackThreadRow> {
       const row: SlackThreadRow = {
         id: randomUUID(),
-        contact_id: contactId,
-        slack_channel_id: channelId,
-        thread_ts: threadTs,
+        contact_id: thread.contactId,
+        slack_channel_id: thread.channelId,
+        thread_ts: thread.threadTs,
         active: 1,
         created_at: now,
+        replaces_thread_id: thread.replacesThreadId,
+        header_window_until: thread.headerWindowUntil,
       };
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('slack_thread').set({ active: 0 }).where('contact_id', '=', contactId).execute();
+        await trx.updateTable('slack_thread').set({ active: 0 }).where('contact_id', '=', thread.contactId).execute();
         await trx.insertInto('slack_thread').values(row).execute();
       });
       return row;
@@ -147,6 +182,27 @@ export function createConversationStore(db: Kysely<Database>) {
 
     async deactivateThread(threadId: string): Promise<void> {
       await db.updateTable('slack_thread').set({ active: 0 }).where('id', '=', threadId).execute();
+    },
+
+    async setHeaderWindow(threadId: string, until: number | null): Promise<void> {
+      await db.updateTable('slack_thread').set({ header_window_until: until }).where('id', '=', threadId).execute();
+    },
+
+    async rememberSendingNumber(number: { id: string; provider: string; phoneNumber: string }, now: number) {
+      await db
+        .insertInto('sending_number')
+        .values({
+          id: number.id,
+          provider: number.provider,
+          phone_number: number.phoneNumber,
+          display_name: null,
+          health: 'unknown',
+          health_reason: 'not listed by the provider yet',
+          quality_rating: null,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
     },
 
     async sendingNumber(id: string) {

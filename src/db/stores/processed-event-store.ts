@@ -13,6 +13,10 @@ export function createProcessedEventStore(db: Kysely<Database>) {
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
     },
+    async has(key: string): Promise<boolean> {
+      const row = await db.selectFrom('processed_event').select('key').where('key', '=', key).executeTakeFirst();
+      return row !== undefined;
+    },
     async purgeOlderThan(cutoff: number): Promise<number> {
       const result = await db.deleteFrom('processed_event').where('created_at', '<', cutoff).executeTakeFirst();
       return Number(result.numDeletedRows);

@@ -70,7 +70,9 @@ export function threadHeaderBlocks(header: ThreadHeaderModel): { text: string; b
       elements: [
         {
           type: 'mrkdwn',
-          text: `Reply in this thread to message the customer on WhatsApp. Start a reply with \`note:\` to keep it internal.`,
+          text: header.internalNotePrefix
+            ? `Reply in this thread to message the customer on WhatsApp. Start a reply with \`${header.internalNotePrefix.replace(/`/g, "'")}\` to keep it internal.`
+            : 'Reply in this thread to message the customer on WhatsApp. Every reply here is sent to the customer.',
         },
       ],
     },
@@ -78,7 +80,14 @@ export function threadHeaderBlocks(header: ThreadHeaderModel): { text: string; b
   if (header.previousThread) {
     blocks.push({
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: ':link: Continues an earlier thread of this conversation.' }],
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: header.previousThread.link
+            ? `:link: Continues <${header.previousThread.link}|an earlier thread> of this conversation.`
+            : `:link: Continues an earlier thread of this conversation (in <#${header.previousThread.channelId}>).`,
+        },
+      ],
     });
   }
   return { text: `WhatsApp conversation with ${header.contactName ?? header.contactNumber ?? 'a contact'}`, blocks };

@@ -108,6 +108,7 @@ export function parseMetaWebhook(request: WebhookRequest, appSecret: string): We
           kind: 'message',
           providerMessageId: message.id,
           sendingNumberId: metadata.phone_number_id,
+          sendingNumberPhone: e164(metadata.display_phone_number),
           contact: {
             phoneNumber: e164(message.from ?? profile?.wa_id),
             userId: message.from_user_id ?? profile?.user_id ?? null,

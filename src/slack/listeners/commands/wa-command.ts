@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 
 export const WA_COMMAND = '/wa';
+const SLOW_ANSWER_MS = 2_000;
 
 export type WaSubcommandHandler = (args: {
   rest: string;
@@ -37,18 +38,35 @@ export function registerWaCommand(app: App, subcommands: ReadonlyMap<string, WaS
       return;
     }
     let acked = false;
-    const reply = await handler({
+    const say = async (message: string) => {
+      if (!acked) {
+        acked = true;
+        await ack({ response_type: 'ephemeral', text: message });
+      } else await respond({ response_type: 'ephemeral', text: message });
+    };
+    const work = handler({
       rest: restParts.join(' '),
       userId: command.user_id,
       channelId: command.channel_id,
       triggerId: command.trigger_id,
-      respond: async (message) => {
-        if (!acked) {
-          acked = true;
-          await ack({ response_type: 'ephemeral', text: message });
-        } else await respond({ response_type: 'ephemeral', text: message });
-      },
+      respond: say,
     });
+    // Slack gives up on a command after 3 seconds. Most answers come well before that; when one
+    // is slow (a busy channel delays posting a thread header), acknowledge now and answer later.
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<'slow'>((resolve) => {
+      timer = setTimeout(() => resolve('slow'), SLOW_ANSWER_MS);
+    });
+    const first = await Promise.race([work, slow]);
+    clearTimeout(timer);
+    if (first === 'slow' && !acked) {
+      await say('Working on it…');
+      const reply = await work.catch((error: unknown) => `:warning: That did not work: ${String(error)}`);
+      if (reply) await say(reply);
+      return;
+    }
+    const reply = first === 'slow' ? await work : first;
     if (!acked) await ack(reply ? { response_type: 'ephemeral', text: reply } : undefined);
+    else if (reply) await say(reply);
   });
 }
