@@ -23,6 +23,8 @@ import { DEFAULT_TEMPLATES } from './fake-meta-graph.js';
  *   `delayMs`; `dropConnection: true` destroys the socket after reading the request (a "sent but no
  *   answer" failure). Queued failures are used in order, before normal handling.
  * - `setTemplates(list)` — what `GET /v1/templates` returns from now on.
+ * - `fetchMediaLinks()` — from now on, like EngageLab, fetch the `link` of every accepted media
+ *   message (and template header media) before answering; `fetched` lists what each fetch got.
  * - `close()` — stops the server, dropping open connections.
  */
 
@@ -41,7 +43,20 @@ export type EngageLabFailure = {
   dropConnection?: boolean;
 };
 
+export type FetchedMedia = { link: string; status: number; contentType: string | null; bytes: Buffer };
+
+/** Every `link` in a message body (media objects, template header parameters). */
+function mediaLinks(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  if (Array.isArray(value)) return value.flatMap(mediaLinks);
+  return Object.entries(value).flatMap(([key, inner]) =>
+    key === 'link' && typeof inner === 'string' ? [inner] : mediaLinks(inner),
+  );
+}
+
 export async function startFakeEngageLab(options: { devKey: string; devSecret: string }) {
+  const fetched: FetchedMedia[] = [];
+  let fetchLinks = false;
   const requests: EngageLabRequest[] = [];
   const accepted: Record<string, unknown>[] = [];
   const failures: EngageLabFailure[] = [];
@@ -90,6 +105,21 @@ export async function startFakeEngageLab(options: { devKey: string; devSecret: s
     if (req.method === 'POST' && path === '/v1/messages') {
       if (!validJson || typeof body !== 'object' || body === null)
         return send(400, { code: 3001, message: 'request body is not valid JSON' });
+      if (fetchLinks) {
+        for (const link of mediaLinks((body as { body?: unknown }).body)) {
+          try {
+            const response = await fetch(link);
+            fetched.push({
+              link,
+              status: response.status,
+              contentType: response.headers.get('content-type'),
+              bytes: Buffer.from(await response.arrayBuffer()),
+            });
+          } catch {
+            fetched.push({ link, status: 0, contentType: null, bytes: Buffer.alloc(0) });
+          }
+        }
+      }
       counter++;
       accepted.push(body as Record<string, unknown>);
       const requestId = (body as { request_id?: unknown }).request_id;
@@ -113,6 +143,10 @@ export async function startFakeEngageLab(options: { devKey: string; devSecret: s
     },
     setTemplates(list: unknown[]) {
       templates = list;
+    },
+    fetched,
+    fetchMediaLinks() {
+      fetchLinks = true;
     },
     async close() {
       server.closeAllConnections();

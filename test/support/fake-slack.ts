@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
  * `{ok:true,…}` / `{ok:false,error}`, plus 429 with Retry-After and 5xx when told to.
  *
  * API: `startFakeSlack({botToken})` → `{ url /* …/api/ *\/, calls, callsTo(method), messages(channel),
- * threadReplies(channel, ts), rateLimit(method|'*', {count?, untilMs?, retryAfterSeconds}),
- * failWith(method|'*', {status, count?, untilMs?}), addUser, addFile, uploads, completed, views,
+ * threadReplies(channel, ts), addMessage, rateLimit(method|'*', {count?, untilMs?, retryAfterSeconds}),
+ * failWith(method|'*', {status, count?, untilMs?}), addUser, addFile, downloads, uploads, completed, views,
  * deleteMessage(channel, ts), close }`.
  */
 
@@ -79,6 +79,8 @@ export async function startFakeSlack(options: {
     bytes: Buffer[];
   }[] = [];
   const views = new Map<string, { id: string; hash: string; view: unknown }>();
+  /** Ids of files downloaded through their url_private(_download), in order. */
+  const downloads: string[] = [];
   const groups = new Map<string, string[]>();
   const faults = new Map<string, Fault[]>();
   let idCounter = 0;
@@ -345,6 +347,7 @@ export async function startFakeSlack(options: {
       return;
     }
     if (path.startsWith('/files/')) {
+      downloads.push(path.slice('/files/'.length).split('/')[0] ?? '');
       if (req.headers.authorization !== `Bearer ${options.botToken}`) {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end('<html>login</html>');
@@ -395,6 +398,15 @@ export async function startFakeSlack(options: {
     threadReplies: (channel: string, threadTs: string) =>
       messages.filter((m) => m.channel === channel && m.thread_ts === threadTs),
     rootMessages: (channel: string) => messages.filter((m) => m.channel === channel && !m.thread_ts),
+    /**
+     * A message a person posted (the app only hears of it through an event): recorded so reactions
+     * and permalinks on it behave as on Slack. Returns the stored message.
+     */
+    addMessage(message: { channel: string; ts: string; thread_ts?: string; text: string }): FakeMessage {
+      const stored: FakeMessage = { ...message, reactions: [] };
+      messages.push(stored);
+      return stored;
+    },
     deleteMessage(channel: string, ts: string) {
       const index = messages.findIndex((m) => m.channel === channel && m.ts === ts);
       if (index >= 0) messages.splice(index, 1);
@@ -402,6 +414,7 @@ export async function startFakeSlack(options: {
     completed,
     views,
     uploads,
+    downloads,
     rateLimit(method: string, fault: { count?: number; untilMs?: number; retryAfterSeconds?: number }) {
       const list = faults.get(method) ?? [];
       list.push({
