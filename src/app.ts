@@ -209,7 +209,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
 
   const conversations = createConversationStore(db);
   const messages = createMessageStore(db);
-  const sessions = createAgentSessionStore(db);
+  const sessions = createAgentSessionStore(db, database.dialect);
   const processedEvents = createProcessedEventStore(db);
   const slackApiHost = new URL(config.slack.apiUrl).hostname;
   const slack = createSlackConversationPort({
