@@ -258,6 +258,62 @@ for (const dialect of cases) {
       expect(JSON.stringify(other.json)).toContain('Some conversations are hidden');
       expect(JSON.stringify(other.json)).not.toContain('Export CSV');
 
+      // UAGENT1 has the number in My Sessions (anyone can, with `/wa chat`): that is not taking part.
+      const nora = await contactId('+447911150000');
+      expect(
+        await h.app.database.db
+          .selectFrom('agent_session')
+          .select('contact_id')
+          .where('slack_user_id', '=', 'UAGENT1')
+          .where('contact_id', '=', nora)
+          .executeTakeFirst(),
+      ).toBeDefined();
+      const searchAs = async (userId: string) =>
+        JSON.stringify(
+          (
+            await postSlack(
+              h.url,
+              interactivity(
+                SIGNING_SECRET,
+                viewSubmissionPayload({
+                  userId,
+                  viewId: modal.id,
+                  callbackId: 'wa_history_modal',
+                  privateMetadata: modal.view.private_metadata ?? '',
+                  values: { hist_number: { value: { type: 'plain_text_input', value: '+44 7911 150000' } } },
+                }),
+              ),
+            )
+          ).json,
+        );
+      const sessionOnly = await searchAs('UAGENT1');
+      expect(sessionOnly).not.toContain('hello');
+      expect(sessionOnly).toContain('Some conversations are hidden');
+      // Once they reply in the thread as the agent, they see the whole conversation.
+      const thread = h.slack.rootMessages(CHANNEL_ID).find((m) => JSON.stringify(m.blocks).includes('+447911150000'));
+      await postSlack(
+        h.url,
+        eventCallback(SIGNING_SECRET, {
+          type: 'message',
+          channel: CHANNEL_ID,
+          user: 'UAGENT1',
+          text: 'Hi Nora, how can I help?',
+          ts: '1799999996.000001',
+          thread_ts: thread?.ts,
+        }),
+      );
+      await waitFor('agent reply stored', () =>
+        h.app.database.db
+          .selectFrom('message')
+          .select('id')
+          .where('slack_ts', '=', '1799999996.000001')
+          .executeTakeFirst(),
+      );
+      const tookPart = await searchAs('UAGENT1');
+      expect(tookPart).toContain('hello');
+      expect(tookPart).toContain('Hi Nora, how can I help?');
+      expect(tookPart).not.toContain('Some conversations are hidden');
+
       const bad = await postSlack(
         h.url,
         interactivity(
