@@ -657,21 +657,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       [
         'note',
         noteSubcommand({
-          setNote: async (_userId, number, text) => {
-            const parsed = parseInternationalNumber(number);
-            if (!parsed.ok) return `:warning: \`${number.slice(0, 40)}\` is not a valid number: ${parsed.reason}`;
-            const contacts = await conversations.contactsByPhone(parsed.e164);
-            if (contacts.length === 0)
-              return `:warning: ${parsed.e164} has no conversation yet. Open one with \`/wa chat ${parsed.e164}\`.`;
-            for (const contact of contacts) {
-              const result = await saveNote(contact.id, text);
-              if (!result.ok) return `:warning: ${result.error}`;
-            }
-            const checked = validateNote(text);
-            return checked.ok && checked.note
-              ? `Note on ${parsed.e164} set to “${checked.note}”.`
-              : `Note on ${parsed.e164} cleared.`;
-          },
+          contactsOf: (e164) => conversations.contactsByPhone(e164),
+          saveNote: (contactId, note) => saveNote(contactId, note),
         }),
       ],
       [

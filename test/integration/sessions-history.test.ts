@@ -167,6 +167,36 @@ for (const dialect of cases) {
       ).toBe('Prefers Portuguese');
     });
 
+    it('reads /wa note as the number first and the note after it, whatever it starts with; --clear removes it', async () => {
+      const noteOf = async () =>
+        (
+          await h.app.database.db
+            .selectFrom('contact')
+            .select('note')
+            .where('phone_number', '=', '+447911150000')
+            .executeTakeFirstOrThrow()
+        ).note;
+      for (const [text, note] of [
+        ['note +447911150000 2nd floor', '2nd floor'],
+        ['note +44 7911 150000 10am callback', '10am callback'],
+        ['note +447911150000 (wife) after 6', '(wife) after 6'],
+        ['note "+44 7911 150000" 2 kids', '2 kids'],
+        ['note +447911150000 -', '-'],
+      ] as const) {
+        expect(await command(text)).toContain(`Note on +447911150000 set to “${note}”`);
+        expect(await noteOf()).toBe(note);
+      }
+      // A number alone shows the note; only --clear removes it.
+      expect(await command('note +44 7911 150000')).toMatch(/Note on \+447911150000: “-”[\s\S]*--clear/);
+      expect(await noteOf()).toBe('-');
+      expect(await command('note +447911150000 --clear')).toContain('Note on +447911150000 cleared');
+      expect(await noteOf()).toBeNull();
+      expect(await command('note +447911150000')).toContain('+447911150000 has no note');
+      expect(await command('note hello there')).toMatch(/`hello` is not a valid number[\s\S]*Usage/);
+      expect(await command('note')).toContain('Usage: `/wa note <number> <text>`');
+      expect(await command('note +447911150000 Prefers Portuguese')).toContain('set to “Prefers Portuguese”');
+    });
+
     it('publishes the App Home with My Sessions and searchable, paginated All Sessions', async () => {
       await command('chat +44 7911 150000');
       await postSlack(

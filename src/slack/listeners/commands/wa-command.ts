@@ -15,7 +15,7 @@ export const HELP_TEXT = [
   '• `/wa chat <number> [from <sending number>]` — open (or find) the conversation thread with a number and add it to My Sessions',
   '• `/wa send` — launch a template campaign (sending number, template, variables, recipients typed or from a .txt/.csv file)',
   '• `/wa sessions` — list your sessions (at most 100)',
-  '• `/wa note <number> <text>` — set the note on a number (at most 30 characters)',
+  '• `/wa note <number> <text>` — set the note on a number (at most 30 characters); `/wa note <number> --clear` removes it, `/wa note <number>` shows it. The note is everything after the number; if it starts with digits, write the number without spaces or in quotes (`/wa note "+44 7911 150000" 2 kids`)',
   '• `/wa history [number]` — message history with delivery status',
   '• `/wa apikey create <name>` / `/wa apikey revoke <id>` / `/wa apikey list` — keys for the HTTP API',
   '• `/wa help` — this help',
