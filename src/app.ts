@@ -90,7 +90,7 @@ import {
   campaignProblemView,
 } from './slack/views/campaign-views.js';
 import { HistoryIds, type HistoryQuery, historyModal } from './slack/views/history-views.js';
-import { type HomeState, homeView, noteModal, sessionsListText } from './slack/views/sessions-views.js';
+import { type HomeState, homeView, noteModal, sessionsListMessage } from './slack/views/sessions-views.js';
 import { parseViewState, variableValuesFrom } from './slack/views/template-form.js';
 import { TEMPLATE_PICKER_CALLBACK } from './slack/views/template-picker-view.js';
 import { createProvider } from './whatsapp/create-provider.js';
@@ -650,8 +650,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       [
         'sessions',
         sessionsSubcommand({
-          listText: async (userId) =>
-            sessionsListText(await sessions.list(userId), clock.now(), await conversations.listSendingNumbers()),
+          list: async (userId) =>
+            sessionsListMessage(await sessions.list(userId), clock.now(), await conversations.listSendingNumbers()),
         }),
       ],
       [

@@ -67,8 +67,8 @@ for (const dialect of cases) {
             sending_number_id: '1906385232743451',
             phone_number: `+4479112${String(30000 + i)}`,
             user_id: null,
-            profile_name: null,
-            note: null,
+            profile_name: `Customer number ${i}`,
+            note: `Callback after 5pm, ask #${i}`,
             last_inbound_at: null,
             last_message_at: now - i,
             last_direction: 'outbound',
@@ -84,7 +84,22 @@ for (const dialect of cases) {
       expect(await command('chat +44 7911 140000')).toContain('Added to My Sessions');
       const refused = await command('chat +44 7911 140001');
       expect(refused).toMatch(/not\* added to My Sessions[\s\S]*maximum of 100/);
-      expect(await command('sessions')).toContain('My Sessions (100/100)');
+      // `/wa sessions` lists all 100, whole: every number, no token cut, within Slack's block limits.
+      const list = (await postSlack(h.url, slashCommand(SIGNING_SECRET, { text: 'sessions', userId: 'UAGENT1' })))
+        .json as { text: string; blocks: { type: string; text?: { text: string } }[] };
+      expect(list.text).toContain('My Sessions (100/100)');
+      expect(list.blocks.length).toBeLessThanOrEqual(50);
+      const sections = list.blocks.filter((b) => b.type === 'section').map((b) => b.text?.text ?? '');
+      for (const section of sections) expect(section.length).toBeLessThanOrEqual(3000);
+      const listed = sections.join('\n');
+      for (let i = 0; i < 99; i++) expect(listed).toContain(`+4479112${String(30000 + i)}`);
+      expect(listed).toContain('+447911140000');
+      expect(listed.split('\n')).toHaveLength(100);
+      // 99 seeded sessions have a last message (the one opened with /wa chat has none yet): whole tokens.
+      const dateTokens = listed.match(/<!date\^/g) ?? [];
+      expect(dateTokens).toHaveLength(99);
+      expect(listed.match(/<!date\^\d+\^[^|>]+\|[^>]+>/g)).toHaveLength(99);
+      expect(listed).toContain('Callback after 5pm, ask #98');
 
       // Remove from the App Home: the conversation, its messages and note stay.
       const id = await contactId('+447911140000');

@@ -1,9 +1,9 @@
 import { validateNote } from '../../../bridge/notes.js';
 import { parseInternationalNumber } from '../../../bridge/phone-number.js';
-import type { WaSubcommandHandler } from './wa-command.js';
+import type { WaReply, WaSubcommandHandler } from './wa-command.js';
 
-export function sessionsSubcommand(deps: { listText(userId: string): Promise<string> }): WaSubcommandHandler {
-  return async ({ userId }) => deps.listText(userId);
+export function sessionsSubcommand(deps: { list(userId: string): Promise<WaReply> }): WaSubcommandHandler {
+  return async ({ userId }) => deps.list(userId);
 }
 
 export const NOTE_USAGE =

@@ -1,6 +1,10 @@
 import type { App } from '@slack/bolt';
+import type { KnownBlock } from '@slack/web-api';
 
 export const WA_COMMAND = '/wa';
+
+/** What a subcommand answers: text, or blocks (with `text` as the fallback) when one text is not enough. */
+export type WaReply = string | { text: string; blocks: KnownBlock[] };
 
 export type WaSubcommandHandler = (args: {
   rest: string;
@@ -8,7 +12,7 @@ export type WaSubcommandHandler = (args: {
   channelId: string;
   triggerId: string;
   respond: (text: string) => Promise<void>;
-}) => Promise<string | undefined>;
+}) => Promise<WaReply | undefined>;
 
 export const HELP_TEXT = [
   '*WhatsApp bridge — `/wa` commands*',
@@ -49,6 +53,13 @@ export function registerWaCommand(app: App, subcommands: ReadonlyMap<string, WaS
         } else await respond({ response_type: 'ephemeral', text: message });
       },
     });
-    if (!acked) await ack(reply ? { response_type: 'ephemeral', text: reply } : undefined);
+    if (!acked)
+      await ack(
+        reply === undefined
+          ? undefined
+          : typeof reply === 'string'
+            ? { response_type: 'ephemeral', text: reply }
+            : { response_type: 'ephemeral', text: reply.text, blocks: reply.blocks },
+      );
   });
 }
