@@ -704,25 +704,23 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
           },
           startChat: async (userId, contactId) => {
             const contact = await conversations.getContact(contactId);
-            if (!contact) return 'That conversation no longer exists.';
+            if (!contact) return { ok: false, error: 'That conversation no longer exists.' };
             const thread = await threads.ensureThread(contact);
-            const added = await sessions.add(userId, contactId, clock.now());
-            const link = await slack.permalink(thread.slack_channel_id, thread.thread_ts);
-            const note =
-              added === 'limit_reached'
-                ? ' Not added to My Sessions: you already have 100.'
-                : added === 'added'
-                  ? ' Added to My Sessions.'
-                  : '';
-            return `${link ? `<${link}|Open the conversation thread>` : `See <#${thread.slack_channel_id}>`}.${note}`;
+            const session = await sessions.add(userId, contactId, clock.now());
+            const permalink = await slack.permalink(thread.slack_channel_id, thread.thread_ts);
+            return { ok: true, channelId: thread.slack_channel_id, permalink, session };
           },
-          openNoteModal: async (triggerId, contactId) => {
+          openNoteModal: async (triggerId, contactId, origin) => {
             const contact = await conversations.getContact(contactId);
-            if (contact) await slackClient.views.open({ trigger_id: triggerId, view: noteModal(contact) });
+            if (contact) await slackClient.views.open({ trigger_id: triggerId, view: noteModal(contact, origin) });
           },
           openHistoryFor: (triggerId, userId, contactId) => openHistory(triggerId, userId, { contactId }),
         }),
-      (app) => registerNoteSubmission(app, { saveNote: (_userId, contactId, text) => saveNote(contactId, text) }),
+      (app) =>
+        registerNoteSubmission(app, {
+          saveNote: (_userId, contactId, text) => saveNote(contactId, text),
+          publishHome: (userId) => publishHome(userId),
+        }),
       (app) =>
         registerHistoryShortcuts(app, {
           openHistory: (triggerId, userId, query) => openHistory(triggerId, userId, query),

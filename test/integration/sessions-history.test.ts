@@ -44,6 +44,50 @@ for (const dialect of cases) {
       expect(response.status).toBe(200);
       return (response.json as { text?: string } | null)?.text ?? '';
     };
+    const views = () => [...(h.slack.views.values() as Iterable<StoredView>)];
+    /** A view opened after `before` (a snapshot of the fake's view ids) that contains `text`. */
+    const newViewWith = (before: Set<string>, text: string) =>
+      waitFor(`a new view containing "${text}"`, () =>
+        views().find((v) => !before.has(v.id) && JSON.stringify(v.view).includes(text)),
+      );
+    const homeOf = (userId: string) => h.slack.views.get(`home-${userId}`) as StoredView | undefined;
+    /** The value of the button with this action id in a stored view. */
+    const buttonValue = (view: StoredView | undefined, actionId: string) => {
+      for (const block of (view?.view.blocks ?? []) as { elements?: { action_id?: string; value?: string }[] }[])
+        for (const element of block.elements ?? []) if (element.action_id === actionId) return element.value;
+      return undefined;
+    };
+    /** The App Home's two lists, as JSON: My Sessions (with the top) and All Sessions. */
+    const homeParts = (userId: string) => {
+      const [mine = '', all = ''] = JSON.stringify(homeOf(userId)?.view).split('"text":"All Sessions"}');
+      return { mine, all };
+    };
+    /** A button (or select) clicked on this user's App Home as it is published now. */
+    const clickOnHome = async (
+      userId: string,
+      actionId: string,
+      input: { value?: string; selectedOption?: string; blockId?: string } = {},
+    ) => {
+      const response = await postSlack(
+        h.url,
+        interactivity(SIGNING_SECRET, {
+          ...blockActionsPayload({
+            userId,
+            actionId,
+            ...(input.value !== undefined ? { value: input.value } : {}),
+            ...(input.selectedOption !== undefined ? { selectedOption: input.selectedOption } : {}),
+            ...(input.blockId !== undefined ? { blockId: input.blockId } : {}),
+            view: {
+              id: `home-${userId}`,
+              callbackId: '',
+              privateMetadata: homeOf(userId)?.view.private_metadata ?? '{}',
+              type: 'home',
+            },
+          }),
+        }),
+      );
+      expect(response.status).toBe(200);
+    };
     const contactId = async (phone: string) =>
       (
         await h.app.database.db
@@ -100,6 +144,16 @@ for (const dialect of cases) {
       expect(dateTokens).toHaveLength(99);
       expect(listed.match(/<!date\^\d+\^[^|>]+\|[^>]+>/g)).toHaveLength(99);
       expect(listed).toContain('Callback after 5pm, ask #98');
+
+      // "Start chat" in App Home (no channel to answer in) answers in a modal, refusal included.
+      const before = new Set(h.slack.views.keys());
+      await clickOnHome('UAGENT1', 'wa_session_start_chat', { value: await contactId('+447911140001') });
+      const refusal = await newViewWith(before, 'not* added to My Sessions');
+      expect(JSON.stringify(refusal.view)).toMatch(/at most 100 conversations/);
+      expect(JSON.stringify(refusal.view)).toContain('Open the conversation thread');
+      expect(
+        await db.selectFrom('agent_session').select('contact_id').where('slack_user_id', '=', 'UAGENT1').execute(),
+      ).toHaveLength(100);
 
       // Remove from the App Home: the conversation, its messages and note stay.
       const id = await contactId('+447911140000');
@@ -254,6 +308,187 @@ for (const dialect of cases) {
       const allSessions = JSON.stringify(h.slack.views.get('home-UAGENT1')).split('All Sessions')[1] ?? '';
       expect(allSessions).toContain('+447911150000');
       expect(allSessions).not.toContain('+447911140000');
+    });
+
+    it('adds to My Sessions from the thread header button', async () => {
+      const header = h.slack.rootMessages(CHANNEL_ID).find((m) => JSON.stringify(m.blocks).includes('+447911150000'));
+      const id = await contactId('+447911150000');
+      const click = () =>
+        postSlack(
+          h.url,
+          interactivity(
+            SIGNING_SECRET,
+            blockActionsPayload({
+              userId: 'UAGENT3',
+              actionId: 'wa_session_add',
+              value: id,
+              message: { channelId: CHANNEL_ID, ts: header?.ts ?? '' },
+              responseUrl: `${h.slack.baseUrl}response/add`,
+            }),
+          ),
+        );
+      const answers = () => h.slack.callsTo('response_url').map((c) => String(c.body.text));
+      const before = answers().length;
+      expect((await click()).status).toBe(200);
+      await waitFor('added', () => answers().length > before);
+      expect(answers()[before]).toContain('Added to your My Sessions');
+      expect((await click()).status).toBe(200);
+      await waitFor('already', () => answers().length > before + 1);
+      expect(answers()[before + 1]).toContain('already in your My Sessions');
+      expect(
+        await h.app.database.db
+          .selectFrom('agent_session')
+          .select('contact_id')
+          .where('slack_user_id', '=', 'UAGENT3')
+          .execute(),
+      ).toEqual([{ contact_id: id }]);
+    });
+
+    it('searches All Sessions by number, name or note in any case, filters by sending number, pages, and starts chats', async () => {
+      const db = h.app.database.db;
+      // A conversation on the second sending number (the provider lists two).
+      await db
+        .insertInto('contact')
+        .values({
+          id: 'sales-1',
+          sending_number_id: '1906385232743452',
+          phone_number: '+447911160000',
+          user_id: null,
+          profile_name: 'Sales Lead',
+          note: null,
+          last_inbound_at: null,
+          last_message_at: Date.now(),
+          last_direction: 'outbound',
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      const agent = 'UAGENT2';
+      await postSlack(
+        h.url,
+        eventCallback(SIGNING_SECRET, {
+          type: 'app_home_opened',
+          user: agent,
+          channel: 'D2',
+          tab: 'home',
+          event_ts: '1',
+        }),
+      );
+      await waitFor('home published', () => homeOf(agent));
+      const allSessions = () => homeParts(agent).all;
+      const republished = async (act: () => Promise<void>) => {
+        const count = h.slack.callsTo('views.publish').filter((c) => c.body.user_id === agent).length;
+        await act();
+        await waitFor(
+          'home republished',
+          () => h.slack.callsTo('views.publish').filter((c) => c.body.user_id === agent).length > count,
+        );
+      };
+      const search = (value: string) =>
+        republished(async () => {
+          await postSlack(
+            h.url,
+            interactivity(SIGNING_SECRET, {
+              ...blockActionsPayload({
+                userId: agent,
+                actionId: 'wa_home_search',
+                view: {
+                  id: `home-${agent}`,
+                  callbackId: '',
+                  privateMetadata: homeOf(agent)?.view.private_metadata ?? '{}',
+                  type: 'home',
+                },
+              }),
+              actions: [
+                {
+                  action_id: 'wa_home_search',
+                  block_id: 'home_search',
+                  type: 'plain_text_input',
+                  value,
+                  action_ts: '1',
+                },
+              ],
+            }),
+          );
+        });
+
+      await search('+44 7911 150000');
+      expect(allSessions()).toContain('+447911150000');
+      expect(allSessions()).not.toContain('+447911230000');
+      await search('PREFERS portuguese');
+      expect(allSessions()).toContain('+447911150000');
+      expect(allSessions()).not.toContain('+447911160000');
+      await search('sales lead');
+      expect(allSessions()).toContain('+447911160000');
+
+      // The sending-number filter keeps the search; "All sending numbers" lifts the filter.
+      await search('');
+      await republished(() => clickOnHome(agent, 'wa_home_number_filter', { selectedOption: '1906385232743452' }));
+      expect(allSessions()).toContain('+447911160000');
+      expect(allSessions()).not.toContain('+447911150000');
+      await republished(() => clickOnHome(agent, 'wa_home_number_filter', { selectedOption: '*' }));
+      expect(allSessions()).toContain('+447911150000');
+
+      // Pages of 15: the next page shows other conversations and a way back.
+      const listed = () => new Set(allSessions().match(/\+4479112\d{5}|\+4479111\d{5}/g) ?? []);
+      const firstPage = listed();
+      expect(firstPage.size).toBe(15);
+      const next = buttonValue(homeOf(agent), 'wa_home_page:next');
+      expect(next).toBeDefined();
+      await republished(() => clickOnHome(agent, 'wa_home_page:next', { value: next ?? '' }));
+      const secondPage = listed();
+      expect(secondPage.size).toBeGreaterThan(0);
+      for (const number of secondPage) expect(firstPage.has(number)).toBe(false);
+      expect(JSON.stringify(homeOf(agent)?.view)).toContain('wa_home_page:prev');
+
+      // "Start chat" from All Sessions opens (or finds) the thread, adds it, and says so in a modal.
+      const target = await contactId('+447911230020');
+      const before = new Set(h.slack.views.keys());
+      await republished(() => clickOnHome(agent, 'wa_session_start_chat', { value: target }));
+      const notice = await newViewWith(before, 'Added to My Sessions');
+      expect(JSON.stringify(notice.view)).toMatch(
+        /<https:\/\/acme\.slack\.com\/archives\/C0CONVERSATIONS\/p\d+\|Open the conversation thread>/,
+      );
+      expect(
+        await db.selectFrom('slack_thread').select('id').where('contact_id', '=', target).executeTakeFirst(),
+      ).toBeDefined();
+      expect(JSON.stringify(homeOf(agent)?.view)).toContain('My Sessions (1/100)');
+      expect(homeParts(agent).mine).toContain('+447911230020');
+      // "Open thread" from My Sessions answers with the link too, without adding it again.
+      const again = new Set(h.slack.views.keys());
+      await clickOnHome(agent, 'wa_session_start_chat', { value: target });
+      const reopened = await newViewWith(again, 'Open the conversation thread');
+      expect(JSON.stringify(reopened.view)).not.toContain('Added');
+    });
+
+    it('refreshes the App Home after a note is edited there', async () => {
+      const agent = 'UAGENT2';
+      const target = await contactId('+447911230020');
+      const before = new Set(h.slack.views.keys());
+      await clickOnHome(agent, 'wa_note_edit', { value: target });
+      const modal = await waitFor('note modal', () =>
+        views().find((v) => !before.has(v.id) && v.view.callback_id === 'wa_note_modal'),
+      );
+      const publishes = h.slack.callsTo('views.publish').filter((c) => c.body.user_id === agent).length;
+      const submitted = await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId: agent,
+            viewId: modal.id,
+            callbackId: 'wa_note_modal',
+            privateMetadata: modal.view.private_metadata ?? '',
+            values: { note: { value: { type: 'plain_text_input', value: 'Called twice, no answer' } } },
+          }),
+        ),
+      );
+      expect(submitted.status).toBe(200);
+      await waitFor(
+        'home republished',
+        () => h.slack.callsTo('views.publish').filter((c) => c.body.user_id === agent).length > publishes,
+      );
+      expect(homeParts(agent).mine).toContain('Called twice, no answer');
     });
 
     it('shows history with delivery status to leads, limits it for others, and exports CSV', async () => {

@@ -1,4 +1,5 @@
 import type { HomeView, KnownBlock, ModalView } from '@slack/web-api';
+import { z } from 'zod';
 import { windowState } from '../../bridge/conversation-window.js';
 import { MAX_NOTE_LENGTH } from '../../bridge/notes.js';
 import type { ContactRecord, SendingNumberRecord } from '../../bridge/records.js';
@@ -163,11 +164,14 @@ export function homeView(input: {
   return { type: 'home', private_metadata: JSON.stringify(input.state), blocks: blocks.slice(0, 100) as KnownBlock[] };
 }
 
-export function noteModal(contact: ContactRecord): ModalView {
+/** What the note modal carries back to its submission. */
+export const noteModalMetadata = z.object({ contactId: z.string().min(1), fromHome: z.boolean().default(false) });
+
+export function noteModal(contact: ContactRecord, origin: { fromHome: boolean } = { fromHome: false }): ModalView {
   return {
     type: 'modal',
     callback_id: SessionIds.noteCallback,
-    private_metadata: JSON.stringify({ contactId: contact.id }),
+    private_metadata: JSON.stringify({ contactId: contact.id, fromHome: origin.fromHome }),
     title: { type: 'plain_text', text: 'Note on number' },
     submit: { type: 'plain_text', text: 'Save' },
     close: { type: 'plain_text', text: 'Cancel' },
@@ -190,6 +194,16 @@ export function noteModal(contact: ContactRecord): ModalView {
         },
       },
     ] as KnownBlock[],
+  };
+}
+
+/** A small modal that answers an App Home button (App Home has no channel to answer in). */
+export function sessionNoticeModal(text: string): ModalView {
+  return {
+    type: 'modal',
+    title: { type: 'plain_text', text: 'WhatsApp' },
+    close: { type: 'plain_text', text: 'OK' },
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } }],
   };
 }
 
