@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNEL_ID, type Harness, postMetaWebhook, SIGNING_SECRET, startHarness } from '../support/bridge-harness.js';
+import { launchCampaign, recipientsFile } from '../support/campaign-driver.js';
 import { dialects } from '../support/databases.js';
-import { inboundWebhook } from '../support/meta-webhooks.js';
+import { inboundWebhook, statusWebhook } from '../support/meta-webhooks.js';
 import {
   blockActionsPayload,
   eventCallback,
@@ -31,7 +32,8 @@ for (const dialect of cases) {
     beforeAll(async () => {
       h = await startHarness({
         database: await dialect.create(),
-        env: { LEADS: 'ULEAD', RETENTION_DAYS: '30' },
+        // The purge runs on its schedule: every second here, against the controllable clock.
+        env: { LEADS: 'ULEAD', RETENTION_DAYS: '30', RETENTION_CRON: '* * * * * *' },
         now: () => Date.now() + offset,
       });
     });
@@ -632,6 +634,7 @@ for (const dialect of cases) {
 
       // The message shortcut opens the same history for a thread's conversation; /wa history too.
       const header = h.slack.rootMessages(CHANNEL_ID).find((m) => JSON.stringify(m.blocks).includes('+447911150000'));
+      const beforeShortcut = new Set(h.slack.views.keys());
       await postSlack(
         h.url,
         interactivity(
@@ -644,41 +647,288 @@ for (const dialect of cases) {
           }),
         ),
       );
-      await waitFor('thread history', () =>
-        [...(h.slack.views.values() as Iterable<StoredView>)].some((v) =>
-          JSON.stringify(v.view).includes('History +447911150000'),
+      const threadHistory = await newViewWith(beforeShortcut, 'History +447911150000');
+      expect(threadHistory.view.callback_id).toBe('wa_history_modal');
+      expect(JSON.stringify(threadHistory.view)).toContain('hello');
+
+      const opensBefore = h.slack.callsTo('views.open').length;
+      await command('history +44 7911 150000', 'ULEAD');
+      const opened = h.slack.callsTo('views.open').slice(opensBefore);
+      expect(opened).toHaveLength(1);
+      const view = opened[0]?.body.view as {
+        callback_id?: string;
+        private_metadata?: string;
+        blocks: { block_id?: string; element?: { initial_value?: string } }[];
+      };
+      expect(view.callback_id).toBe('wa_history_modal');
+      expect(view.blocks.find((b) => b.block_id === 'hist_number')?.element?.initial_value).toBe('+44 7911 150000');
+      expect(JSON.parse(view.private_metadata ?? '{}')).toMatchObject({ phoneNumber: '+44 7911 150000' });
+      // Opened with the results for that number: its messages, and no one else's.
+      expect(JSON.stringify(view.blocks)).toContain('hello');
+      expect(JSON.stringify(view.blocks)).toContain('Hi Nora, how can I help?');
+      expect(JSON.stringify(view.blocks)).not.toContain('+447911230');
+    });
+
+    it('filters history by sending number and dates, pages through it, and shows outbound delivery status', async () => {
+      const db = h.app.database.db;
+      // The agent's reply (from the LEADS test) is delivered; older messages include a failed send.
+      const reply = await waitFor('reply sent', () =>
+        db
+          .selectFrom('message')
+          .selectAll()
+          .where('slack_ts', '=', '1799999996.000001')
+          .where('provider_message_id', 'is not', null)
+          .executeTakeFirst(),
+      );
+      await postMetaWebhook(h.url, statusWebhook(reply.provider_message_id as string, 'delivered'));
+      await waitFor('delivered', async () => {
+        const row = await db.selectFrom('message').select('status').where('id', '=', reply.id).executeTakeFirst();
+        return row?.status === 'delivered';
+      });
+
+      // Older messages, straight in the database: 25 for one number, spread over the last days.
+      const seed = async (contact: string, body: string, at: number, extra: Record<string, unknown> = {}) =>
+        db
+          .insertInto('message')
+          .values({
+            id: `hist-${contact}-${at}`,
+            contact_id: contact,
+            direction: 'outbound',
+            kind: 'text',
+            body,
+            media_json: null,
+            provider_message_id: null,
+            alternate_message_id: null,
+            slack_channel_id: null,
+            slack_ts: null,
+            status: 'sent',
+            error_code: null,
+            error_detail: null,
+            provider_timestamp: null,
+            source: 'agent',
+            author_slack_user_id: 'UAGENT9',
+            campaign_id: null,
+            created_at: at,
+            updated_at: at,
+            ...extra,
+          })
+          .execute();
+      const paged = await contactId('+447911230005');
+      const t0 = Date.now();
+      for (let k = 1; k <= 25; k++) await seed(paged, `paged message ${k}`, t0 - k * 60 * 60 * 1000);
+      const dated = await contactId('+447911230006');
+      for (const days of [1, 5, 10]) await seed(dated, `${days} days ago`, t0 - days * DAY);
+      await seed(dated, 'this one failed', t0 - 5 * DAY + 1, {
+        status: 'failed',
+        error_code: '131047',
+        error_detail: 'Re-engagement message',
+      });
+      await seed('sales-1', 'from the sales number', t0 - 2 * DAY);
+
+      const beforeOpen = new Set(h.slack.views.keys());
+      await postSlack(
+        h.url,
+        interactivity(SIGNING_SECRET, shortcutPayload({ callbackId: 'wa_history', userId: 'ULEAD' })),
+      );
+      const modal = await waitFor('history modal', () =>
+        views().find((v) => !beforeOpen.has(v.id) && v.view.callback_id === 'wa_history_modal'),
+      );
+      const submit = async (values: Record<string, Record<string, unknown>>) => {
+        const response = await postSlack(
+          h.url,
+          interactivity(
+            SIGNING_SECRET,
+            viewSubmissionPayload({
+              userId: 'ULEAD',
+              viewId: modal.id,
+              callbackId: 'wa_history_modal',
+              privateMetadata: modal.view.private_metadata ?? '',
+              values,
+            }),
+          ),
+        );
+        return response.json as { response_action: string; view: StoredView['view'] };
+      };
+      const sectionsOf = (view: StoredView['view']) =>
+        ((view.blocks ?? []) as { type: string; text?: { text: string } }[])
+          .filter((b) => b.type === 'section')
+          .map((b) => b.text?.text ?? '');
+      const number = (value: string) => ({ hist_number: { value: { type: 'plain_text_input', value } } });
+
+      // Outbound delivery status (and who sent it) next to each message.
+      const nora = sectionsOf((await submit(number('+447911150000'))).view);
+      expect(nora.find((t) => t.includes('Hi Nora, how can I help?'))).toMatch(
+        /:arrow_right: to[\s\S]*by <@UAGENT1>[\s\S]*:white_check_mark: delivered/,
+      );
+      expect(nora.find((t) => t.includes('hello'))).toMatch(/:arrow_left: from[\s\S]*received/);
+
+      // Sending-number filter: only conversations on the sales number.
+      const sales = sectionsOf(
+        (
+          await submit({
+            hist_sending: { value: { type: 'static_select', selected_option: { value: '1906385232743452' } } },
+          })
+        ).view,
+      );
+      expect(sales).toHaveLength(1);
+      expect(sales[0]).toContain('from the sales number');
+
+      // Date range (whole UTC days, both ends included), with a failed send's reason shown.
+      const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+      const datePick = (ms: number) => ({ value: { type: 'datepicker', selected_date: day(ms) } });
+      const ranged = sectionsOf(
+        (
+          await submit({
+            ...number('+447911230006'),
+            hist_from: datePick(t0 - 5 * DAY),
+            hist_to: datePick(t0 - 5 * DAY),
+          })
+        ).view,
+      ).join('\n');
+      expect(ranged).toContain('5 days ago');
+      expect(ranged).toMatch(/:x: failed: Re-engagement message[\s\S]*this one failed/);
+      expect(ranged).not.toContain('1 days ago');
+      expect(ranged).not.toContain('10 days ago');
+      const backwards = await submit({ hist_from: datePick(t0), hist_to: datePick(t0 - DAY) });
+      expect(backwards).toMatchObject({ response_action: 'errors', errors: { hist_to: expect.any(String) } });
+
+      // Pages of 20, newest first; "Older" shows the rest and a way back.
+      const first = (await submit(number('+447911230005'))).view;
+      const firstTexts = sectionsOf(first).join('\n');
+      expect(sectionsOf(first)).toHaveLength(20);
+      expect(firstTexts).toContain('paged message 1\n');
+      expect(firstTexts).not.toContain('paged message 21');
+      expect(buttonValue({ id: modal.id, hash: modal.hash, view: first }, 'wa_history_page:next')).toBe('1');
+      const current = h.slack.views.get(modal.id) as StoredView;
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          blockActionsPayload({
+            userId: 'ULEAD',
+            actionId: 'wa_history_page:next',
+            value: '1',
+            view: {
+              id: modal.id,
+              hash: current.hash,
+              callbackId: 'wa_history_modal',
+              privateMetadata: first.private_metadata ?? '',
+            },
+          }),
         ),
       );
-      await command('history +447911150000', 'ULEAD');
-      expect(h.slack.callsTo('views.open').length).toBeGreaterThanOrEqual(3);
+      const older = await waitFor('older page', () => {
+        const view = (h.slack.views.get(modal.id) as StoredView).view;
+        return JSON.stringify(view).includes('paged message 21') ? view : null;
+      });
+      const olderTexts = sectionsOf(older);
+      expect(olderTexts).toHaveLength(5);
+      expect(olderTexts.join('\n')).toContain('paged message 25');
+      expect(olderTexts.join('\n')).not.toContain('paged message 20\n');
+      expect(buttonValue({ id: modal.id, hash: '', view: older }, 'wa_history_page:prev')).toBe('0');
+      expect(buttonValue({ id: modal.id, hash: '', view: older }, 'wa_history_page:next')).toBeUndefined();
     });
 
-    it('purges message content older than RETENTION_DAYS but keeps contacts, notes and sessions', async () => {
+    it('purges old message content on its schedule, keeping sessions, notes and campaign totals', async () => {
       const db = h.app.database.db;
-      const id = await contactId('+447911150000');
-      const before = await db.selectFrom('message').select(['id', 'body']).where('contact_id', '=', id).execute();
-      expect(before.some((m) => m.body === 'hello')).toBe(true);
-      offset += 31 * DAY;
-      const result = await h.app.purgeRetention();
-      expect(result.messages).toBeGreaterThan(0);
-      const after = await db
-        .selectFrom('message')
-        .select(['id', 'body', 'status'])
-        .where('contact_id', '=', id)
-        .execute();
-      expect(after).toHaveLength(before.length);
-      expect(after.every((m) => m.body === null)).toBe(true);
-      expect((await db.selectFrom('contact').select('note').where('id', '=', id).executeTakeFirstOrThrow()).note).toBe(
-        'Prefers Portuguese',
+      const nora = await contactId('+447911150000');
+      // A picture from Nora (a media reference) and a two-recipient campaign, all through the app.
+      h.meta?.addMedia('media-retention-1', Buffer.from('JPEGBYTES'), 'image/jpeg');
+      await postMetaWebhook(
+        h.url,
+        inboundWebhook(
+          {
+            type: 'image',
+            image: { id: 'media-retention-1', mime_type: 'image/jpeg', sha256: 'x', caption: 'receipt' },
+          },
+          { from: '447911150000', name: 'Nora' },
+        ),
       );
+      await waitFor('picture stored', () =>
+        db
+          .selectFrom('message')
+          .select('id')
+          .where('contact_id', '=', nora)
+          .where('media_json', 'is not', null)
+          .executeTakeFirst(),
+      );
+      const { campaignId } = await launchCampaign({
+        appUrl: h.url,
+        slack: h.slack,
+        userId: 'UMARKETER',
+        channelId: 'C0AGENTS',
+        sendingNumberId: '1906385232743451',
+        template: 'hello_world',
+        variables: { 'body.1': 'friend' },
+        recipientsFile: recipientsFile(2, 200000),
+      });
+      const totals = await waitFor('campaign sent', async () => {
+        const row = await db
+          .selectFrom('campaign')
+          .select(['status', 'total', 'sent', 'delivered', 'read', 'failed'])
+          .where('id', '=', campaignId)
+          .executeTakeFirst();
+        return row?.status === 'completed' ? row : null;
+      });
+      expect(totals).toMatchObject({ total: 2 });
+      const campaignMessages = await db
+        .selectFrom('message')
+        .select(['id', 'body', 'media_json'])
+        .where('campaign_id', '=', campaignId)
+        .execute();
+      expect(campaignMessages).toHaveLength(2);
+      const before = await db.selectFrom('message').select(['id', 'body', 'media_json']).execute();
+      expect(before.some((m) => m.body === 'hello')).toBe(true);
+      expect(before.filter((m) => m.media_json !== null).length).toBeGreaterThan(0);
+
+      // RETENTION_CRON runs the purge every second here; moving the clock makes everything old.
+      offset += 31 * DAY;
+      await waitFor(
+        'scheduled purge',
+        async () =>
+          (
+            await db
+              .selectFrom('message')
+              .select('id')
+              .where((eb) => eb.or([eb('body', 'is not', null), eb('media_json', 'is not', null)]))
+              .execute()
+          ).length === 0,
+      );
+      const after = await db.selectFrom('message').select(['id', 'status']).execute();
+      expect(after.map((m) => m.id).sort()).toEqual(before.map((m) => m.id).sort());
       expect(
-        await db.selectFrom('agent_session').select('contact_id').where('contact_id', '=', id).executeTakeFirst(),
-      ).toBeDefined();
+        (await db.selectFrom('contact').select('note').where('id', '=', nora).executeTakeFirstOrThrow()).note,
+      ).toBe('Prefers Portuguese');
+      expect(
+        await db.selectFrom('agent_session').select('contact_id').where('contact_id', '=', nora).execute(),
+      ).not.toHaveLength(0);
+      expect(
+        await db
+          .selectFrom('campaign')
+          .select(['status', 'total', 'sent', 'delivered', 'read', 'failed'])
+          .where('id', '=', campaignId)
+          .executeTakeFirstOrThrow(),
+      ).toEqual(totals);
+
+      // History still lists the messages, with their status, as removed by retention.
+      const opensBefore = h.slack.callsTo('views.open').length;
+      await command('history +447911150000', 'ULEAD');
+      const view = JSON.stringify(h.slack.callsTo('views.open').slice(opensBefore)[0]?.body.view);
+      expect(view).toContain('_(content removed by retention)_');
+      expect(view).toContain('delivered');
+      expect(view).not.toContain('hello');
+      expect(view).not.toContain('receipt');
     });
 
-    it('explains every subcommand with /wa help', async () => {
+    it('explains every subcommand with /wa help, and answers an unknown one with the help', async () => {
       const help = await command('help');
-      for (const sub of ['chat', 'send', 'sessions', 'note', 'history', 'apikey']) expect(help).toContain(`/wa ${sub}`);
+      for (const sub of ['chat', 'send', 'sessions', 'note', 'history', 'apikey', 'help'])
+        expect(help).toContain(`/wa ${sub}`);
+      expect(help).toContain('--clear');
+      expect(await command('')).toBe(help);
+      const unknown = await command('frobnicate +447911150000');
+      expect(unknown).toMatch(/^Unknown subcommand `frobnicate`/);
+      expect(unknown).toContain(help);
     });
   });
 }
