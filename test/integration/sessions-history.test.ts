@@ -307,7 +307,7 @@ for (const dialect of cases) {
         }),
       );
       await waitFor('search republished', () => h.slack.callsTo('views.publish').length > before);
-      const allSessions = JSON.stringify(h.slack.views.get('home-UAGENT1')).split('All Sessions')[1] ?? '';
+      const allSessions = homeParts('UAGENT1').all;
       expect(allSessions).toContain('+447911150000');
       expect(allSessions).not.toContain('+447911140000');
     });
