@@ -95,7 +95,7 @@ import {
   campaignProblemView,
 } from './slack/views/campaign-views.js';
 import { HistoryIds, type HistoryQuery, historyModal } from './slack/views/history-views.js';
-import { type HomeState, homeView, noteModal, sessionsListText } from './slack/views/sessions-views.js';
+import { type HomeState, homeView, noteModal, sessionsListMessage } from './slack/views/sessions-views.js';
 import { parseViewState, variableValuesFrom } from './slack/views/template-form.js';
 import { TEMPLATE_PICKER_CALLBACK } from './slack/views/template-picker-view.js';
 import { createProvider } from './whatsapp/create-provider.js';
@@ -220,7 +220,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
 
   const conversations = createConversationStore(db);
   const messages = createMessageStore(db);
-  const sessions = createAgentSessionStore(db);
+  const sessions = createAgentSessionStore(db, database.dialect);
   const processedEvents = createProcessedEventStore(db);
   const intents = createSlackPostIntentStore(db);
   const slackApiHost = new URL(config.slack.apiUrl).hostname;
@@ -684,28 +684,15 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       [
         'sessions',
         sessionsSubcommand({
-          listText: async (userId) =>
-            sessionsListText(await sessions.list(userId), clock.now(), await conversations.listSendingNumbers()),
+          list: async (userId) =>
+            sessionsListMessage(await sessions.list(userId), clock.now(), await conversations.listSendingNumbers()),
         }),
       ],
       [
         'note',
         noteSubcommand({
-          setNote: async (_userId, number, text) => {
-            const parsed = parseInternationalNumber(number);
-            if (!parsed.ok) return `:warning: \`${number.slice(0, 40)}\` is not a valid number: ${parsed.reason}`;
-            const contacts = await conversations.contactsByPhone(parsed.e164);
-            if (contacts.length === 0)
-              return `:warning: ${parsed.e164} has no conversation yet. Open one with \`/wa chat ${parsed.e164}\`.`;
-            for (const contact of contacts) {
-              const result = await saveNote(contact.id, text);
-              if (!result.ok) return `:warning: ${result.error}`;
-            }
-            const checked = validateNote(text);
-            return checked.ok && checked.note
-              ? `Note on ${parsed.e164} set to “${checked.note}”.`
-              : `Note on ${parsed.e164} cleared.`;
-          },
+          contactsOf: (e164) => conversations.contactsByPhone(e164),
+          saveNote: (contactId, note) => saveNote(contactId, note),
         }),
       ],
       [
@@ -751,25 +738,23 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
           },
           startChat: async (userId, contactId) => {
             const contact = await conversations.getContact(contactId);
-            if (!contact) return 'That conversation no longer exists.';
+            if (!contact) return { ok: false, error: 'That conversation no longer exists.' };
             const thread = await threads.ensureThreadWaiting(contact);
-            const added = await sessions.add(userId, contactId, clock.now());
-            const link = await slack.permalink(thread.slack_channel_id, thread.thread_ts);
-            const note =
-              added === 'limit_reached'
-                ? ' Not added to My Sessions: you already have 100.'
-                : added === 'added'
-                  ? ' Added to My Sessions.'
-                  : '';
-            return `${link ? `<${link}|Open the conversation thread>` : `See <#${thread.slack_channel_id}>`}.${note}`;
+            const session = await sessions.add(userId, contactId, clock.now());
+            const permalink = await slack.permalink(thread.slack_channel_id, thread.thread_ts);
+            return { ok: true, channelId: thread.slack_channel_id, permalink, session };
           },
-          openNoteModal: async (triggerId, contactId) => {
+          openNoteModal: async (triggerId, contactId, origin) => {
             const contact = await conversations.getContact(contactId);
-            if (contact) await slackClient.views.open({ trigger_id: triggerId, view: noteModal(contact) });
+            if (contact) await slackClient.views.open({ trigger_id: triggerId, view: noteModal(contact, origin) });
           },
           openHistoryFor: (triggerId, userId, contactId) => openHistory(triggerId, userId, { contactId }),
         }),
-      (app) => registerNoteSubmission(app, { saveNote: (_userId, contactId, text) => saveNote(contactId, text) }),
+      (app) =>
+        registerNoteSubmission(app, {
+          saveNote: (_userId, contactId, text) => saveNote(contactId, text),
+          publishHome: (userId) => publishHome(userId),
+        }),
       (app) =>
         registerHistoryShortcuts(app, {
           openHistory: (triggerId, userId, query) => openHistory(triggerId, userId, query),

@@ -16,32 +16,21 @@ export type HistoryEntry = MessageRecord & {
 };
 
 export interface HistoryRepository {
-  history(filter: HistoryFilter & { limit: number; offset: number }): Promise<HistoryEntry[]>;
-  participated(slackUserId: string, contactId: string): Promise<boolean>;
+  /** Newest first; with `takenPartBy`, only conversations that user took part in (see createHistory). */
+  history(filter: HistoryFilter & { takenPartBy?: string; limit: number; offset: number }): Promise<HistoryEntry[]>;
+  /** Whether the filter matches messages in conversations this user did not take part in. */
+  historyHiddenFrom(filter: HistoryFilter, slackUserId: string): Promise<boolean>;
 }
 
 export const HISTORY_PAGE_SIZE = 20;
 
 /**
- * History for team leads: messages both ways with delivery status. When LEADS is set, others only
- * see conversations they took part in (wrote in, or keep in My Sessions).
+ * History for team leads: messages both ways with delivery status. When LEADS is set, anyone else
+ * sees only the conversations they took part in: those where they sent a message as the agent (a
+ * reply in the thread, a template from it). Keeping the number in My Sessions (anyone can, with
+ * `/wa chat`), setting its note or launching a campaign that reached it does not count.
  */
 export function createHistory(deps: { repository: HistoryRepository; isLead(userId: string): Promise<boolean> }) {
-  async function visible(userId: string, entries: HistoryEntry[]): Promise<HistoryEntry[]> {
-    if (await deps.isLead(userId)) return entries;
-    const allowed = new Map<string, boolean>();
-    const result: HistoryEntry[] = [];
-    for (const entry of entries) {
-      let ok = allowed.get(entry.contact_id);
-      if (ok === undefined) {
-        ok = await deps.repository.participated(userId, entry.contact_id);
-        allowed.set(entry.contact_id, ok);
-      }
-      if (ok) result.push(entry);
-    }
-    return result;
-  }
-
   return {
     async page(
       userId: string,
@@ -49,16 +38,17 @@ export function createHistory(deps: { repository: HistoryRepository; isLead(user
       page: number,
     ): Promise<{ entries: HistoryEntry[]; hasMore: boolean; restricted: boolean }> {
       const lead = await deps.isLead(userId);
+      // The restriction is part of the query, so pages are full and "more" means more visible.
       const rows = await deps.repository.history({
         ...filter,
+        ...(lead ? {} : { takenPartBy: userId }),
         limit: HISTORY_PAGE_SIZE + 1,
         offset: page * HISTORY_PAGE_SIZE,
       });
-      const entries = lead ? rows : await visible(userId, rows);
       return {
-        entries: entries.slice(0, HISTORY_PAGE_SIZE),
+        entries: rows.slice(0, HISTORY_PAGE_SIZE),
         hasMore: rows.length > HISTORY_PAGE_SIZE,
-        restricted: !lead && entries.length < rows.length,
+        restricted: !lead && (await deps.repository.historyHiddenFrom(filter, userId)),
       };
     },
     async exportCsv(

@@ -253,12 +253,14 @@ export function createConversationStore(db: Kysely<Database>) {
       const text = filter.query?.trim();
       if (text) {
         const digits = text.replace(/[^\d]/g, '');
-        const like = `%${text.replace(/[%_\\]/g, '')}%`;
+        // LIKE is case-sensitive on PostgreSQL and not on SQLite: lower() on both sides makes both
+        // dialects ignore case (SQLite's lower() folds ASCII letters only).
+        const like = `%${text.replace(/[%_\\]/g, '').toLowerCase()}%`;
         query = query.where((eb) =>
           eb.or([
             ...(digits.length >= 3 ? [eb('phone_number', 'like', `%${digits}%`)] : []),
-            eb('note', 'like', like),
-            eb('profile_name', 'like', like),
+            eb(eb.fn('lower', ['note']), 'like', like),
+            eb(eb.fn('lower', ['profile_name']), 'like', like),
           ]),
         );
       }

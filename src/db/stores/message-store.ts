@@ -12,7 +12,34 @@ export const STATUS_RANK: Record<MessageStatus, number> = {
   failed: 5,
 };
 
+export type HistoryRowsFilter = {
+  contactIds?: string[];
+  sendingNumberId?: string;
+  phoneNumber?: string;
+  from?: number;
+  to?: number;
+};
+
 export function createMessageStore(db: Kysely<Database>) {
+  /** Conversations (contact ids) in which this Slack user sent a message as an agent. */
+  const tookPartIn = (slackUserId: string) =>
+    db
+      .selectFrom('message as own')
+      .select('own.contact_id')
+      .where('own.author_slack_user_id', '=', slackUserId)
+      .where('own.source', '=', 'agent');
+
+  function historyRows(filter: HistoryRowsFilter) {
+    let query = db.selectFrom('message').innerJoin('contact', 'contact.id', 'message.contact_id');
+    if (filter.contactIds)
+      query = query.where('message.contact_id', 'in', filter.contactIds.length ? filter.contactIds : ['']);
+    if (filter.sendingNumberId) query = query.where('contact.sending_number_id', '=', filter.sendingNumberId);
+    if (filter.phoneNumber) query = query.where('contact.phone_number', '=', filter.phoneNumber);
+    if (filter.from !== undefined) query = query.where('message.created_at', '>=', filter.from);
+    if (filter.to !== undefined) query = query.where('message.created_at', '<', filter.to);
+    return query;
+  }
+
   return {
     /** Inserts unless a message with the same provider id exists; returns the stored row either way. */
     async insertOnce(message: NewMessage): Promise<{ row: MessageRow; created: boolean }> {
@@ -152,55 +179,36 @@ export function createMessageStore(db: Kysely<Database>) {
       return Number(result.numUpdatedRows);
     },
 
-    /** Whether this agent wrote in, or has in My Sessions, the conversation (for LEADS checks). */
-    async participated(slackUserId: string, contactId: string): Promise<boolean> {
-      const authored = await db
-        .selectFrom('message')
-        .select('id')
-        .where('contact_id', '=', contactId)
-        .where('author_slack_user_id', '=', slackUserId)
-        .limit(1)
-        .executeTakeFirst();
-      if (authored) return true;
-      const session = await db
-        .selectFrom('agent_session')
-        .select('contact_id')
-        .where('contact_id', '=', contactId)
-        .where('slack_user_id', '=', slackUserId)
-        .executeTakeFirst();
-      return session !== undefined;
-    },
-
-    async history(filter: {
-      contactIds?: string[];
-      sendingNumberId?: string;
-      phoneNumber?: string;
-      from?: number;
-      to?: number;
-      limit: number;
-      offset: number;
-    }) {
-      let query = db
-        .selectFrom('message')
-        .innerJoin('contact', 'contact.id', 'message.contact_id')
+    /**
+     * History rows, newest first. With `takenPartBy`, only conversations that user took part in: they
+     * are the author of at least one agent message in it (a reply in the thread or a template sent
+     * from it). Having the number in My Sessions, a note, or a campaign they launched does not count.
+     */
+    async history(filter: HistoryRowsFilter & { takenPartBy?: string; limit: number; offset: number }) {
+      let query = historyRows(filter);
+      if (filter.takenPartBy) query = query.where('message.contact_id', 'in', tookPartIn(filter.takenPartBy));
+      return query
         .selectAll('message')
         .select([
           'contact.phone_number as contact_phone',
           'contact.sending_number_id as sending_number_id',
           'contact.profile_name as profile_name',
-        ]);
-      if (filter.contactIds)
-        query = query.where('message.contact_id', 'in', filter.contactIds.length ? filter.contactIds : ['']);
-      if (filter.sendingNumberId) query = query.where('contact.sending_number_id', '=', filter.sendingNumberId);
-      if (filter.phoneNumber) query = query.where('contact.phone_number', '=', filter.phoneNumber);
-      if (filter.from !== undefined) query = query.where('message.created_at', '>=', filter.from);
-      if (filter.to !== undefined) query = query.where('message.created_at', '<', filter.to);
-      return query
+        ])
         .orderBy('message.created_at', 'desc')
         .orderBy('message.id')
         .limit(filter.limit)
         .offset(filter.offset)
         .execute();
+    },
+
+    /** Whether the filter matches messages in conversations this user did not take part in. */
+    async historyHiddenFrom(filter: HistoryRowsFilter, slackUserId: string): Promise<boolean> {
+      const row = await historyRows(filter)
+        .select('message.id')
+        .where('message.contact_id', 'not in', tookPartIn(slackUserId))
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
     },
   };
 }

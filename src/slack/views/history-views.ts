@@ -119,7 +119,7 @@ export function historyModal(input: {
         elements: [
           {
             type: 'mrkdwn',
-            text: 'Some conversations are hidden: only LEADS can see conversations they did not take part in.',
+            text: 'Some conversations are hidden: only LEADS see conversations you did not send a message in as the agent.',
           },
         ],
       });

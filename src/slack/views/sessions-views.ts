@@ -1,7 +1,9 @@
 import type { HomeView, KnownBlock, ModalView } from '@slack/web-api';
+import { z } from 'zod';
 import { windowState } from '../../bridge/conversation-window.js';
 import { MAX_NOTE_LENGTH } from '../../bridge/notes.js';
 import type { ContactRecord, SendingNumberRecord } from '../../bridge/records.js';
+import { MAX_SESSIONS_PER_AGENT } from '../../db/stores/agent-session-store.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
 
 export const SessionIds = {
@@ -91,7 +93,10 @@ export function homeView(input: {
         },
       ],
     },
-    { type: 'header', text: { type: 'plain_text', text: `My Sessions (${input.mine.length}/100)` } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: `My Sessions (${input.mine.length}/${MAX_SESSIONS_PER_AGENT})` },
+    },
   ];
   if (input.mine.length === 0)
     blocks.push({
@@ -159,11 +164,14 @@ export function homeView(input: {
   return { type: 'home', private_metadata: JSON.stringify(input.state), blocks: blocks.slice(0, 100) as KnownBlock[] };
 }
 
-export function noteModal(contact: ContactRecord): ModalView {
+/** What the note modal carries back to its submission. */
+export const noteModalMetadata = z.object({ contactId: z.string().min(1), fromHome: z.boolean().default(false) });
+
+export function noteModal(contact: ContactRecord, origin: { fromHome: boolean } = { fromHome: false }): ModalView {
   return {
     type: 'modal',
     callback_id: SessionIds.noteCallback,
-    private_metadata: JSON.stringify({ contactId: contact.id }),
+    private_metadata: JSON.stringify({ contactId: contact.id, fromHome: origin.fromHome }),
     title: { type: 'plain_text', text: 'Note on number' },
     submit: { type: 'plain_text', text: 'Save' },
     close: { type: 'plain_text', text: 'Cancel' },
@@ -189,10 +197,65 @@ export function noteModal(contact: ContactRecord): ModalView {
   };
 }
 
-export function sessionsListText(mine: ContactRecord[], now: number, numbers: SendingNumberRecord[]): string {
+/** A small modal that answers an App Home button (App Home has no channel to answer in). */
+export function sessionNoticeModal(text: string): ModalView {
+  return {
+    type: 'modal',
+    title: { type: 'plain_text', text: 'WhatsApp' },
+    close: { type: 'plain_text', text: 'OK' },
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } }],
+  };
+}
+
+/** At most this many characters of a profile name in one-line lists (WhatsApp does not bound them). */
+const NAME_IN_LINE = 40;
+/** Slack's limit for a section's text. */
+const SECTION_TEXT_LIMIT = 3000;
+
+/** One compact line per session for `/wa sessions`: what App Home shows, on one line. */
+export function sessionLine(contact: ContactRecord, now: number, numbers: Map<string, SendingNumberRecord>): string {
+  const window = windowState(contact.last_inbound_at, now);
+  const name = contact.profile_name
+    ? `*${escapeSlackText([...contact.profile_name].slice(0, NAME_IN_LINE).join(''))}* `
+    : '';
+  const via =
+    numbers.size > 1 ? ` via ${numbers.get(contact.sending_number_id)?.phone_number ?? contact.sending_number_id}` : '';
+  const note = contact.note ? ` · “${escapeSlackText(contact.note)}”` : '';
+  const unanswered = contact.last_direction === 'inbound' ? ' · :speech_balloon: unanswered' : '';
+  return `• ${name}${contact.phone_number ?? 'no number'}${via}${note} · ${when(contact.last_message_at)} · ${window.open ? ':large_green_circle: open' : ':red_circle: closed'}${unanswered}`;
+}
+
+/**
+ * `/wa sessions`: every session, one line each, packed whole into sections of at most 3,000
+ * characters (a line is never split, so no `<!date^…>` token is cut). A line is at most a few
+ * hundred characters, so 100 sessions take about ten sections, well under a message's 50 blocks.
+ */
+export function sessionsListMessage(
+  mine: ContactRecord[],
+  now: number,
+  numbers: SendingNumberRecord[],
+): string | { text: string; blocks: KnownBlock[] } {
   if (mine.length === 0) return 'My Sessions is empty. Add a conversation with `/wa chat <number>`.';
   const byId = new Map(numbers.map((n) => [n.id, n]));
-  return [`*My Sessions (${mine.length}/100)*`, ...mine.map((c) => contactLine(c, now, byId))]
-    .join('\n\n')
-    .slice(0, 3900);
+  const sections: string[] = [];
+  let current = '';
+  for (const line of mine.map((c) => sessionLine(c, now, byId))) {
+    if (current && current.length + 1 + line.length > SECTION_TEXT_LIMIT) {
+      sections.push(current);
+      current = line;
+    } else current = current ? `${current}\n${line}` : line;
+  }
+  sections.push(current);
+  const title = `My Sessions (${mine.length}/${MAX_SESSIONS_PER_AGENT})`;
+  return {
+    text: title,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: title } },
+      ...sections.map((text) => ({ type: 'section' as const, text: { type: 'mrkdwn' as const, text } })),
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: 'Open threads, edit notes or remove sessions from the app’s Home tab.' }],
+      },
+    ],
+  };
 }

@@ -1,15 +1,33 @@
 import type { App, BlockAction } from '@slack/bolt';
-import type { HomeState } from '../../views/sessions-views.js';
-import { SessionIds } from '../../views/sessions-views.js';
+import { type AddSessionResult, MAX_SESSIONS_PER_AGENT } from '../../../db/stores/agent-session-store.js';
+import { type HomeState, SessionIds, sessionNoticeModal } from '../../views/sessions-views.js';
 import { actionValue } from '../action-value.js';
+
+export type StartChatOutcome =
+  | { ok: true; channelId: string; permalink: string | null; session: AddSessionResult }
+  | { ok: false; error: string };
 
 type Deps = {
   publishHome(userId: string, state?: HomeState): Promise<void>;
   removeSession(userId: string, contactId: string): Promise<void>;
-  startChat(userId: string, contactId: string): Promise<string>;
-  openNoteModal(triggerId: string, contactId: string): Promise<void>;
+  startChat(userId: string, contactId: string): Promise<StartChatOutcome>;
+  openNoteModal(triggerId: string, contactId: string, origin: { fromHome: boolean }): Promise<void>;
   openHistoryFor(triggerId: string, userId: string, contactId: string): Promise<void>;
 };
+
+export function startChatText(outcome: StartChatOutcome): string {
+  if (!outcome.ok) return `:warning: ${outcome.error}`;
+  const where = outcome.permalink
+    ? `<${outcome.permalink}|Open the conversation thread>.`
+    : `The conversation is in <#${outcome.channelId}>.`;
+  const session =
+    outcome.session === 'limit_reached'
+      ? ` :no_entry: It was *not* added to My Sessions: My Sessions holds at most ${MAX_SESSIONS_PER_AGENT} conversations; remove one first.`
+      : outcome.session === 'added'
+        ? ' Added to My Sessions.'
+        : '';
+  return `${where}${session}`;
+}
 
 const homeStateOf = (body: BlockAction): HomeState => {
   try {
@@ -22,14 +40,6 @@ const homeStateOf = (body: BlockAction): HomeState => {
 
 /** My Sessions / All Sessions actions (App Home and thread headers). */
 export function registerSessionActions(app: App, deps: Deps): void {
-  const reply = async (
-    body: BlockAction,
-    respond: (m: { response_type: 'ephemeral'; replace_original: false; text: string }) => Promise<unknown>,
-    text: string,
-  ) => {
-    if (body.container?.type === 'message')
-      await respond({ response_type: 'ephemeral', replace_original: false, text });
-  };
   app.action<BlockAction>(SessionIds.remove, async ({ ack, body, action }) => {
     await ack();
     const contactId = actionValue(action);
@@ -37,18 +47,35 @@ export function registerSessionActions(app: App, deps: Deps): void {
     await deps.removeSession(body.user.id, contactId);
     await deps.publishHome(body.user.id, homeStateOf(body));
   });
-  app.action<BlockAction>(SessionIds.startChat, async ({ ack, body, action, respond }) => {
+  app.action<BlockAction>(SessionIds.startChat, async ({ ack, body, action, respond, client, logger }) => {
     await ack();
     const contactId = actionValue(action);
     if (!contactId) return;
-    const text = await deps.startChat(body.user.id, contactId);
+    if (body.container?.type === 'message') {
+      const text = startChatText(await deps.startChat(body.user.id, contactId));
+      await respond({ response_type: 'ephemeral', replace_original: false, text });
+      return;
+    }
+    // App Home has no channel to answer in, so the answer is a small modal. It opens at once, while
+    // the trigger is fresh (starting a thread can take longer than the trigger's 3 seconds).
+    const opened = await client.views
+      .open({ trigger_id: body.trigger_id, view: sessionNoticeModal('Opening the conversation…') })
+      .catch((error: unknown) => {
+        logger.warn(`could not open the start-chat notice: ${String(error)}`);
+        return null;
+      });
+    const text = startChatText(await deps.startChat(body.user.id, contactId));
+    const viewId = opened?.view?.id;
+    if (viewId)
+      await client.views
+        .update({ view_id: viewId, view: sessionNoticeModal(text) })
+        .catch((error: unknown) => logger.info(`start-chat notice closed before it was filled in: ${String(error)}`));
     if (body.view?.type === 'home') await deps.publishHome(body.user.id, homeStateOf(body));
-    await reply(body, respond, text);
   });
   app.action<BlockAction>(SessionIds.editNote, async ({ ack, body, action }) => {
     await ack();
     const contactId = actionValue(action);
-    if (contactId) await deps.openNoteModal(body.trigger_id, contactId);
+    if (contactId) await deps.openNoteModal(body.trigger_id, contactId, { fromHome: body.view?.type === 'home' });
   });
   app.action<BlockAction>(SessionIds.openHistory, async ({ ack, body, action }) => {
     await ack();

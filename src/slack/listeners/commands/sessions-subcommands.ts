@@ -1,18 +1,99 @@
-import type { WaSubcommandHandler } from './wa-command.js';
+import { validateNote } from '../../../bridge/notes.js';
+import { parseInternationalNumber } from '../../../bridge/phone-number.js';
+import type { WaReply, WaSubcommandHandler } from './wa-command.js';
 
-export function sessionsSubcommand(deps: { listText(userId: string): Promise<string> }): WaSubcommandHandler {
-  return async ({ userId }) => deps.listText(userId);
+export function sessionsSubcommand(deps: { list(userId: string): Promise<WaReply> }): WaSubcommandHandler {
+  return async ({ userId }) => deps.list(userId);
 }
 
-/** `/wa note <number> <text>` (empty text clears the note). */
+export const NOTE_USAGE =
+  'Usage: `/wa note <number> <text>` (at most 30 characters), `/wa note <number> --clear` to remove it, `/wa note <number>` to see it. If the note starts with digits, write the number without spaces or in quotes: `/wa note "+44 7911 150000" 2 kids`.';
+
+export type NoteCommand =
+  | { kind: 'set'; e164: string; text: string }
+  | { kind: 'clear'; e164: string }
+  | { kind: 'show'; e164: string }
+  | { kind: 'invalid'; input: string; reason: string }
+  | { kind: 'usage' };
+
+/** A group of a number written with spaces: digits, maybe with dashes, dots or parentheses. */
+const DIGIT_GROUP = /^[\d().-]*\d[\d().-]*$/;
+const CLEAR_FLAG = /^(?:--|—|–)clear$/i;
+
+/**
+ * `/wa note` arguments. The number comes first: as one token (`+447911150000`, `+44-7911-150000`),
+ * in quotes (`"+44 7911 150000"`, also Slack's curly quotes), or in groups of digits
+ * (`+44 7911 150000`), where the longest run of groups that is a valid number is the number. The
+ * note is everything after it; so a note may start with anything, digits and `(` included.
+ */
+export function parseNoteCommand(rest: string): NoteCommand {
+  const input = rest.trim();
+  if (input === '') return { kind: 'usage' };
+  let e164: string;
+  let remainder: string;
+  const quoted = /^["“”]([^"“”]*)["“”]\s*([\s\S]*)$/.exec(input);
+  if (quoted) {
+    const parsed = parseInternationalNumber(quoted[1] ?? '');
+    if (!parsed.ok) return { kind: 'invalid', input: quoted[1] ?? '', reason: parsed.reason };
+    e164 = parsed.e164;
+    remainder = quoted[2] ?? '';
+  } else {
+    const tokens = input.split(/\s+/);
+    const first = tokens[0] ?? '';
+    const alone = parseInternationalNumber(first);
+    let used = 0;
+    if (alone.ok) {
+      e164 = alone.e164;
+      used = 1;
+    } else {
+      e164 = '';
+      let candidate = first;
+      for (let i = 1; i < tokens.length && DIGIT_GROUP.test(tokens[i] ?? ''); i++) {
+        candidate += ` ${tokens[i]}`;
+        const parsed = parseInternationalNumber(candidate);
+        if (parsed.ok) {
+          e164 = parsed.e164;
+          used = i + 1;
+        }
+      }
+      if (used === 0) return { kind: 'invalid', input: first, reason: alone.reason };
+    }
+    remainder = tokens.slice(used).join(' ');
+  }
+  const text = remainder.trim();
+  if (text === '') return { kind: 'show', e164 };
+  if (CLEAR_FLAG.test(text)) return { kind: 'clear', e164 };
+  return { kind: 'set', e164, text };
+}
+
+/** `/wa note <number> <text>`, `/wa note <number> --clear`, `/wa note <number>`. */
 export function noteSubcommand(deps: {
-  setNote(userId: string, number: string, text: string): Promise<string>;
+  contactsOf(e164: string): Promise<{ id: string; note: string | null }[]>;
+  saveNote(contactId: string, note: string): Promise<{ ok: true } | { ok: false; error: string }>;
 }): WaSubcommandHandler {
-  return async ({ rest, userId }) => {
-    const match = /^(\+?[\d\s().-]{6,25}?)(?:\s+(?=[^\d\s().+-])(.*))?$/s.exec(rest.trim());
-    if (!rest.trim() || !match?.[1])
-      return 'Usage: `/wa note <number> <text>` — at most 30 characters; `/wa note <number>` clears it.';
-    return deps.setNote(userId, match[1].trim(), match[2]?.trim() ?? '');
+  return async ({ rest }) => {
+    const command = parseNoteCommand(rest);
+    if (command.kind === 'usage') return NOTE_USAGE;
+    if (command.kind === 'invalid')
+      return `:warning: \`${command.input.slice(0, 40)}\` is not a valid number: ${command.reason}.\n${NOTE_USAGE}`;
+    const { e164 } = command;
+    const contacts = await deps.contactsOf(e164);
+    if (contacts.length === 0) return `:warning: ${e164} has no conversation yet. Open one with \`/wa chat ${e164}\`.`;
+    if (command.kind === 'show') {
+      const notes = [...new Set(contacts.map((c) => c.note).filter((n): n is string => n !== null))];
+      const current =
+        notes.length > 0 ? `Note on ${e164}: ${notes.map((n) => `“${n}”`).join(', ')}.` : `${e164} has no note.`;
+      return `${current} Set it with \`/wa note ${e164} <text>\`, remove it with \`/wa note ${e164} --clear\`.`;
+    }
+    const note = command.kind === 'clear' ? '' : command.text;
+    const checked = validateNote(note);
+    if (!checked.ok) return `:warning: ${checked.error}`;
+    // One note per number: the same number may be a conversation on several sending numbers.
+    for (const contact of contacts) {
+      const result = await deps.saveNote(contact.id, note);
+      if (!result.ok) return `:warning: ${result.error}`;
+    }
+    return checked.note ? `Note on ${e164} set to “${checked.note}”.` : `Note on ${e164} cleared.`;
   };
 }
 

@@ -1,22 +1,26 @@
 import type { App } from '@slack/bolt';
+import type { KnownBlock } from '@slack/web-api';
 
 export const WA_COMMAND = '/wa';
 const SLOW_ANSWER_MS = 2_000;
+
+/** What a subcommand answers: text, or blocks (with `text` as the fallback) when one text is not enough. */
+export type WaReply = string | { text: string; blocks: KnownBlock[] };
 
 export type WaSubcommandHandler = (args: {
   rest: string;
   userId: string;
   channelId: string;
   triggerId: string;
-  respond: (text: string) => Promise<void>;
-}) => Promise<string | undefined>;
+  respond: (text: WaReply) => Promise<void>;
+}) => Promise<WaReply | undefined>;
 
 export const HELP_TEXT = [
   '*WhatsApp bridge — `/wa` commands*',
   '• `/wa chat <number> [from <sending number>]` — open (or find) the conversation thread with a number and add it to My Sessions',
   '• `/wa send` — launch a template campaign (sending number, template, variables, recipients typed or from a .txt/.csv file)',
   '• `/wa sessions` — list your sessions (at most 100)',
-  '• `/wa note <number> <text>` — set the note on a number (at most 30 characters)',
+  '• `/wa note <number> <text>` — set the note on a number (at most 30 characters); `/wa note <number> --clear` removes it, `/wa note <number>` shows it. The note is everything after the number; if it starts with digits, write the number without spaces or in quotes (`/wa note "+44 7911 150000" 2 kids`)',
   '• `/wa history [number]` — message history with delivery status',
   '• `/wa apikey create <name>` / `/wa apikey revoke <id>` / `/wa apikey list` — keys for the HTTP API',
   '• `/wa help` — this help',
@@ -38,11 +42,15 @@ export function registerWaCommand(app: App, subcommands: ReadonlyMap<string, WaS
       return;
     }
     let acked = false;
-    const say = async (message: string) => {
+    const say = async (message: WaReply) => {
+      const body =
+        typeof message === 'string'
+          ? { response_type: 'ephemeral' as const, text: message }
+          : { response_type: 'ephemeral' as const, text: message.text, blocks: message.blocks };
       if (!acked) {
         acked = true;
-        await ack({ response_type: 'ephemeral', text: message });
-      } else await respond({ response_type: 'ephemeral', text: message });
+        await ack(body);
+      } else await respond(body);
     };
     const work = handler({
       rest: restParts.join(' '),
@@ -66,7 +74,9 @@ export function registerWaCommand(app: App, subcommands: ReadonlyMap<string, WaS
       return;
     }
     const reply = first === 'slow' ? await work : first;
-    if (!acked) await ack(reply ? { response_type: 'ephemeral', text: reply } : undefined);
-    else if (reply) await say(reply);
+    if (!acked) {
+      if (reply) await say(reply);
+      else await ack();
+    } else if (reply) await say(reply);
   });
 }
