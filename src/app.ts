@@ -326,6 +326,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     messages,
     conversations,
     slack,
+    intents,
+    deliveries: processedEvents,
     now: clock.now,
     logger: logger.child({ component: 'statuses' }),
     otherListeners: [
@@ -389,7 +391,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     [JobKind.deliveryStatus]: (payload, context) => handleStatus(payload as StatusEvent, context),
     [JobKind.agentReply]: (payload, context) => agentReplies.send(payload as AgentReplyPayload, context),
     [JobKind.headerRefresh]: (payload) => refreshHeaderAtWindowClose(payload as HeaderRefreshPayload),
-    [JobKind.templateSend]: (payload) => conversationTemplates.send(payload as TemplateSendPayload),
+    [JobKind.templateSend]: (payload, context) => conversationTemplates.send(payload as TemplateSendPayload, context),
     [JobKind.campaignPrepare]: (payload) => prepareCampaign(payload as CampaignPrepareRequest),
   };
 

@@ -6,14 +6,15 @@ import { windowState } from './conversation-window.js';
 import { slackToWhatsApp } from './formatting/slack-to-whatsapp.js';
 import { JobKind } from './job-kinds.js';
 import { CAPTIONED_KINDS, outboundFileProblem, outboundMediaRule } from './outbound-media.js';
-import type {
-  AgentNotice,
-  ConversationRepository,
-  DeliveryLog,
-  JobQueue,
-  MessageRepository,
-  NewMessageRecord,
-  SlackConversationPort,
+import {
+  type AgentNotice,
+  type ConversationRepository,
+  type DeliveryLog,
+  type JobQueue,
+  type MessageRepository,
+  type NewMessageRecord,
+  type SlackConversationPort,
+  SlackFileUnavailableError,
 } from './ports.js';
 import { outboundConversationKey } from './webhook-intake.js';
 
@@ -259,6 +260,11 @@ export function createAgentReplies(deps: {
       } catch (error) {
         if (error instanceof ProviderError && !error.retryable) {
           await reportProviderFailure(payload, id, error, contact);
+          continue;
+        }
+        if (error instanceof SlackFileUnavailableError) {
+          const name = part.type === 'file' ? `\`${part.file.name}\`` : 'the file';
+          await fail(payload, id, 'file_unavailable', `${name} could not be fetched from Slack: ${error.message}.`);
           continue;
         }
         if (attempt.isLastAttempt) {

@@ -5,12 +5,13 @@ import type { TemplateParameters, WhatsAppProvider } from '../whatsapp/whatsapp-
 import type { ConversationThreads } from './conversation-threads.js';
 import { JobKind } from './job-kinds.js';
 import { outboundMediaRule } from './outbound-media.js';
-import type {
-  ConversationRepository,
-  JobQueue,
-  MessageRepository,
-  PostIntentRepository,
-  SlackConversationPort,
+import {
+  type ConversationRepository,
+  type JobQueue,
+  type MessageRepository,
+  type PostIntentRepository,
+  type SlackConversationPort,
+  SlackFileUnavailableError,
 } from './ports.js';
 import { postInThreadOnce } from './post-once.js';
 import type { ContactRecord } from './records.js';
@@ -104,7 +105,7 @@ export function createConversationTemplates(deps: {
     return { ok: true, messageId };
   }
 
-  async function send(payload: TemplateSendPayload): Promise<void> {
+  async function send(payload: TemplateSendPayload, attempt: { isLastAttempt: boolean }): Promise<void> {
     const message = await messages.get(payload.messageId);
     if (!message) return; // purged by retention, or never stored: nothing to send
     const contact = await conversations.getContact(payload.contactId);
@@ -121,7 +122,7 @@ export function createConversationTemplates(deps: {
         deps.now(),
       );
     } else if (message.status === 'queued') {
-      await sendQueued(message.id, reachable, payload);
+      await sendQueued(message.id, reachable, payload, attempt.isLastAttempt);
     }
     await showInThread(message.id, contact, payload);
   }
@@ -130,6 +131,7 @@ export function createConversationTemplates(deps: {
     messageId: string,
     contact: ContactRecord & { phone_number: string },
     payload: TemplateSendPayload,
+    isLastAttempt: boolean,
   ) {
     const template = await deps.catalog.find(payload.templateName, payload.language);
     if (!template) {
@@ -140,7 +142,15 @@ export function createConversationTemplates(deps: {
     const mediaKind = headerMediaKind(template);
     if (mediaKind && payload.headerFile) {
       const rule = outboundMediaRule(payload.headerFile.mimeType);
-      const bytes = await slack.downloadFile(payload.headerFile.urlPrivate, rule.maxBytes);
+      let bytes: Buffer;
+      try {
+        bytes = await slack.downloadFile(payload.headerFile.urlPrivate, rule.maxBytes);
+      } catch (error) {
+        if (!(error instanceof SlackFileUnavailableError) && !isLastAttempt) throw error;
+        const reason = `the header file \`${payload.headerFile.name}\` could not be fetched from Slack: ${error instanceof Error ? error.message : String(error)}`;
+        await messages.recordFailure(messageId, 'file_unavailable', reason, deps.now());
+        return;
+      }
       const media = await deps.provider.uploadMedia(contact.sending_number_id, {
         bytes,
         mimeType: payload.headerFile.mimeType,

@@ -1,7 +1,14 @@
 import type { Logger } from '../shared/logger.js';
 import { classifyMetaErrorCode, describeFailure } from '../whatsapp/provider-errors.js';
 import type { StatusEvent } from '../whatsapp/whatsapp-provider.js';
-import type { ConversationRepository, MessageRepository, SlackConversationPort } from './ports.js';
+import type {
+  ConversationRepository,
+  DeliveryLog,
+  MessageRepository,
+  PostIntentRepository,
+  SlackConversationPort,
+} from './ports.js';
+import { postInThreadOnce } from './post-once.js';
 
 export class StatusForUnknownMessageError extends Error {
   constructor(providerMessageId: string) {
@@ -26,6 +33,8 @@ export function createDeliveryStatusHandler(deps: {
   messages: MessageRepository;
   conversations: ConversationRepository;
   slack: SlackConversationPort;
+  intents: PostIntentRepository;
+  deliveries: DeliveryLog;
   now: () => number;
   logger: Logger;
   otherListeners?: StatusListener[];
@@ -68,18 +77,30 @@ export function createDeliveryStatusHandler(deps: {
         : null;
     const previous = message.status;
     const updated = await messages.advanceStatus(message.id, event.status, error, deps.now());
-    if (!updated?.slack_channel_id || !updated.slack_ts) return;
+    // The same status again is a provider duplicate or our own retry after Slack failed: make sure
+    // Slack shows it (both calls below are idempotent). Meta's "sent" also lands here, because the
+    // send itself already recorded the message as sent.
+    const shown = updated ?? (message.status === event.status ? message : undefined);
+    if (!shown?.slack_channel_id || !shown.slack_ts) return;
 
-    await slack.setStatusReaction(updated.slack_channel_id, updated.slack_ts, event.status, previous);
-    if (event.status === 'failed' && error) {
-      const active = await deps.conversations.activeThread(updated.contact_id);
-      const thread = active?.slack_channel_id === updated.slack_channel_id ? active.thread_ts : updated.slack_ts;
-      await slack.postInThread(
-        updated.slack_channel_id,
-        thread,
-        { text: `:x: Not delivered to the customer: ${error.detail}` },
-        { type: 'wa_failed', key: message.id },
+    await slack.setStatusReaction(shown.slack_channel_id, shown.slack_ts, event.status, updated ? previous : null);
+    if (event.status === 'failed') {
+      const noticeKey = `failed-notice:${message.id}`;
+      if (await deps.deliveries.has(noticeKey)) return;
+      const active = await deps.conversations.activeThread(shown.contact_id);
+      const threadTs = active?.slack_channel_id === shown.slack_channel_id ? active.thread_ts : shown.slack_ts;
+      const detail = shown.error_detail ?? error?.detail ?? 'delivery failed';
+      await postInThreadOnce(
+        { slack, intents: deps.intents, now: deps.now },
+        {
+          key: noticeKey,
+          thread: { slack_channel_id: shown.slack_channel_id, thread_ts: threadTs },
+          content: { text: `:x: Not delivered to the customer: ${detail}` },
+          marker: { type: 'wa_failed', key: message.id },
+        },
       );
+      await deps.deliveries.markFirstSeen(noticeKey, deps.now());
+      await deps.intents.clear([noticeKey]);
     }
   };
 }

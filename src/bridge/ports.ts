@@ -176,6 +176,14 @@ export interface SlackConversationPort {
   permalink(channelId: string, ts: string): Promise<string | null>;
 }
 
+/** A Slack file that can never be fetched as asked (too large, gone, no access): retrying won't help. */
+export class SlackFileUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SlackFileUnavailableError';
+  }
+}
+
 export class ThreadGoneError extends Error {
   constructor(
     readonly channelId: string,

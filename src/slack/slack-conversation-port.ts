@@ -5,9 +5,9 @@ import type {
   SlackConversationPort,
   ThreadHeaderModel,
 } from '../bridge/ports.js';
-import { ThreadGoneError } from '../bridge/ports.js';
+import { SlackFileUnavailableError, ThreadGoneError } from '../bridge/ports.js';
 import type { MessageStatus } from '../bridge/records.js';
-import type { HttpClient } from '../shared/http-client.js';
+import { type HttpClient, HttpError } from '../shared/http-client.js';
 import { agentNoticeContent } from './blocks/agent-notices.js';
 import { threadHeaderBlocks } from './blocks/thread-header.js';
 import { describeSlackError } from './slack-errors.js';
@@ -21,6 +21,8 @@ export const STATUS_REACTIONS: Partial<Record<MessageStatus, string>> = {
 };
 
 type CachedName = { name: string; until: number };
+
+const formatLimit = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MB`;
 
 type SlackMessage = { ts?: string; metadata?: { event_type?: string; event_payload?: { key?: unknown } } };
 
@@ -265,21 +267,33 @@ export function createSlackConversationPort(deps: {
     },
 
     async downloadFile(url, maxBytes) {
-      const host = new URL(url).hostname;
-      if (!deps.fileHosts(host)) throw new Error(`refusing to download a Slack file from ${host}`);
-      const response = await deps.http.request({
-        method: 'GET',
-        url,
-        headers: { authorization: `Bearer ${deps.botToken}` },
-        maxResponseBytes: maxBytes,
-        timeoutMs: 120_000,
-      });
-      const type = response.headers['content-type'] ?? '';
-      if (response.status !== 200 || type.startsWith('text/html')) {
-        throw new Error(
-          `downloading the Slack file failed (HTTP ${response.status}${type.startsWith('text/html') ? ', login page: check the files:read scope' : ''})`,
-        );
+      let host: string;
+      try {
+        host = new URL(url).hostname;
+      } catch {
+        throw new SlackFileUnavailableError('the file has no valid download link');
       }
+      if (!deps.fileHosts(host)) throw new SlackFileUnavailableError(`refusing to download a Slack file from ${host}`);
+      let response: Awaited<ReturnType<typeof deps.http.request>>;
+      try {
+        response = await deps.http.request({
+          method: 'GET',
+          url,
+          headers: { authorization: `Bearer ${deps.botToken}` },
+          maxResponseBytes: maxBytes,
+          timeoutMs: 120_000,
+        });
+      } catch (error) {
+        if (error instanceof HttpError && error.kind === 'too_large')
+          throw new SlackFileUnavailableError(`the file is larger than WhatsApp allows (${formatLimit(maxBytes)})`);
+        throw error; // timeouts, refused connections: worth another try
+      }
+      const type = response.headers['content-type'] ?? '';
+      if (type.startsWith('text/html'))
+        throw new SlackFileUnavailableError('Slack answered with its login page: the app needs the files:read scope');
+      if ([401, 403, 404, 410].includes(response.status))
+        throw new SlackFileUnavailableError(`Slack refused the download (HTTP ${response.status})`);
+      if (response.status !== 200) throw new Error(`downloading the Slack file failed (HTTP ${response.status})`);
       return response.body;
     },
 

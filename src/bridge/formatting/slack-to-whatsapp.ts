@@ -146,10 +146,12 @@ async function fromRichText(block: z.infer<typeof richTextBlock>, lookups: NameL
 /** Slack mrkdwn text (when no rich_text blocks came with the message). */
 async function fromMrkdwn(text: string, lookups: NameLookups): Promise<string> {
   const tokens = /<([^<>]{1,2000})>/g;
+  // Plain text is unescaped and gets emoji; what a token resolves to is already final text.
   const parts: string[] = [];
+  const plain = (segment: string) => replaceEmojiShortcodes(unescapeSlack(segment));
   let last = 0;
   for (const match of text.matchAll(tokens)) {
-    parts.push(text.slice(last, match.index));
+    parts.push(plain(text.slice(last, match.index)));
     last = (match.index ?? 0) + match[0].length;
     const inner = match[1] ?? '';
     const [target = '', label] = inner.split('|', 2);
@@ -174,8 +176,8 @@ async function fromMrkdwn(text: string, lookups: NameLookups): Promise<string> {
       );
     }
   }
-  parts.push(text.slice(last));
-  return replaceEmojiShortcodes(unescapeSlack(parts.join(''))).replace(/^(\s*)[•◦▪] /gm, '$1- ');
+  parts.push(plain(text.slice(last)));
+  return parts.join('').replace(/^(\s*)[•◦▪] /gm, '$1- ');
 }
 
 /**

@@ -116,8 +116,8 @@ export function toInboundContent(message: MetaInboundMessage): InboundContent {
       type: 'contacts',
       contacts: message.contacts.map((card) => ({
         name:
-          card.name?.formatted_name ??
-          [card.name?.first_name, card.name?.last_name].filter(Boolean).join(' ') ??
+          card.name?.formatted_name?.trim() ||
+          [card.name?.first_name, card.name?.last_name].filter(Boolean).join(' ').trim() ||
           'Contact',
         phones: (card.phones ?? []).map((p) => ({
           phone: p.phone ?? p.wa_id ?? '',
