@@ -26,11 +26,18 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('slack_file_id', 'text')
     .execute();
 
+  // Claiming walks pending jobs in id order (see the job store) and stops after a few; with an
+  // index on (status, run_at) the planner would fetch and sort every pending job instead.
+  await db.schema.dropIndex('job_due').execute();
+  await db.schema.createIndex('job_status_id').on('job').columns(['status', 'id']).execute();
+
   await db.schema.alterTable('slack_thread').addColumn('replaces_thread_id', 'text').execute();
   await db.schema.alterTable('slack_thread').addColumn('header_window_until', 'bigint').execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {
+  await db.schema.dropIndex('job_status_id').execute();
+  await db.schema.createIndex('job_due').on('job').columns(['status', 'run_at']).execute();
   await db.schema.alterTable('slack_thread').dropColumn('header_window_until').execute();
   await db.schema.alterTable('slack_thread').dropColumn('replaces_thread_id').execute();
   await db.schema.dropTable('slack_post_intent').ifExists().execute();

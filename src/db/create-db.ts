@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from './database.js';
+import { withStatementCache } from './sqlite-statement-cache.js';
 
 export type DatabaseHandle = {
   db: Kysely<Database>;
@@ -45,6 +46,6 @@ export function createDatabase(target: DatabaseTarget, options: { poolSize?: num
   // NORMAL is crash-safe in WAL mode (a process kill loses nothing committed).
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }

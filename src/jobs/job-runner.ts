@@ -58,6 +58,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   let claiming = false;
   let wakeRequested = false;
   let lastClaimEmpty = false;
+  let lastAbandonedCheck = 0;
   let idleWaiters: (() => void)[] = [];
 
   const notifyIdle = () => {
@@ -119,7 +120,12 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         wakeRequested = false;
         const free = concurrency - inFlight.size;
         if (free <= 0) break;
-        const jobs = await store.claim({ workerId, now: clock.now(), leaseMs, limit: free, kinds });
+        // Abandoned jobs (a dead worker's expired lease) are looked for at most once a poll
+        // interval; due jobs on every claim, which runs each time a job finishes.
+        const now = clock.now();
+        const includeAbandoned = now - lastAbandonedCheck >= pollIntervalMs;
+        if (includeAbandoned) lastAbandonedCheck = now;
+        const jobs = await store.claim({ workerId, now, leaseMs, limit: free, kinds, includeAbandoned });
         lastClaimEmpty = jobs.length === 0;
         for (const job of jobs) {
           const task = execute(job)

@@ -93,7 +93,7 @@ export function createConversationStore(db: Kysely<Database>) {
                 last_inbound_at: eb
                   .case()
                   .when(eb.fn.coalesce('last_inbound_at', eb.val(0)), '<', at)
-                  .then(at)
+                  .then(eb.val(at))
                   .else(eb.ref('last_inbound_at'))
                   .end(),
               }
@@ -101,13 +101,13 @@ export function createConversationStore(db: Kysely<Database>) {
           last_direction: eb
             .case()
             .when(eb.fn.coalesce('last_message_at', eb.val(0)), '<=', at)
-            .then(activity.direction)
+            .then(eb.val(activity.direction))
             .else(eb.ref('last_direction'))
             .end(),
           last_message_at: eb
             .case()
             .when(eb.fn.coalesce('last_message_at', eb.val(0)), '<=', at)
-            .then(at)
+            .then(eb.val(at))
             .else(eb.ref('last_message_at'))
             .end(),
         }))

@@ -99,18 +99,16 @@ export function createJobStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
       leaseMs: number;
       limit: number;
       kinds?: readonly string[];
+      /** Also take over jobs whose worker's lease ran out (a crashed replica's); default true. */
+      includeAbandoned?: boolean;
     }): Promise<ClaimedJob[]> {
       const { workerId, now, leaseMs, limit, kinds } = options;
-      const candidates = (executor: Kysely<Database>) => {
+      // Two narrow queries instead of one with an OR: each walks an index in id order and stops
+      // after `limit` claimable jobs, instead of evaluating every pending job on every claim.
+      const candidates = (executor: Kysely<Database>, which: 'due' | 'abandoned', max: number) => {
         let query = executor
           .selectFrom('job as j')
           .select('j.id')
-          .where((eb) =>
-            eb.or([
-              eb.and([eb('j.status', '=', 'pending'), eb('j.run_at', '<=', now)]),
-              eb.and([eb('j.status', '=', 'running'), eb('j.locked_until', '<', now)]),
-            ]),
-          )
           .where(({ not, exists, selectFrom }) =>
             not(
               exists(
@@ -123,7 +121,11 @@ export function createJobStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
             ),
           )
           .orderBy('j.id')
-          .limit(limit);
+          .limit(max);
+        query =
+          which === 'due'
+            ? query.where('j.status', '=', 'pending').where('j.run_at', '<=', now)
+            : query.where('j.status', '=', 'running').where('j.locked_until', '<', now);
         if (kinds && kinds.length > 0) query = query.where('j.kind', 'in', kinds);
         return query;
       };
@@ -136,16 +138,27 @@ export function createJobStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
           updated_at: now,
         }));
 
-      let claimed: JobRow[];
-      if (dialect === 'postgres') {
-        claimed = await db.transaction().execute(async (trx) => {
-          const ids = (await candidates(trx).forUpdate().skipLocked().execute()).map((r) => r.id);
-          if (ids.length === 0) return [];
-          return markClaimed(trx).where('id', 'in', ids).returningAll().execute();
-        });
-      } else {
-        // One statement is atomic in SQLite; a read-then-write transaction would hit SQLITE_BUSY.
-        claimed = await markClaimed(db).where('id', 'in', candidates(db)).returningAll().execute();
+      const claimed: JobRow[] = [];
+      const kindsToClaim = options.includeAbandoned === false ? (['due'] as const) : (['abandoned', 'due'] as const);
+      for (const which of kindsToClaim) {
+        const max = limit - claimed.length;
+        if (max <= 0) break;
+        if (dialect === 'postgres') {
+          const rows = await db.transaction().execute(async (trx) => {
+            const ids = (await candidates(trx, which, max).forUpdate().skipLocked().execute()).map((r) => r.id);
+            if (ids.length === 0) return [];
+            return markClaimed(trx).where('id', 'in', ids).returningAll().execute();
+          });
+          claimed.push(...rows);
+        } else {
+          // One statement is atomic in SQLite; a read-then-write transaction would hit SQLITE_BUSY.
+          claimed.push(
+            ...(await markClaimed(db)
+              .where('id', 'in', candidates(db, which, max))
+              .returningAll()
+              .execute()),
+          );
+        }
       }
       return claimed.sort((a, b) => a.id - b.id).map(toClaimed);
     },
