@@ -328,6 +328,29 @@ describe('Meta provider over HTTP', () => {
       expect(read).toMatchObject({ kind: 'status', status: 'read' });
     });
 
+    it('keeps a message it cannot read as a placeholder, so the rest of the batch is not refused', () => {
+      const payload = JSON.parse(readFileSync(resolve(FIXTURES, 'textMessage.json'), 'utf8')) as {
+        entry: { changes: { value: { messages: Record<string, unknown>[] } }[] }[];
+      };
+      const value = payload.entry[0]?.changes[0]?.value;
+      const good = value?.messages[0] as Record<string, unknown>;
+      // A second message whose image has no id: not a shape we know, but Meta did send it.
+      value?.messages.push({ ...good, id: 'wamid.ODD', type: 'image', image: { caption: 42 }, text: undefined });
+      const rawBody = Buffer.from(JSON.stringify(payload));
+      const events = provider.parseWebhook({ rawBody, headers: { 'x-hub-signature-256': sign(rawBody) }, query: {} });
+      expect(events.map((e) => (e.kind === 'message' ? e.content.type : e.kind))).toEqual(['text', 'unsupported']);
+      expect(events[1]).toMatchObject({
+        providerMessageId: 'wamid.ODD',
+        content: { type: 'unsupported', description: 'a message (type image) the bridge could not read' },
+      });
+      // Without an id or a sender there is nothing to show: that is a malformed webhook.
+      value?.messages.push({ type: 'text', text: { body: 'who?' } });
+      const bad = Buffer.from(JSON.stringify(payload));
+      expect(() =>
+        provider.parseWebhook({ rawBody: bad, headers: { 'x-hub-signature-256': sign(bad) }, query: {} }),
+      ).toThrow(WebhookPayloadError);
+    });
+
     it('refuses missing and wrong signatures and malformed bodies', () => {
       const rawBody = readFileSync(resolve(FIXTURES, 'textMessage.json'));
       expect(() => provider.parseWebhook({ rawBody, headers: {}, query: {} })).toThrow(WebhookAuthError);

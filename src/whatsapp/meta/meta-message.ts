@@ -151,7 +151,7 @@ export function toInboundContent(message: MetaInboundMessage): InboundContent {
   const description =
     message.type === 'unsupported' || message.type === 'unknown'
       ? (error?.message ?? error?.title ?? 'a message type WhatsApp does not deliver to businesses')
-      : message.type === 'system'
+      : message.type === 'system' || message.type === 'unreadable'
         ? (message.system?.body ?? 'system message')
         : `type "${message.type.slice(0, 40)}"`;
   return { type: 'unsupported', description };

@@ -8,7 +8,7 @@ import type {
   WebhookEvent,
   WebhookRequest,
 } from '../whatsapp-provider.js';
-import { e164, metaInboundMessageSchema, toInboundContent } from './meta-message.js';
+import { e164, type MetaInboundMessage, metaInboundMessageSchema, toInboundContent } from './meta-message.js';
 
 const statusSchema = z.object({
   id: z.string().min(1),
@@ -49,6 +49,15 @@ const envelopeSchema = z.object({
   entry: z.array(
     z.object({ id: z.string().optional(), changes: z.array(z.object({ field: z.string(), value: z.unknown() })) }),
   ),
+});
+
+/** Just enough of a message to show that it arrived, and from whom. */
+const salvageableMessageSchema = z.object({
+  id: z.string().min(1),
+  from: z.string().optional(),
+  from_user_id: z.string().optional(),
+  timestamp: z.union([z.string(), z.number()]).catch(() => String(Math.floor(Date.now() / 1000))),
+  type: z.string().optional().catch(undefined),
 });
 
 const DELIVERY_STATUSES: readonly string[] = ['sent', 'delivered', 'read', 'failed'];
@@ -93,11 +102,25 @@ export function parseMetaWebhook(request: WebhookRequest, appSecret: string): We
       const { metadata, contacts = [] } = value.data;
       for (const raw of value.data.messages ?? []) {
         const parsed = metaInboundMessageSchema.safeParse(raw);
-        if (!parsed.success)
-          throw new WebhookPayloadError(
-            `malformed message: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
-          );
-        const message = parsed.data;
+        let message: MetaInboundMessage;
+        if (parsed.success) message = parsed.data;
+        else {
+          // A message Meta sent (the signature says so) in a shape we don't know: refusing the
+          // webhook would make Meta redeliver the whole batch for days and lose the others. Keep
+          // it as a placeholder the agent sees, as long as it says who sent it.
+          const salvaged = salvageableMessageSchema.safeParse(raw);
+          if (!salvaged.success)
+            throw new WebhookPayloadError(
+              `malformed message: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+            );
+          message = {
+            ...salvaged.data,
+            type: 'unreadable',
+            system: {
+              body: `a message${salvaged.data.type ? ` (type ${salvaged.data.type.slice(0, 40)})` : ''} the bridge could not read`,
+            },
+          };
+        }
         const profile =
           contacts.find(
             (c) =>
