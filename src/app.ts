@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { sql } from 'kysely';
 import cron from 'node-cron';
 import { type AgentReplyPayload, createAgentReplies } from './bridge/agent-replies.js';
 import { createCampaignDispatcher } from './bridge/campaigns/campaign-dispatcher.js';
@@ -877,7 +876,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   expressApp.use(mediaRoute({ links: mediaLinks, load: (id) => mediaBlobs.load(id) }));
   expressApp.use(
     healthRoute(async () => {
-      await sql`select 1`.execute(db);
+      await database.ping();
       return isMigrated(db);
     }),
   );
