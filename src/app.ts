@@ -80,6 +80,7 @@ import { registerNoteSubmission } from './slack/listeners/views/note-submission.
 import { registerTemplatePickerSubmission } from './slack/listeners/views/template-picker-submission.js';
 import { createSlackConversationPort } from './slack/slack-conversation-port.js';
 import { describeSlackError, isTransientSlackError } from './slack/slack-errors.js';
+import { slackFileHosts } from './slack/slack-file-hosts.js';
 import { createSlackGateway, type SlackGateway } from './slack/slack-gateway.js';
 import {
   type CampaignFormMetadata,
@@ -210,16 +211,11 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const messages = createMessageStore(db);
   const sessions = createAgentSessionStore(db);
   const processedEvents = createProcessedEventStore(db);
-  const slackApiHost = new URL(config.slack.apiUrl).hostname;
   const slack = createSlackConversationPort({
     gateway,
     http: createHttpClient({ timeoutMs: 120_000, retries: 2 }),
     botToken: config.slack.botToken,
-    fileHosts: (host) =>
-      host === slackApiHost ||
-      host === 'files.slack.com' ||
-      host.endsWith('.slack.com') ||
-      host.endsWith('.slack-edge.com'),
+    fileHosts: slackFileHosts(config.slack.apiUrl),
     now: clock.now,
   });
   const routeChannel: ChannelRouting = (sendingNumber) =>

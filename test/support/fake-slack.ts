@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
  *
  * API: `startFakeSlack({botToken})` → `{ url /* …/api/ *\/, calls, callsTo(method), messages(channel),
  * threadReplies(channel, ts), rateLimit(method|'*', {count?, untilMs?, retryAfterSeconds}),
- * failWith(method|'*', {status, count?, untilMs?}), addUser, addFile, uploads, completed, views,
+ * failWith(method|'*', {status, count?, untilMs?}), addUser, addFile, uploads, downloads, completed, views,
  * deleteMessage(channel, ts), close }`.
  */
 
@@ -78,6 +78,8 @@ export async function startFakeSlack(options: {
     bytes: Buffer[];
   }[] = [];
   const views = new Map<string, { id: string; hash: string; view: unknown }>();
+  /** File downloads (`GET /files/…`, what `url_private` points at), with the Host they were sent to. */
+  const downloads: { path: string; host: string }[] = [];
   const groups = new Map<string, string[]>();
   const faults = new Map<string, Fault[]>();
   let tsCounter = 0;
@@ -307,6 +309,7 @@ export async function startFakeSlack(options: {
       return;
     }
     if (path.startsWith('/files/')) {
+      downloads.push({ path, host: req.headers.host ?? '' });
       if (req.headers.authorization !== `Bearer ${options.botToken}`) {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end('<html>login</html>');
@@ -362,6 +365,7 @@ export async function startFakeSlack(options: {
     completed,
     views,
     uploads,
+    downloads,
     rateLimit(method: string, fault: { count?: number; untilMs?: number; retryAfterSeconds?: number }) {
       const list = faults.get(method) ?? [];
       list.push({
