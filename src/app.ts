@@ -24,7 +24,7 @@ import type { ChannelRouting, JobQueue } from './bridge/ports.js';
 import { createRetention } from './bridge/retention.js';
 import { createTemplateCatalog } from './bridge/templates.js';
 import { jobsForWebhookEvents } from './bridge/webhook-intake.js';
-import type { Config } from './config.js';
+import { type Config, databasePassword } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/create-db.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
 import { createAgentSessionStore } from './db/stores/agent-session-store.js';
@@ -127,6 +127,7 @@ export type BridgeApp = {
 
 export function secretsOf(config: Config): string[] {
   const secrets = [config.slack.botToken, config.slack.signingSecret, config.slack.appToken ?? ''];
+  secrets.push(config.metricsToken ?? '', databasePassword(config.database));
   if (config.whatsapp.provider === 'meta') {
     const m = config.whatsapp.meta;
     secrets.push(m.accessToken, m.appSecret, m.verifyToken);
