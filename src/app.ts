@@ -49,6 +49,7 @@ import { csvLine } from './shared/csv.js';
 import { createHttpClient } from './shared/http-client.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createMetrics, type Metrics } from './shared/metrics.js';
+import { guardAcknowledgements } from './slack/ack-guard.js';
 import { boltLoggerFrom } from './slack/bolt-logger.js';
 import { createCampaignSlackPort } from './slack/campaign-slack-port.js';
 import { registerCampaignActions } from './slack/listeners/actions/campaign-actions.js';
@@ -529,6 +530,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     logger: boltLogger,
     tokenVerificationEnabled: false,
   });
+  guardAcknowledgements(bolt, logger.child({ component: 'slack' }));
 
   // ---- Sessions, notes, history, retention -------------------------------------------------
   const history = createHistory({ repository: messages, isLead });
