@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { sql } from 'kysely';
 import cron from 'node-cron';
 import { type AgentReplyPayload, createAgentReplies } from './bridge/agent-replies.js';
 import { createCampaignDispatcher } from './bridge/campaigns/campaign-dispatcher.js';
@@ -29,7 +28,7 @@ import type { ChannelRouting, JobQueue } from './bridge/ports.js';
 import { createRetention } from './bridge/retention.js';
 import { createTemplateCatalog } from './bridge/templates.js';
 import { jobsForWebhookEvents } from './bridge/webhook-intake.js';
-import type { Config } from './config.js';
+import { type Config, databasePassword } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/create-db.js';
 import { isMigrated, migrateToLatest } from './db/migrate.js';
 import { createAgentSessionStore } from './db/stores/agent-session-store.js';
@@ -55,6 +54,7 @@ import { csvLine } from './shared/csv.js';
 import { createHttpClient } from './shared/http-client.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createMetrics, type Metrics } from './shared/metrics.js';
+import { guardAcknowledgements } from './slack/ack-guard.js';
 import { boltLoggerFrom } from './slack/bolt-logger.js';
 import { createCampaignSlackPort } from './slack/campaign-slack-port.js';
 import { registerCampaignActions } from './slack/listeners/actions/campaign-actions.js';
@@ -86,6 +86,7 @@ import { registerNoteSubmission } from './slack/listeners/views/note-submission.
 import { registerTemplatePickerSubmission } from './slack/listeners/views/template-picker-submission.js';
 import { createSlackConversationPort } from './slack/slack-conversation-port.js';
 import { describeSlackError, isTransientSlackError } from './slack/slack-errors.js';
+import { slackFileHosts } from './slack/slack-file-hosts.js';
 import { createSlackGateway, type SlackGateway } from './slack/slack-gateway.js';
 import {
   type CampaignFormMetadata,
@@ -134,6 +135,7 @@ export type BridgeApp = {
 
 export function secretsOf(config: Config): string[] {
   const secrets = [config.slack.botToken, config.slack.signingSecret, config.slack.appToken ?? ''];
+  secrets.push(config.metricsToken ?? '', databasePassword(config.database));
   if (config.whatsapp.provider === 'meta') {
     const m = config.whatsapp.meta;
     secrets.push(m.accessToken, m.appSecret, m.verifyToken);
@@ -223,16 +225,11 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const sessions = createAgentSessionStore(db, database.dialect);
   const processedEvents = createProcessedEventStore(db);
   const intents = createSlackPostIntentStore(db);
-  const slackApiHost = new URL(config.slack.apiUrl).hostname;
   const slack = createSlackConversationPort({
     gateway,
     http: createHttpClient({ timeoutMs: 120_000, retries: 2 }),
     botToken: config.slack.botToken,
-    fileHosts: (host) =>
-      host === slackApiHost ||
-      host === 'files.slack.com' ||
-      host.endsWith('.slack.com') ||
-      host.endsWith('.slack-edge.com'),
+    fileHosts: slackFileHosts(config.slack.apiUrl),
     now: clock.now,
   });
   const routeChannel: ChannelRouting = (sendingNumber) =>
@@ -569,6 +566,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     logger: boltLogger,
     tokenVerificationEnabled: false,
   });
+  guardAcknowledgements(bolt, logger.child({ component: 'slack' }));
 
   // ---- Sessions, notes, history, retention -------------------------------------------------
   const history = createHistory({ repository: messages, isLead });
@@ -898,7 +896,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   expressApp.use(mediaRoute({ links: mediaLinks, load: (id) => mediaBlobs.load(id) }));
   expressApp.use(
     healthRoute(async () => {
-      await sql`select 1`.execute(db);
+      await database.ping();
       return isMigrated(db);
     }),
   );

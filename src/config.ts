@@ -66,9 +66,22 @@ const channelMap = z.preprocess((value) => {
   )
   .optional());
 
+const UNSUPPORTED_DATABASE_SCHEME =
+  'uses an unsupported scheme: use postgres://…, sqlite:PATH, file:PATH or a plain path';
+
+/** Anything with a `scheme://` that is not PostgreSQL; `sqlite:`, `file:` and plain paths are SQLite. */
+const isUnsupportedDatabaseUrl = (raw: string) =>
+  !/^postgres(ql)?:\/\//i.test(raw) &&
+  !raw.startsWith('sqlite:') &&
+  !raw.startsWith('file:') &&
+  /^[a-z][a-z0-9+.-]*:\/\//i.test(raw);
+
 const environmentSchema = z.object({
   PORT: intWithDefault(3000, 0, 65535),
-  DATABASE_URL: optionalString,
+  DATABASE_URL: optionalString.refine(
+    (value) => value === undefined || !isUnsupportedDatabaseUrl(value),
+    UNSUPPORTED_DATABASE_SCHEME,
+  ),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -129,6 +142,9 @@ const environmentSchema = z.object({
   MARKETERS: commaList(z.string().regex(slackPrincipal, 'must be Slack user (U…) or user-group (S…) ids')),
   LEADS: commaList(z.string().regex(slackPrincipal, 'must be Slack user (U…) or user-group (S…) ids')),
 });
+
+/** Every variable the bridge reads (README and .env.example document each one). */
+export const ENVIRONMENT_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
 
 type ProviderRequirement = { key: string; why: string };
 
@@ -245,12 +261,18 @@ export function parseDatabaseUrl(raw: string | undefined): DatabaseTarget {
   if (raw.startsWith('sqlite:'))
     return { kind: 'sqlite', path: raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') };
   if (raw.startsWith('file:')) return { kind: 'sqlite', path: raw.slice('file:'.length).replace(/^\/\/(?=\/)/, '') };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
-    throw new ConfigError([
-      'DATABASE_URL uses an unsupported scheme: use postgres://…, sqlite:PATH, file:PATH or a plain path',
-    ]);
-  }
+  if (isUnsupportedDatabaseUrl(raw)) throw new ConfigError([`DATABASE_URL ${UNSUPPORTED_DATABASE_SCHEME}`]);
   return { kind: 'sqlite', path: raw };
+}
+
+/** The password inside a PostgreSQL DATABASE_URL (a secret to keep out of logs); '' when there is none. */
+export function databasePassword(target: DatabaseTarget): string {
+  if (target.kind !== 'postgres') return '';
+  try {
+    return decodeURIComponent(new URL(target.url).password);
+  } catch {
+    return '';
+  }
 }
 
 /** Reads KEY=VALUE lines; ignores comments and blank lines; strips matching quotes. */

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from './database.js';
@@ -10,19 +10,21 @@ import { withStatementCache } from './sqlite-statement-cache.js';
 export type DatabaseHandle = {
   db: Kysely<Database>;
   dialect: 'sqlite' | 'postgres';
+  /** Resolves once the database answers a trivial query; rejects when it is unreachable. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 };
 
-const PG_INT8 = 20;
-const PG_NUMERIC = 1700;
-
 /** Timestamps are bigint epoch ms; they fit a JS number, so read them back as numbers. */
-const pgTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === PG_INT8 || oid === PG_NUMERIC) return (value: string) => Number(value);
-    // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded parser signature
-    return pg.types.getTypeParser(oid, format as any);
+const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser(oid, format) {
+    if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
   },
+};
+
+const ping = async (db: Kysely<Database>): Promise<void> => {
+  await sql`select 1`.execute(db);
 };
 
 export function createDatabase(target: DatabaseTarget, options: { poolSize?: number } = {}): DatabaseHandle {
@@ -36,7 +38,7 @@ export function createDatabase(target: DatabaseTarget, options: { poolSize?: num
     // An idle client losing its connection (server restart) must not crash the process.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    return { db, dialect: 'postgres', ping: () => ping(db), close: () => db.destroy() };
   }
 
   if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true });
@@ -47,5 +49,5 @@ export function createDatabase(target: DatabaseTarget, options: { poolSize?: num
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  return { db, dialect: 'sqlite', ping: () => ping(db), close: () => db.destroy() };
 }

@@ -18,6 +18,29 @@ const messageRequestSchema = z.object({
   idempotency_key: z.string().min(1).max(200),
 });
 
+const parseJson = express.json({ limit: '64kb', type: () => true });
+
+/** The JSON body, or a 4xx that says what is wrong with it (never the generic error handler's). */
+function jsonBody(req: Request, res: Response, next: NextFunction): void {
+  if (!req.is('application/json')) {
+    res.status(415).json({ error: 'send the body as JSON with Content-Type: application/json' });
+    return;
+  }
+  parseJson(req, res, (error?: unknown) => {
+    if (error === undefined) {
+      next();
+      return;
+    }
+    const type = typeof error === 'object' && error !== null && 'type' in error ? String(error.type) : '';
+    if (type === 'entity.too.large') res.status(413).json({ error: 'the body is larger than 64 KB' });
+    else if (type === 'entity.parse.failed')
+      res.status(400).json({ error: `the body is not valid JSON (${error instanceof Error ? error.message : ''})` });
+    else if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+      res.status(415).json({ error: 'the body must be UTF-8 JSON' });
+    else next(error);
+  });
+}
+
 /** POST /api/v1/messages (send a template) and GET /api/v1/messages/:id (its status), bearer API keys. */
 export function apiRoutes(deps: {
   authenticate(key: string): Promise<string | null>;
@@ -46,7 +69,7 @@ export function apiRoutes(deps: {
     next();
   };
 
-  router.post('/api/v1/messages', requireKey, express.json({ limit: '64kb' }), async (req: Request, res: Response) => {
+  router.post('/api/v1/messages', requireKey, jsonBody, async (req: Request, res: Response) => {
     const keyId = String(res.locals.apiKeyId);
     const parsed = messageRequestSchema.safeParse(req.body);
     if (!parsed.success) {

@@ -285,7 +285,7 @@ export function createSlackConversationPort(deps: {
         });
       } catch (error) {
         if (error instanceof HttpError && error.kind === 'too_large')
-          throw new SlackFileUnavailableError(`the file is larger than WhatsApp allows (${formatLimit(maxBytes)})`);
+          throw new SlackFileUnavailableError(`the file exceeds the ${formatLimit(maxBytes)} limit`);
         throw error; // timeouts, refused connections: worth another try
       }
       const type = response.headers['content-type'] ?? '';

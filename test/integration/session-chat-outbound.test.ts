@@ -184,7 +184,7 @@ for (const dialect of cases) {
       await h.settle();
       expect(h.meta?.sent().length).toBe(sendsBefore);
       expect(mediaUploadCount()).toBe(uploadsBefore);
-      expect(h.slack.downloads).not.toContain(shared.id);
+      expect(h.slack.downloads.map((d) => d.id)).not.toContain(shared.id);
       const stored = await h.app.database.db
         .selectFrom('message')
         .select('id')

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { type BridgeApp, createBridgeApp } from '../../src/app.js';
+import { type BridgeApp, createBridgeApp, secretsOf } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createSqliteDatabase, type TestDatabase } from './databases.js';
@@ -102,7 +102,8 @@ export async function startHarness(
       callback();
     },
   });
-  const logger = createLogger('debug', { destination });
+  // The production logger, secrets masking included, at debug level so log-grep tests see everything.
+  const logger = createLogger('debug', { destination, secrets: secretsOf(config) });
   const app = createBridgeApp({
     config,
     logger,

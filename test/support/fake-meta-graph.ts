@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
  * - `GET /:wabaId/phone_numbers`, `GET /:wabaId/message_templates` (cursor paging)
  *
  * API: `startFakeMetaGraph({accessToken?})` → `{ url, requests, sent, failNext(n, {status, body, headers}),
- * addMedia(id, bytes, mime), setPhoneNumbers, setTemplates, latencyMs, close }`.
+ * addMedia(id, bytes, mime, {url?, fileSize?, chunked?}), mediaDownloads, setPhoneNumbers, setTemplates,
+ * latencyMs, close }`.
  */
 
 export type GraphRequest = {
@@ -21,6 +22,13 @@ export type GraphRequest = {
   raw: Buffer;
 };
 type Failure = { status: number; body: unknown; headers?: Record<string, string> };
+/**
+ * How `GET /:mediaId` describes a media item and `GET /media-bytes/:id` serves it: `url` replaces
+ * the download URL (a foreign host, say), `fileSize` what is declared (null: not declared), and
+ * `chunked` streams the bytes without a Content-Length.
+ */
+export type MediaOptions = { url?: string; fileSize?: number | null; chunked?: boolean };
+type StoredMedia = { bytes: Buffer; mimeType: string; options: MediaOptions };
 
 export const DEFAULT_PHONE_NUMBERS = [
   {
@@ -100,7 +108,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 export async function startFakeMetaGraph(options: { accessToken?: string } = {}) {
   const requests: GraphRequest[] = [];
   const failures: { failure: Failure; sendsOnly: boolean; match?: (body: unknown) => boolean }[] = [];
-  const media = new Map<string, { bytes: Buffer; mimeType: string }>();
+  const media = new Map<string, StoredMedia>();
   let phoneNumbers: unknown[] = DEFAULT_PHONE_NUMBERS;
   let templates: unknown[] = DEFAULT_TEMPLATES;
   let counter = 0;
@@ -152,6 +160,24 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
     if (req.method === 'GET' && parts[0] === 'media-bytes' && parts[1]) {
       const item = media.get(parts[1]);
       if (!item) return send(404, { error: { message: 'not found', code: 100 } });
+      if (item.options.chunked) {
+        res.writeHead(200, { 'content-type': item.mimeType });
+        const chunk = 64 * 1024;
+        for (let offset = 0; offset < item.bytes.length && !res.destroyed; offset += chunk) {
+          if (!res.write(item.bytes.subarray(offset, offset + chunk)))
+            await new Promise<void>((resolve) => {
+              const done = () => {
+                res.off('drain', done);
+                res.off('close', done);
+                resolve();
+              };
+              res.on('drain', done);
+              res.on('close', done);
+            });
+        }
+        res.end();
+        return;
+      }
       res.writeHead(200, { 'content-type': item.mimeType, 'content-length': String(item.bytes.length) });
       res.end(item.bytes);
       return;
@@ -184,7 +210,7 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
     }
     if (req.method === 'POST' && parts[1] === 'media') {
       const id = `${9_000_000 + ++counter}`;
-      media.set(id, { bytes: raw, mimeType: 'application/octet-stream' });
+      media.set(id, { bytes: raw, mimeType: 'application/octet-stream', options: {} });
       return send(200, { id });
     }
     if (req.method === 'GET' && parts[1] === 'phone_numbers')
@@ -202,12 +228,13 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
     if (req.method === 'GET' && parts.length === 1 && parts[0]) {
       const item = media.get(parts[0]);
       if (!item) return send(404, { error: { message: 'Unsupported get request.', code: 100 } });
+      const fileSize = item.options.fileSize === undefined ? item.bytes.length : item.options.fileSize;
       return send(200, {
         messaging_product: 'whatsapp',
-        url: `${url}media-bytes/${parts[0]}`,
+        url: item.options.url ?? `${url}media-bytes/${parts[0]}`,
         mime_type: item.mimeType,
         sha256: 'x',
-        file_size: String(item.bytes.length),
+        ...(fileSize === null ? {} : { file_size: String(fileSize) }),
         id: parts[0],
       });
     }
@@ -251,9 +278,14 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
     setLatency(ms: number) {
       state.latencyMs = ms;
     },
-    addMedia(id: string, bytes: Buffer, mimeType: string) {
-      media.set(id, { bytes, mimeType });
+    addMedia(id: string, bytes: Buffer, mimeType: string, options: MediaOptions = {}) {
+      media.set(id, { bytes, mimeType, options });
     },
+    /** Requests for media bytes (`GET /media-bytes/:id`), with the Host they were sent to. */
+    mediaDownloads: () =>
+      requests
+        .filter((r) => r.path.startsWith('/media-bytes/'))
+        .map((r) => ({ id: r.path.slice('/media-bytes/'.length), host: String(r.headers.host ?? '') })),
     setPhoneNumbers(list: unknown[]) {
       phoneNumbers = list;
     },

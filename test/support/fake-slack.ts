@@ -79,8 +79,8 @@ export async function startFakeSlack(options: {
     bytes: Buffer[];
   }[] = [];
   const views = new Map<string, { id: string; hash: string; view: unknown }>();
-  /** Ids of files downloaded through their url_private(_download), in order. */
-  const downloads: string[] = [];
+  /** File downloads (`GET /files/…`, what `url_private` points at): the file id, path and the Host they were sent to. */
+  const downloads: { id: string; path: string; host: string }[] = [];
   const groups = new Map<string, string[]>();
   const faults = new Map<string, Fault[]>();
   let idCounter = 0;
@@ -347,7 +347,7 @@ export async function startFakeSlack(options: {
       return;
     }
     if (path.startsWith('/files/')) {
-      downloads.push(path.slice('/files/'.length).split('/')[0] ?? '');
+      downloads.push({ id: path.slice('/files/'.length).split('/')[0] ?? '', path, host: req.headers.host ?? '' });
       if (req.headers.authorization !== `Bearer ${options.botToken}`) {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end('<html>login</html>');

@@ -1,5 +1,18 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseDatabaseUrl, parseDotEnv } from '../../src/config.js';
+import { secretsOf } from '../../src/app.js';
+import {
+  ConfigError,
+  ENVIRONMENT_VARIABLES,
+  loadConfig,
+  parseDatabaseUrl,
+  parseDotEnv,
+  readEnvironment,
+} from '../../src/config.js';
+
+const repo = resolve(import.meta.dirname, '../..');
 
 const metaEnv = {
   SLACK_BOT_TOKEN: 'xoxb-1-secret-bot-token',
@@ -94,6 +107,88 @@ describe('configuration', () => {
     expect(parseDatabaseUrl('./plain.sqlite')).toEqual({ kind: 'sqlite', path: './plain.sqlite' });
     expect(parseDatabaseUrl('postgres://u@h/db')).toEqual({ kind: 'postgres', url: 'postgres://u@h/db' });
     expect(parseDatabaseUrl('postgresql://u@h/db')).toEqual({ kind: 'postgres', url: 'postgresql://u@h/db' });
+  });
+
+  it('lists an unsupported DATABASE_URL scheme together with every other problem', () => {
+    const problems = problemsOf({ ...metaEnv, DATABASE_URL: 'mysql://root@db/bridge', PORT: 'abc', META_WABA_ID: '' });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^DATABASE_URL uses an unsupported scheme: use postgres:\/\/…/),
+        expect.stringMatching(/^PORT must be a whole number/),
+        expect.stringMatching(/^META_WABA_ID is required/),
+      ]),
+    );
+    expect(problems.join('\n')).not.toContain('root@db');
+    expect(() => parseDatabaseUrl('mysql://root@db/bridge')).toThrow(ConfigError);
+  });
+
+  it('reads .env from the working directory, and the real environment wins over it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-dotenv-'));
+    const path = join(dir, '.env');
+    writeFileSync(path, 'SLACK_CHANNEL_ID=C0FROMFILE\nPORT=4000\n# comment\nLOG_LEVEL="debug"\n');
+    const env = readEnvironment({ ...metaEnv, SLACK_CHANNEL_ID: 'C0FROMENV' }, path);
+    expect(env.SLACK_CHANNEL_ID).toBe('C0FROMENV');
+    expect(env.PORT).toBe('4000');
+    const config = loadConfig(env);
+    expect(config.slack.defaultChannelId).toBe('C0FROMENV');
+    expect(config.port).toBe(4000);
+    expect(config.logLevel).toBe('debug');
+    // No .env file: only the environment.
+    expect(readEnvironment({ PORT: '1' }, join(dir, 'missing.env'))).toEqual({ PORT: '1' });
+  });
+
+  it('documents every variable in the README and .env.example', () => {
+    const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+    const example = readFileSync(join(repo, '.env.example'), 'utf8');
+    const undocumented = ENVIRONMENT_VARIABLES.filter(
+      (name) => !readme.includes(`\`${name}\``) || !new RegExp(`^${name}=`, 'm').test(example),
+    );
+    expect(ENVIRONMENT_VARIABLES.length).toBeGreaterThan(30);
+    expect(undocumented).toEqual([]);
+    expect(readme).toMatch(/\| `WHATSAPP_PROVIDER` .*`sandbox`/);
+  });
+
+  it('masks every configured secret in logs, the metrics token and a database password included', () => {
+    const meta = loadConfig({
+      ...metaEnv,
+      METRICS_TOKEN: 'metrics-token-0123456789',
+      DATABASE_URL: 'postgres://bridge:db%2Fpassword-123@db:5432/bridge',
+    });
+    expect(secretsOf(meta)).toEqual(
+      expect.arrayContaining([
+        'xoxb-1-secret-bot-token',
+        'signing-secret-value',
+        'EAAG-secret-access',
+        'meta-app-secret-value',
+        'verify-token-value',
+        'metrics-token-0123456789',
+        'db/password-123',
+      ]),
+    );
+    const engagelab = loadConfig({
+      ...metaEnv,
+      WHATSAPP_PROVIDER: 'engagelab',
+      ENGAGELAB_DEV_KEY: 'el-dev-key-000',
+      ENGAGELAB_DEV_SECRET: 'el-dev-secret-000',
+      ENGAGELAB_SENDING_NUMBERS: '+15550001111',
+      ENGAGELAB_CALLBACK_TOKEN: 'el-callback-token-0123456789',
+      PUBLIC_URL: 'https://bridge.example.com',
+      SLACK_APP_TOKEN: 'xapp-1-app-token-000',
+    });
+    expect(secretsOf(engagelab)).toEqual(
+      expect.arrayContaining([
+        'el-dev-key-000',
+        'el-dev-secret-000',
+        'el-callback-token-0123456789',
+        'xapp-1-app-token-000',
+      ]),
+    );
+    const sandbox = loadConfig({
+      ...metaEnv,
+      WHATSAPP_PROVIDER: 'sandbox',
+      SANDBOX_WEBHOOK_SECRET: 'sandbox-secret-0',
+    });
+    expect(secretsOf(sandbox)).toContain('sandbox-secret-0');
   });
 
   it('reads .env syntax with quotes, comments and export', () => {
