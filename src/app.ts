@@ -84,6 +84,7 @@ import {
 import { registerHistoryModal } from './slack/listeners/views/history-submission.js';
 import { registerNoteSubmission } from './slack/listeners/views/note-submission.js';
 import { registerTemplatePickerSubmission } from './slack/listeners/views/template-picker-submission.js';
+import { createSingleWorkspaceAuthorize } from './slack/single-workspace-authorize.js';
 import { createSlackConversationPort } from './slack/slack-conversation-port.js';
 import { describeSlackError, isTransientSlackError } from './slack/slack-errors.js';
 import { slackFileHosts } from './slack/slack-file-hosts.js';
@@ -560,11 +561,12 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
         processBeforeResponse: true,
       });
   const bolt = new App({
-    token: config.slack.botToken,
+    // Bolt's own single-token authorization calls auth.test on every incoming request when token
+    // verification is deferred; this asks once, and again only after a failure.
+    authorize: createSingleWorkspaceAuthorize(slackClient, config.slack.botToken),
     ...(receiver ? { receiver } : { socketMode: true, appToken: config.slack.appToken }),
     clientOptions: { slackApiUrl: config.slack.apiUrl },
     logger: boltLogger,
-    tokenVerificationEnabled: false,
   });
   guardAcknowledgements(bolt, logger.child({ component: 'slack' }));
 

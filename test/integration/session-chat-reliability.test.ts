@@ -57,6 +57,12 @@ for (const dialect of cases) {
       ).then((response) => ({ response, ts }));
     }
 
+    it('asks Slack who the bot is once, not on every request it answers', async () => {
+      for (let i = 0; i < 5; i++)
+        expect((await postSlack(h.url, slashCommand(SIGNING_SECRET, { text: 'help' }))).status).toBe(200);
+      expect(h.slack.callsTo('auth.test')).toHaveLength(1);
+    });
+
     it('starts conversations without reading channel history', async () => {
       for (const from of ['447700910001', '447700910002', '447700910003']) await contactWrites(from, 'hello');
       await h.settle();
