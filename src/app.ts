@@ -664,7 +664,9 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     stores: {
       purgeMessageContent: (cutoff, now) => messages.purgeContentBefore(cutoff, now),
       purgeMedia: (cutoff) => mediaBlobs.purgeOlderThan(cutoff),
-      purgeProcessedEvents: (cutoff) => processedEvents.purgeOlderThan(cutoff),
+      // Post intents are removed when their post is recorded; old ones are left by given-up jobs.
+      purgeProcessedEvents: async (cutoff) =>
+        (await processedEvents.purgeOlderThan(cutoff)) + (await intents.purgeOlderThan(cutoff)),
       purgeFinishedJobs: (cutoff) => jobs.purgeFinished(cutoff),
     },
     retentionDays: config.retentionDays,
