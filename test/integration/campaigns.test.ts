@@ -491,6 +491,60 @@ for (const dialect of cases) {
       expect((await post({ ...body, idempotency_key: 'order-2' })).status).toBe(401);
     });
 
+    it('posts no campaign progress message for API sends: their status is read over HTTP', async () => {
+      const database = await dialect.create();
+      const own = await startHarness({ database });
+      try {
+        const created = await postSlack(
+          own.url,
+          slashCommand(SIGNING_SECRET, { text: 'apikey create otp service', userId: 'UMARKETER' }),
+        );
+        const key = /`(wab_[^`]+)`/.exec((created.json as { text: string }).text)?.[1] as string;
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const response = await fetch(`${own.url}/api/v1/messages`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify({
+              from: '+15550001111',
+              to: `+44 7911 12360${i}`,
+              template: 'hello_world',
+              language: 'en_US',
+              variables: { '1': `code ${i}` },
+              idempotency_key: `otp-${i}`,
+            }),
+          });
+          expect(response.status).toBe(202);
+          ids.push(((await response.json()) as { id: string }).id);
+        }
+        const statusOf = async (id: string) =>
+          (
+            (await (
+              await fetch(`${own.url}/api/v1/messages/${id}`, { headers: { authorization: `Bearer ${key}` } })
+            ).json()) as { status: string }
+          ).status;
+        await waitFor('every API send sent', async () =>
+          (await Promise.all(ids.map(statusOf))).every((s) => s === 'sent'),
+        );
+        const recipient = await own.app.database.db
+          .selectFrom('campaign_recipient')
+          .select('provider_message_id')
+          .where('campaign_id', '=', ids[0] as string)
+          .executeTakeFirstOrThrow();
+        await postMetaWebhook(own.url, statusWebhook(recipient.provider_message_id as string, 'delivered'));
+        await waitFor('delivered status over HTTP', async () => (await statusOf(ids[0] as string)) === 'delivered');
+      } finally {
+        // Stopping flushes every pending progress report, so whatever would be posted has been by now.
+        await own.stop();
+        await database.drop();
+      }
+      const campaignMessages = own.slack.calls.filter(
+        (c) => ['chat.postMessage', 'chat.update'].includes(c.method) && String(c.body.text).startsWith('Campaign'),
+      );
+      expect(campaignMessages).toEqual([]);
+      expect(own.slack.messages().filter((m) => m.text.startsWith('Campaign'))).toEqual([]);
+    });
+
     it('cancels a campaign from its progress message', async () => {
       h.meta?.setLatency(200);
       const view = await formFor('UMARKETER', 'hello_world');

@@ -10,6 +10,7 @@ import {
   type CampaignRecipientRecord,
   type CampaignRecord,
   type CampaignRepository,
+  isApiTriggered,
   type SendBudget,
 } from './campaign-ports.js';
 
@@ -169,8 +170,8 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
       error_code: null,
       error_detail: null,
       provider_timestamp: null,
-      source: campaign.created_by.startsWith('api:') ? 'api' : 'campaign',
-      author_slack_user_id: campaign.created_by.startsWith('api:') ? null : campaign.created_by,
+      source: isApiTriggered(campaign) ? 'api' : 'campaign',
+      author_slack_user_id: isApiTriggered(campaign) ? null : campaign.created_by,
       campaign_id: campaign.id,
       created_at: now,
       updated_at: now,

@@ -24,6 +24,18 @@ export type CampaignRecord = {
   error: string | null;
 };
 
+/** Campaigns created by POST /api/v1/messages carry `api:<key id>` as their creator. */
+export const API_CREATOR_PREFIX = 'api:';
+
+export const apiCreator = (apiKeyId: string) => `${API_CREATOR_PREFIX}${apiKeyId}`;
+
+/**
+ * A template triggered through the HTTP API (one recipient, often a verification code): its status
+ * is read with GET /api/v1/messages/:id, so it never gets a progress message in Slack.
+ */
+export const isApiTriggered = (campaign: Pick<CampaignRecord, 'created_by'>) =>
+  campaign.created_by.startsWith(API_CREATOR_PREFIX);
+
 export type CampaignRecipientRecord = {
   id: number;
   campaign_id: string;

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { parseInternationalNumber } from '../phone-number.js';
 import type { SendingNumberRecord } from '../records.js';
 import { type TemplateCatalog, templateVariables } from '../templates.js';
-import type { CampaignParameters, CampaignRepository, RecipientStatus } from './campaign-ports.js';
+import {
+  apiCreator,
+  type CampaignParameters,
+  type CampaignRepository,
+  type RecipientStatus,
+} from './campaign-ports.js';
 
 export type TriggeredTemplateRequest = {
   apiKeyId: string;
@@ -40,7 +45,7 @@ export function createTriggeredTemplates(deps: {
     apiKeyId: string,
   ): Promise<{ status: RecipientStatus | 'queued'; error: string | null } | null> {
     const campaign = await deps.campaigns.get(id);
-    if (!campaign || campaign.created_by !== `api:${apiKeyId}`) return null;
+    if (!campaign || campaign.created_by !== apiCreator(apiKeyId)) return null;
     const counts = await deps.campaigns.counts(id);
     const order: RecipientStatus[] = ['failed', 'read', 'delivered', 'sent', 'sending', 'queued'];
     const current = order.find((s) => counts[s] > 0) ?? 'queued';
@@ -114,7 +119,7 @@ export function createTriggeredTemplates(deps: {
     await deps.campaigns.create(
       {
         id,
-        createdBy: `api:${request.apiKeyId}`,
+        createdBy: apiCreator(request.apiKeyId),
         slackChannelId: deps.reportChannelId,
         sendingNumberId: sending.id,
         templateName: template.name,

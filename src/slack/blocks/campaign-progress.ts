@@ -31,7 +31,7 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
             ? `:x: Stopped: ${campaign.error ?? 'error'}`
             : ':arrows_counterclockwise: Sending';
   const lines = [
-    `*Campaign ${campaign.template_name}* (${campaign.template_language}) by <@${campaign.created_by.replace(/^api:.*/, 'API')}> — ${state}`,
+    `*Campaign ${campaign.template_name}* (${campaign.template_language}) by <@${campaign.created_by}> — ${state}`,
     `\`${progressBar(processed, total)}\` ${processed} of ${total}`,
     `Sent *${sentTotal}* · Delivered *${counts.delivered + counts.read}* · Read *${counts.read}* · Failed *${counts.failed}* · Queued *${counts.queued + counts.sending}*`,
   ];
