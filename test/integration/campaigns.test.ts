@@ -247,6 +247,36 @@ for (const dialect of cases) {
       expect(threads).toEqual([]);
     });
 
+    it('explains in the modal when a confirmation cannot go ahead (no errors naming a block the view lacks)', async () => {
+      const view = await formFor('UMARKETER', 'hello_world');
+      await submitForm(view, 'UMARKETER', { ...typed('+44 7911 123051'), ...variable('body.1', 'x') });
+      const confirm = await waitFor('confirmation', () =>
+        viewText(h.slack.views.get(view.id) as StoredView).includes('Confirm campaign')
+          ? (h.slack.views.get(view.id) as StoredView)
+          : null,
+      );
+      const sendsBefore = h.meta?.sent().length ?? 0;
+      // Someone else's draft (and likewise a draft that was purged) can't be confirmed.
+      const response = await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId: 'UGROWTH1',
+            viewId: view.id,
+            callbackId: 'wa_campaign_confirm',
+            privateMetadata: confirm.view.private_metadata ?? '',
+            values: {},
+          }),
+        ),
+      );
+      expect(response.json).toMatchObject({ response_action: 'update', view: { type: 'modal' } });
+      expect(JSON.stringify(response.json)).toContain('no longer exists');
+      expect(JSON.stringify(response.json)).toContain('Nothing was sent');
+      await h.settle();
+      expect(h.meta?.sent().length).toBe(sendsBefore);
+    });
+
     it('reads an uploaded recipients file (BOM, CRLF, blanks, dashes) and refuses a non-UTF-8 one', async () => {
       const lines = ['\uFEFF+44 7911-123101', '', '  +44 7911 123102 ', 'oops', '+44 7911 123101'];
       const good = h.slack.addFile({
