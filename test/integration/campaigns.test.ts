@@ -473,6 +473,65 @@ for (const dialect of cases) {
       );
     });
 
+    it('fills header and URL-button variables per recipient from header.N and button.I.N CSV columns', async () => {
+      const csv = h.slack.addFile({
+        id: 'FCSVALL',
+        name: 'orders.csv',
+        mimetype: 'text/csv',
+        bytes: Buffer.from(
+          'phone,header.1,{{1}},body.2,button.0.1\n+44 7911 123701,A-1,Ana,A-1,track-a1\n+44 7911 123702,B-2,Bruno,B-2,\n',
+        ),
+      });
+      const view = await formFor('UMARKETER', 'order_update', 'en_US');
+      const sendsBefore = h.meta?.sent().length ?? 0;
+      const response = await submitForm(view, 'UMARKETER', {
+        cmp_recipients_file: { file: { type: 'file_input', files: [csv] } },
+        ...variable('header.1', 'default-header'),
+        ...variable('body.1', 'default-name'),
+        ...variable('body.2', 'default-order'),
+        ...variable('button.0.1', 'default-button'),
+      });
+      expect(response.json).toMatchObject({ response_action: 'update' });
+      const confirm = await waitFor('csv confirmation', () =>
+        viewText(h.slack.views.get(view.id) as StoredView).includes('Confirm campaign')
+          ? (h.slack.views.get(view.id) as StoredView)
+          : null,
+      );
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId: 'UMARKETER',
+            viewId: view.id,
+            callbackId: 'wa_campaign_confirm',
+            privateMetadata: confirm.view.private_metadata ?? '',
+            values: {},
+          }),
+        ),
+      );
+      await waitFor('2 sends', () => (h.meta?.sent().length ?? 0) >= sendsBefore + 2);
+      const sends = h.meta?.sent().slice(sendsBefore) ?? [];
+      const to = (number: string) =>
+        (sends.find((s) => s.to === number)?.template as { components: unknown[] } | undefined)?.components;
+      expect(to('447911123701')).toEqual([
+        { type: 'header', parameters: [{ type: 'text', text: 'A-1' }] },
+        {
+          type: 'body',
+          parameters: [
+            { type: 'text', text: 'Ana' },
+            { type: 'text', text: 'A-1' },
+          ],
+        },
+        { type: 'button', sub_type: 'url', index: '0', parameters: [{ type: 'text', text: 'track-a1' }] },
+      ]);
+      // An empty cell keeps the value from the form.
+      expect(JSON.stringify(to('447911123702'))).toContain('"text":"default-button"');
+      expect(JSON.stringify(to('447911123702'))).toContain('"text":"B-2"');
+      // Not checked against Meta's OpenAPI file here: its button `index` pattern (`^[2-6, 11-14]$`) is a
+      // malformed character class that refuses index "0", which Meta's own documentation uses.
+    });
+
     it('sends triggered templates through the authenticated HTTP API, once per idempotency key', async () => {
       const created = await postSlack(
         h.url,

@@ -10,6 +10,24 @@ import type { CampaignParameters, CampaignRepository } from './campaign-ports.js
 export const MAX_TYPED_RECIPIENTS = 50;
 export const MAX_RECIPIENTS_FILE_BYTES = 10 * 1024 * 1024;
 
+/**
+ * A CSV column names the variable it fills: `header.1`, `body.2` and `button.0.1` (URL button 0,
+ * placeholder 1) as in the form; a bare `1` or `name` means the body's. An empty cell keeps the
+ * value typed in the form.
+ */
+export function csvVariableKey(column: string): string {
+  return /^(header|body)\.\w+$/.test(column) || /^button\.\d+\.\w+$/.test(column) ? column : `body.${column}`;
+}
+
+const perRecipientJson = (values: Record<string, string> | undefined) =>
+  values && Object.keys(values).length > 0 ? JSON.stringify(values) : null;
+
+function csvVariables(row: Record<string, string>): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [column, value] of Object.entries(row)) if (value.trim() !== '') values[csvVariableKey(column)] = value;
+  return values;
+}
+
 export type RecipientsFile = { name: string; mimeType: string; size: number; urlPrivate: string };
 
 export type InvalidLine = { line: number; input: string; reason: string };
@@ -89,12 +107,7 @@ export function createCampaignDrafts(deps: {
       invalid = parsed.invalid;
       duplicates = parsed.duplicates;
       if (parsed.rows && parsed.rows.length > 0) {
-        perRecipient = new Map(
-          parsed.rows.map((row) => [
-            row.e164,
-            Object.fromEntries(Object.entries(row.variables).map(([k, v]) => [`body.${k}`, v])),
-          ]),
-        );
+        perRecipient = new Map(parsed.rows.map((row) => [row.e164, csvVariables(row.variables)]));
       }
     } else {
       const parsed = parseTypedRecipients(request.typedRecipients ?? '', { max: MAX_TYPED_RECIPIENTS });
@@ -155,7 +168,7 @@ export function createCampaignDrafts(deps: {
         invalidCount: invalid.length,
         recipients: numbers.map((phoneNumber) => ({
           phoneNumber,
-          parametersJson: perRecipient?.get(phoneNumber) ? JSON.stringify(perRecipient.get(phoneNumber)) : null,
+          parametersJson: perRecipientJson(perRecipient?.get(phoneNumber)),
         })),
       },
       deps.now(),
