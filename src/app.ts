@@ -335,7 +335,6 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     sendingNumbers,
     requests: {
       find: (keyId, idem) => apiKeys.findRequest(keyId, idem),
-      record: (keyId, idem, id, now) => apiKeys.recordRequest(keyId, idem, id, now),
     },
     reportChannelId: config.slack.defaultChannelId,
     now: clock.now,

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BOT_TOKEN,
@@ -578,6 +579,81 @@ for (const dialect of cases) {
       );
       expect((revoked.json as { text: string }).text).toContain('revoked');
       expect((await post({ ...body, idempotency_key: 'order-2' })).status).toBe(401);
+    });
+
+    it('records an API idempotency key only together with its message: a failure half-way leaves the key free', async () => {
+      const created = await postSlack(
+        h.url,
+        slashCommand(SIGNING_SECRET, { text: 'apikey create shop', userId: 'UMARKETER' }),
+      );
+      const key = /`(wab_[^`]+)`/.exec((created.json as { text: string }).text)?.[1] as string;
+      const post = () =>
+        fetch(`${h.url}/api/v1/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            from: '+15550001111',
+            to: '+44 7911 123999',
+            template: 'hello_world',
+            language: 'en_US',
+            variables: { '1': 'Ana' },
+            idempotency_key: 'half-way',
+          }),
+        });
+      // The database refuses the recipient row, as if the process died between the two writes.
+      const { db, dialect: kind } = h.app.database;
+      if (kind === 'sqlite') {
+        await sql`create trigger refuse_recipient before insert on campaign_recipient
+          when new.phone_number = '+447911123999' begin select raise(abort, 'simulated crash'); end`.execute(db);
+      } else {
+        await sql`create function refuse_recipient() returns trigger language plpgsql as $$
+          begin if new.phone_number = '+447911123999' then raise exception 'simulated crash'; end if; return new; end $$`.execute(
+          db,
+        );
+        await sql`create trigger refuse_recipient before insert on campaign_recipient
+          for each row execute function refuse_recipient()`.execute(db);
+      }
+      try {
+        expect((await post()).status).toBe(500);
+      } finally {
+        await sql`drop trigger refuse_recipient${sql.raw(kind === 'sqlite' ? '' : ' on campaign_recipient')}`.execute(
+          db,
+        );
+        if (kind === 'postgres') await sql`drop function refuse_recipient()`.execute(db);
+      }
+      // The retry with the same key sends the message (it is not answered as a duplicate of nothing).
+      const retried = await post();
+      expect(retried.status).toBe(202);
+      const { id } = (await retried.json()) as { id: string };
+      await waitFor('retried API send', () => h.meta?.sent().some((s) => s.to === '447911123999'));
+      const status = await fetch(`${h.url}/api/v1/messages/${id}`, { headers: { authorization: `Bearer ${key}` } });
+      expect(status.status).toBe(200);
+      expect((await post()).status).toBe(200); // and from now on the key is taken
+      await h.settle();
+      expect(h.meta?.sent().filter((s) => s.to === '447911123999')).toHaveLength(1);
+
+      // Concurrent requests with one key: one message, one id.
+      const burst = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          fetch(`${h.url}/api/v1/messages`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify({
+              from: '+15550001111',
+              to: '+44 7911 123998',
+              template: 'hello_world',
+              language: 'en_US',
+              variables: { '1': 'Bo' },
+              idempotency_key: 'burst',
+            }),
+          }).then(async (r) => ({ status: r.status, id: ((await r.json()) as { id: string }).id })),
+        ),
+      );
+      expect(burst.filter((r) => r.status === 202)).toHaveLength(1);
+      expect(new Set(burst.map((r) => r.id)).size).toBe(1);
+      await waitFor('burst send', () => h.meta?.sent().some((s) => s.to === '447911123998'));
+      await h.settle();
+      expect(h.meta?.sent().filter((s) => s.to === '447911123998')).toHaveLength(1);
     });
 
     it('posts no campaign progress message for API sends: their status is read over HTTP', async () => {

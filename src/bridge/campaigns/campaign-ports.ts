@@ -64,6 +64,15 @@ export type NewCampaignRecord = {
 
 export interface CampaignRepository {
   create(campaign: NewCampaignRecord, now: number, options?: { draft?: boolean }): Promise<void>;
+  /**
+   * A campaign triggered through the API, stored atomically with its idempotency key; when the key
+   * was used before, nothing is stored and the id it points at comes back.
+   */
+  createTriggered(
+    campaign: NewCampaignRecord,
+    request: { apiKeyId: string; idempotencyKey: string },
+    now: number,
+  ): Promise<{ created: true } | { created: false; existingId: string }>;
   /** Turns a draft into a real campaign (sending now, or scheduled); false if it was not a draft. */
   confirm(id: string, now: number): Promise<boolean>;
   get(id: string): Promise<CampaignRecord | undefined>;

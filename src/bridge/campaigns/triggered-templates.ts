@@ -34,7 +34,6 @@ export function createTriggeredTemplates(deps: {
   sendingNumbers(): Promise<SendingNumberRecord[]>;
   requests: {
     find(apiKeyId: string, idempotencyKey: string): Promise<{ message_id: string } | undefined>;
-    record(apiKeyId: string, idempotencyKey: string, id: string, now: number): Promise<boolean>;
   };
   reportChannelId: string;
   now: () => number;
@@ -102,10 +101,6 @@ export function createTriggeredTemplates(deps: {
     }
 
     const id = randomUUID();
-    if (!(await deps.requests.record(request.apiKeyId, request.idempotencyKey, id, deps.now()))) {
-      const winner = await deps.requests.find(request.apiKeyId, request.idempotencyKey);
-      return { ok: true, id: winner?.message_id ?? id, status: 'queued', duplicate: true };
-    }
     const parameters: CampaignParameters = {
       values,
       headerMedia: request.header
@@ -116,7 +111,7 @@ export function createTriggeredTemplates(deps: {
           }
         : null,
     };
-    await deps.campaigns.create(
+    const stored = await deps.campaigns.createTriggered(
       {
         id,
         createdBy: apiCreator(request.apiKeyId),
@@ -130,8 +125,14 @@ export function createTriggeredTemplates(deps: {
         invalidCount: 0,
         recipients: [{ phoneNumber: to.e164, parametersJson: null }],
       },
+      { apiKeyId: request.apiKeyId, idempotencyKey: request.idempotencyKey },
       deps.now(),
     );
+    if (!stored.created) {
+      // A concurrent request with the same key won the race.
+      const current = await status(stored.existingId, request.apiKeyId);
+      return { ok: true, id: stored.existingId, status: current?.status ?? 'queued', duplicate: true };
+    }
     deps.wake();
     return { ok: true, id, status: 'queued', duplicate: false };
   }

@@ -26,6 +26,60 @@ const RECIPIENT_RANK: Record<RecipientStatus, number> = {
   failed: 5,
 };
 
+function campaignRow(campaign: NewCampaign, now: number, draft: boolean) {
+  return {
+    id: campaign.id,
+    created_by: campaign.createdBy,
+    slack_channel_id: campaign.slackChannelId,
+    slack_message_ts: null,
+    sending_number_id: campaign.sendingNumberId,
+    template_name: campaign.templateName,
+    template_language: campaign.templateLanguage,
+    template_category: campaign.templateCategory,
+    parameters_json: campaign.parametersJson,
+    status: draft
+      ? ('draft' as const)
+      : campaign.scheduledAt && campaign.scheduledAt > now
+        ? ('scheduled' as const)
+        : ('sending' as const),
+    scheduled_at: campaign.scheduledAt,
+    total: campaign.recipients.length,
+    invalid_count: campaign.invalidCount,
+    created_at: now,
+    started_at: null,
+    finished_at: null,
+    error: null,
+  };
+}
+
+async function insertRecipients(
+  executor: Kysely<Database>,
+  campaignId: string,
+  recipients: NewCampaign['recipients'],
+  now: number,
+): Promise<void> {
+  for (let i = 0; i < recipients.length; i += 500) {
+    await executor
+      .insertInto('campaign_recipient')
+      .values(
+        recipients.slice(i, i + 500).map((r) => ({
+          campaign_id: campaignId,
+          phone_number: r.phoneNumber,
+          parameters_json: r.parametersJson,
+          status: 'queued' as const,
+          provider_message_id: null,
+          error_code: null,
+          error_detail: null,
+          claimed_by: null,
+          claimed_until: null,
+          updated_at: now,
+        })),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+}
+
 export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
   return {
     /**
@@ -34,55 +88,11 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
      * 20,000 rows: a 10 MB file doesn't become one huge transaction (and WAL) that stalls the rest.
      */
     async create(campaign: NewCampaign, now: number, options: { draft?: boolean } = {}): Promise<void> {
-      const row = {
-        id: campaign.id,
-        created_by: campaign.createdBy,
-        slack_channel_id: campaign.slackChannelId,
-        slack_message_ts: null,
-        sending_number_id: campaign.sendingNumberId,
-        template_name: campaign.templateName,
-        template_language: campaign.templateLanguage,
-        template_category: campaign.templateCategory,
-        parameters_json: campaign.parametersJson,
-        status: options.draft
-          ? ('draft' as const)
-          : campaign.scheduledAt && campaign.scheduledAt > now
-            ? ('scheduled' as const)
-            : ('sending' as const),
-        scheduled_at: campaign.scheduledAt,
-        total: campaign.recipients.length,
-        invalid_count: campaign.invalidCount,
-        created_at: now,
-        started_at: null,
-        finished_at: null,
-        error: null,
-      };
-      const insertRecipients = async (executor: Kysely<Database>, recipients: NewCampaign['recipients']) => {
-        for (let i = 0; i < recipients.length; i += 500) {
-          await executor
-            .insertInto('campaign_recipient')
-            .values(
-              recipients.slice(i, i + 500).map((r) => ({
-                campaign_id: campaign.id,
-                phone_number: r.phoneNumber,
-                parameters_json: r.parametersJson,
-                status: 'queued' as const,
-                provider_message_id: null,
-                error_code: null,
-                error_detail: null,
-                claimed_by: null,
-                claimed_until: null,
-                updated_at: now,
-              })),
-            )
-            .onConflict((oc) => oc.doNothing())
-            .execute();
-        }
-      };
+      const row = campaignRow(campaign, now, options.draft ?? false);
       if (!options.draft) {
         await db.transaction().execute(async (trx) => {
           await trx.insertInto('campaign').values(row).execute();
-          await insertRecipients(trx, campaign.recipients);
+          await insertRecipients(trx, campaign.id, campaign.recipients, now);
         });
         return;
       }
@@ -90,8 +100,49 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
       for (let offset = 0; offset < campaign.recipients.length; offset += 20_000) {
         await db
           .transaction()
-          .execute((trx) => insertRecipients(trx, campaign.recipients.slice(offset, offset + 20_000)));
+          .execute((trx) =>
+            insertRecipients(trx, campaign.id, campaign.recipients.slice(offset, offset + 20_000), now),
+          );
       }
+    },
+
+    /**
+     * A campaign triggered through the API, recorded together with its idempotency key in one
+     * transaction: a crash leaves either both or neither, never a key pointing at nothing. When the
+     * key was already used, nothing is written and the id it points at is returned.
+     */
+    async createTriggered(
+      campaign: NewCampaign,
+      request: { apiKeyId: string; idempotencyKey: string },
+      now: number,
+    ): Promise<{ created: true } | { created: false; existingId: string }> {
+      return db.transaction().execute(async (trx) => {
+        const recorded = await trx
+          .insertInto('api_request')
+          .values({
+            api_key_id: request.apiKeyId,
+            idempotency_key: request.idempotencyKey,
+            message_id: campaign.id,
+            created_at: now,
+          })
+          .onConflict((oc) => oc.doNothing())
+          .executeTakeFirst();
+        if (Number(recorded.numInsertedOrUpdatedRows ?? 0n) === 0) {
+          const existing = await trx
+            .selectFrom('api_request')
+            .select('message_id')
+            .where('api_key_id', '=', request.apiKeyId)
+            .where('idempotency_key', '=', request.idempotencyKey)
+            .executeTakeFirstOrThrow();
+          return { created: false as const, existingId: existing.message_id };
+        }
+        await trx
+          .insertInto('campaign')
+          .values(campaignRow(campaign, now, false))
+          .execute();
+        await insertRecipients(trx, campaign.id, campaign.recipients, now);
+        return { created: true as const };
+      });
     },
 
     async confirm(id: string, now: number): Promise<boolean> {
