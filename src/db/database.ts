@@ -64,7 +64,7 @@ export type SendBudgetTable = {
   used: number;
 };
 
-export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'cancelled';
 
 export type CampaignRecipientTable = {
   id: Generated<number>;

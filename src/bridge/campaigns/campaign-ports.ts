@@ -1,6 +1,7 @@
 /** What campaign sending needs from storage (implemented by src/db/stores/campaign-store.ts). */
 
-export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+/** `cancelled`: never sent because its campaign was cancelled first (not a failure). */
+export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'cancelled';
 export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'completed' | 'cancelled' | 'failed';
 export type StatusCounts = Record<RecipientStatus, number>;
 

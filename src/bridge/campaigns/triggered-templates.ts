@@ -46,7 +46,7 @@ export function createTriggeredTemplates(deps: {
     const campaign = await deps.campaigns.get(id);
     if (!campaign || campaign.created_by !== apiCreator(apiKeyId)) return null;
     const counts = await deps.campaigns.counts(id);
-    const order: RecipientStatus[] = ['failed', 'read', 'delivered', 'sent', 'sending', 'queued'];
+    const order: RecipientStatus[] = ['failed', 'cancelled', 'read', 'delivered', 'sent', 'sending', 'queued'];
     const current = order.find((s) => counts[s] > 0) ?? 'queued';
     const reason = current === 'failed' ? ((await deps.campaigns.failureReasons(id, 1))[0]?.reason ?? null) : null;
     return { status: current, error: reason };

@@ -24,7 +24,14 @@ const RECIPIENT_RANK: Record<RecipientStatus, number> = {
   delivered: 3,
   read: 4,
   failed: 5,
+  cancelled: 5,
 };
+
+const CANCELLED_RECIPIENT = {
+  status: 'cancelled',
+  error_code: 'cancelled',
+  error_detail: 'campaign cancelled before sending',
+} as const;
 
 function campaignRow(campaign: NewCampaign, now: number, draft: boolean) {
   return {
@@ -180,12 +187,7 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
       if (cancelled) {
         await db
           .updateTable('campaign_recipient')
-          .set({
-            status: 'failed',
-            error_code: 'cancelled',
-            error_detail: 'campaign cancelled before sending',
-            updated_at: now,
-          })
+          .set({ ...CANCELLED_RECIPIENT, updated_at: now })
           .where('campaign_id', '=', id)
           .where('status', '=', 'queued')
           .execute();
@@ -335,6 +337,16 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
         .updateTable('campaign_recipient')
         .set({ status: 'queued', claimed_by: null, claimed_until: null, updated_at: now })
         .where('id', '=', recipientId)
+        .where('status', '=', 'sending')
+        .execute();
+      // Its campaign was cancelled while the send was in flight: it is not sent after all. (A
+      // cancel that lands after this statement turns the row to cancelled itself.)
+      await db
+        .updateTable('campaign_recipient')
+        .set({ ...CANCELLED_RECIPIENT, updated_at: now })
+        .where('id', '=', recipientId)
+        .where('status', '=', 'queued')
+        .where('campaign_id', 'in', db.selectFrom('campaign').select('id').where('status', '=', 'cancelled'))
         .execute();
     },
 
@@ -368,7 +380,7 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
         .where('campaign_id', '=', campaignId)
         .groupBy('status')
         .execute();
-      const counts: StatusCounts = { queued: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0 };
+      const counts: StatusCounts = { queued: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0, cancelled: 0 };
       for (const row of rows) counts[row.status] = Number(row.count);
       return counts;
     },
