@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
  * - `GET /:wabaId/phone_numbers`, `GET /:wabaId/message_templates` (cursor paging)
  *
  * API: `startFakeMetaGraph({accessToken?})` → `{ url, requests, sent, failNext(n, {status, body, headers}),
- * addMedia(id, bytes, mime), setPhoneNumbers, setTemplates, latencyMs, close }`.
+ * addMedia(id, bytes, mime), setPhoneNumbers, setTemplates, setLatency, setSendLatency, close }`.
  */
 
 export type GraphRequest = {
@@ -105,7 +105,7 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
   let templates: unknown[] = DEFAULT_TEMPLATES;
   let counter = 0;
   let url = '';
-  const state = { latencyMs: 0, failUntil: 0, failStatus: 500, ratePerSecond: 0 };
+  const state = { latencyMs: 0, sendLatencyMs: 0, failUntil: 0, failStatus: 500, ratePerSecond: 0 };
   /** Arrival times of accepted sends, to check the rate afterwards. */
   const sendTimes: number[] = [];
   const recentSends: number[] = [];
@@ -135,7 +135,9 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(payload));
     };
-    if (state.latencyMs > 0) await new Promise((r) => setTimeout(r, state.latencyMs));
+    const isSend = req.method === 'POST' && path.endsWith('/messages');
+    const latency = state.latencyMs + (isSend ? state.sendLatencyMs : 0);
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (options.accessToken && req.headers.authorization !== `Bearer ${options.accessToken}`) {
       return send(401, {
         error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190, fbtrace_id: 'x' },
@@ -239,6 +241,10 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
     accepted: () => accepted,
     setLatency(ms: number) {
       state.latencyMs = ms;
+    },
+    /** Extra latency for sends only (POST …/messages), on top of setLatency. */
+    setSendLatency(ms: number) {
+      state.sendLatencyMs = ms;
     },
     addMedia(id: string, bytes: Buffer, mimeType: string) {
       media.set(id, { bytes, mimeType });

@@ -56,6 +56,16 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
   /** Sends granted by the shared budget but not used yet, per sending number, until their window ends. */
   const tokens = new Map<string, { count: number; windowEndsAt: number }>();
   let activeCache: { at: number; campaigns: CampaignRecord[] } | null = null;
+  /** Recipients this worker has claimed and not yet settled: their leases are renewed until then. */
+  const held = new Set<number>();
+  let leaseRenewal: NodeJS.Timeout | null = null;
+
+  // A send can outlast the lease (HTTP timeout × retries): renewing keeps a live worker's send from
+  // being reclaimed and sent again, while a dead worker's leases still run out and get taken over.
+  async function renewLeases(): Promise<void> {
+    if (held.size === 0) return;
+    await campaigns.renewLeases(options.workerId, [...held], options.now() + leaseMs);
+  }
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -239,11 +249,13 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
       }
       for (const recipient of recipients) {
         inFlight++;
+        held.add(recipient.id);
         const task = sendOne(campaign, parameters, recipient)
           .catch((error: unknown) =>
             logger.error({ err: String(error), campaignId: campaign.id }, 'campaign send bookkeeping failed'),
           )
           .finally(() => {
+            held.delete(recipient.id);
             inFlight--;
             inflightSends.delete(task);
             options.onProgress(campaign.id);
@@ -277,6 +289,15 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
       if (running) return;
       running = true;
       loop = run();
+      leaseRenewal = setInterval(
+        () => {
+          renewLeases().catch((error: unknown) =>
+            logger.warn({ err: String(error) }, 'renewing campaign recipient leases failed'),
+          );
+        },
+        Math.max(500, leaseMs / 3),
+      );
+      leaseRenewal.unref();
     },
     wake() {
       activeCache = null;
@@ -288,6 +309,8 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
       await loop;
       await Promise.allSettled([...inflightSends]);
       await conversationWrites;
+      if (leaseRenewal) clearInterval(leaseRenewal);
+      leaseRenewal = null;
     },
     get inFlight() {
       return inFlight;

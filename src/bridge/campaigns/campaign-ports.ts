@@ -94,6 +94,8 @@ export interface CampaignRepository {
     leaseMs: number,
     now: number,
   ): Promise<CampaignRecipientRecord[]>;
+  /** Extends this worker's leases on recipients it still holds (a send in flight is never reclaimed). */
+  renewLeases(workerId: string, recipientIds: readonly number[], until: number): Promise<void>;
   recordSent(recipientId: number, providerMessageId: string, now: number): Promise<void>;
   recordFailed(recipientId: number, code: string, detail: string, now: number): Promise<void>;
   requeue(recipientId: number, now: number): Promise<void>;

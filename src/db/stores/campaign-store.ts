@@ -301,6 +301,18 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
       return attempt(abandoned);
     },
 
+    async renewLeases(workerId: string, recipientIds: readonly number[], until: number): Promise<void> {
+      for (let i = 0; i < recipientIds.length; i += 500) {
+        await db
+          .updateTable('campaign_recipient')
+          .set({ claimed_until: until })
+          .where('id', 'in', recipientIds.slice(i, i + 500))
+          .where('claimed_by', '=', workerId)
+          .where('status', '=', 'sending')
+          .execute();
+      }
+    },
+
     async recordSent(recipientId: number, providerMessageId: string, now: number): Promise<void> {
       await db
         .updateTable('campaign_recipient')
