@@ -110,6 +110,8 @@ export type BridgeAppOptions = {
   provider?: WhatsAppProvider;
   workerConcurrency?: number;
   campaignConcurrency?: number;
+  /** First retry delay of a campaign recipient after a retryable failure; tests shorten it. */
+  campaignRetryBaseDelayMs?: number;
   /** Pace of posts per Slack channel (Slack allows about one per second); tests shorten it. */
   slackPerChannelIntervalMs?: number;
   pollIntervalMs?: number;
@@ -488,6 +490,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     onProgress: (id) => reporter.soon(id),
     onFinished: (id) => void reporter.now(id),
     leaseMs: config.workLeaseMs,
+    retryBaseDelayMs: options.campaignRetryBaseDelayMs,
   });
   dispatcherRef = dispatcher;
 

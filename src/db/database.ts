@@ -78,6 +78,8 @@ export type CampaignRecipientTable = {
   attempts: Generated<number>;
   claimed_by: string | null;
   claimed_until: number | null;
+  /** A queued recipient waits until then after a retryable failure (null: as soon as possible). */
+  retry_at: number | null;
   updated_at: number;
 };
 

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_SEND_ATTEMPTS } from '../../src/bridge/campaigns/campaign-retry.js';
 import {
   BOT_TOKEN,
   type Harness,
@@ -35,7 +36,11 @@ for (const dialect of cases) {
   describe.runIf(dialect.available)(`template campaigns on ${dialect.name}`, () => {
     let h: Harness;
     beforeAll(async () => {
-      h = await startHarness({ database: await dialect.create(), env: { MARKETERS: 'UMARKETER,SGROWTH' } });
+      h = await startHarness({
+        database: await dialect.create(),
+        env: { MARKETERS: 'UMARKETER,SGROWTH' },
+        campaignRetryBaseDelayMs: 10,
+      });
       h.slack.addGroup('SGROWTH', ['UGROWTH1']);
     });
     afterAll(async () => {
@@ -119,6 +124,41 @@ for (const dialect of cases) {
       if (language) view = await choose(view, 'tpl_language_select', language, userId);
       return view;
     }
+
+    /** Runs a typed-recipients hello_world campaign through the form and its confirmation; its id. */
+    async function launchTyped(numbers: string[], beforeConfirm?: () => void): Promise<string> {
+      const view = await formFor('UMARKETER', 'hello_world');
+      await submitForm(view, 'UMARKETER', { ...typed(numbers.join('\n')), ...variable('body.1', 'friend') });
+      const confirm = await waitFor('confirmation', () =>
+        viewText(h.slack.views.get(view.id) as StoredView).includes('Confirm campaign')
+          ? (h.slack.views.get(view.id) as StoredView)
+          : null,
+      );
+      beforeConfirm?.();
+      await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            userId: 'UMARKETER',
+            viewId: view.id,
+            callbackId: 'wa_campaign_confirm',
+            privateMetadata: confirm.view.private_metadata ?? '',
+            values: {},
+          }),
+        ),
+      );
+      return JSON.parse(confirm.view.private_metadata ?? '{}').draftId as string;
+    }
+    const campaignStatus = async (id: string) =>
+      (await h.app.database.db.selectFrom('campaign').select('status').where('id', '=', id).executeTakeFirst())?.status;
+    const recipientRows = (id: string) =>
+      h.app.database.db
+        .selectFrom('campaign_recipient')
+        .selectAll()
+        .where('campaign_id', '=', id)
+        .orderBy('phone_number')
+        .execute();
 
     it('refuses people who are not marketers, and accepts members of a marketer user group', async () => {
       const refused = await postSlack(h.url, slashCommand(SIGNING_SECRET, { text: 'send', userId: 'URANDOM' }));
@@ -531,6 +571,68 @@ for (const dialect of cases) {
       expect(JSON.stringify(to('447911123702'))).toContain('"text":"B-2"');
       // Not checked against Meta's OpenAPI file here: its button `index` pattern (`^[2-6, 11-14]$`) is a
       // malformed character class that refuses index "0", which Meta's own documentation uses.
+    });
+
+    it('retries 5xx and 429 answers (honouring Retry-After) with backoff, and delivers everyone exactly once', async () => {
+      const numbers = Array.from({ length: 6 }, (_, i) => `+4479111238${String(i).padStart(2, '0')}`);
+      const campaignId = await launchTyped(numbers, () => {
+        // More failures in a row than the HTTP client retries, so the campaign itself must retry.
+        h.meta?.failSendsTo('447911123800', 4, {
+          status: 503,
+          body: { error: { message: 'Service temporarily unavailable', code: 131016 } },
+          headers: { 'retry-after': '0' },
+        });
+        h.meta?.failSendsTo('447911123801', 3, {
+          status: 429,
+          body: { error: { message: '(#130429) Rate limit hit', code: 130429 } },
+          headers: { 'retry-after': '1' },
+        });
+        h.meta?.failNext(2, { status: 500, body: { error: { message: 'Unknown error', code: 1 } } });
+      });
+      await waitFor('campaign completed', async () => (await campaignStatus(campaignId)) === 'completed', 20_000);
+      const accepted = (h.meta?.accepted() ?? []).map((b) => String(b.to));
+      for (const number of numbers) expect(accepted.filter((to) => `+${to}` === number)).toHaveLength(1);
+      const rows = await recipientRows(campaignId);
+      expect(rows.map((r) => r.status)).toEqual(numbers.map(() => 'sent'));
+      expect(rows.find((r) => r.phone_number === '+447911123800')?.attempts).toBe(2);
+      expect(rows.find((r) => r.phone_number === '+447911123801')?.attempts).toBe(2);
+    });
+
+    it(`fails a recipient that keeps failing after ${MAX_SEND_ATTEMPTS} attempts, with a readable reason in the report`, async () => {
+      const numbers = ['+447911123900', '+447911123901'];
+      const campaignId = await launchTyped(numbers, () =>
+        h.meta?.failSendsTo('447911123900', 1000, {
+          status: 503,
+          body: { error: { message: 'Service temporarily unavailable', code: 131016 } },
+          headers: { 'retry-after': '0' },
+        }),
+      );
+      await waitFor('campaign completed', async () => (await campaignStatus(campaignId)) === 'completed', 20_000);
+      const [failing, fine] = await recipientRows(campaignId);
+      expect(fine?.status).toBe('sent');
+      expect(failing).toMatchObject({
+        status: 'failed',
+        attempts: MAX_SEND_ATTEMPTS,
+        error_code: '131016',
+        error_detail: `gave up after ${MAX_SEND_ATTEMPTS} attempts: WhatsApp is temporarily unavailable (131016)`,
+      });
+      // Each attempt is one request plus the HTTP client's two quick retries; then it stops.
+      expect(h.meta?.sent().filter((s) => s.to === '447911123900')).toHaveLength(MAX_SEND_ATTEMPTS * 3);
+      const ts = (
+        await h.app.database.db
+          .selectFrom('campaign')
+          .select('slack_message_ts')
+          .where('id', '=', campaignId)
+          .executeTakeFirstOrThrow()
+      ).slack_message_ts;
+      await waitFor('final report with the reason', () => {
+        const text = JSON.stringify(h.slack.messages(COMMAND_CHANNEL).find((m) => m.ts === ts)?.blocks ?? '');
+        return (
+          text.includes('Finished') &&
+          text.includes('*Failures:*') &&
+          text.includes(`1 × gave up after ${MAX_SEND_ATTEMPTS} attempts: WhatsApp is temporarily unavailable (131016)`)
+        );
+      });
     });
 
     it('sends triggered templates through the authenticated HTTP API, once per idempotency key', async () => {

@@ -57,6 +57,8 @@ export async function startHarness(
     slackPerChannelIntervalMs?: number;
     /** A controllable clock (retention, 24-hour window). */
     now?: () => number;
+    /** Campaign retry backoff base (production: 1 s). */
+    campaignRetryBaseDelayMs?: number;
   } = {},
 ): Promise<Harness> {
   const provider = options.provider ?? 'meta';
@@ -104,6 +106,9 @@ export async function startHarness(
     pollIntervalMs: 20,
     slackPerChannelIntervalMs: options.slackPerChannelIntervalMs ?? 5,
     ...(options.now ? { clock: { now: options.now } } : {}),
+    ...(options.campaignRetryBaseDelayMs !== undefined
+      ? { campaignRetryBaseDelayMs: options.campaignRetryBaseDelayMs }
+      : {}),
   });
   const { port } = await app.start();
   return {

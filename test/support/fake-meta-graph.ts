@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
  * - `GET /:wabaId/phone_numbers`, `GET /:wabaId/message_templates` (cursor paging)
  *
  * API: `startFakeMetaGraph({accessToken?})` → `{ url, requests, sent, failNext(n, {status, body, headers}),
+ * failSendsTo(to, n, failure),
  * addMedia(id, bytes, mime), setPhoneNumbers, setTemplates, setLatency, setSendLatency, close }`.
  */
 
@@ -100,6 +101,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 export async function startFakeMetaGraph(options: { accessToken?: string } = {}) {
   const requests: GraphRequest[] = [];
   const failures: Failure[] = [];
+  /** Failures for sends to one recipient (`to` as Meta sees it, digits only), in order. */
+  const recipientFailures = new Map<string, Failure[]>();
   const media = new Map<string, { bytes: Buffer; mimeType: string }>();
   let phoneNumbers: unknown[] = DEFAULT_PHONE_NUMBERS;
   let templates: unknown[] = DEFAULT_TEMPLATES;
@@ -143,7 +146,8 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
         error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190, fbtrace_id: 'x' },
       });
     }
-    const failure = failures.shift();
+    const to = isSend ? String((body as { to?: unknown } | null)?.to ?? '') : '';
+    const failure = (isSend ? recipientFailures.get(to)?.shift() : undefined) ?? failures.shift();
     if (failure) return send(failure.status, failure.body, failure.headers);
     if (state.failUntil > Date.now())
       return send(state.failStatus, { error: { message: 'Service temporarily unavailable', code: 131016 } });
@@ -227,6 +231,12 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
         .map((r) => r.body as Record<string, unknown>),
     failNext(count: number, failure: Failure) {
       for (let i = 0; i < count; i++) failures.push(failure);
+    },
+    /** The next `count` sends to this recipient (digits, e.g. 447911123456) fail like this. */
+    failSendsTo(to: string, count: number, failure: Failure) {
+      const list = recipientFailures.get(to) ?? [];
+      for (let i = 0; i < count; i++) list.push(failure);
+      recipientFailures.set(to, list);
     },
     /** Every request fails with `status` until the time given. */
     failUntil(untilMs: number, status = 500) {

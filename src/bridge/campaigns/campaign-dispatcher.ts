@@ -13,6 +13,14 @@ import {
   isApiTriggered,
   type SendBudget,
 } from './campaign-ports.js';
+import {
+  exhaustedReason,
+  isRetryableSendError,
+  MAX_SEND_ATTEMPTS,
+  RETRY_BASE_DELAY_MS,
+  retryDelayMs,
+  sendErrorCode,
+} from './campaign-retry.js';
 
 export type CampaignDispatcherOptions = {
   campaigns: CampaignRepository;
@@ -31,6 +39,10 @@ export type CampaignDispatcherOptions = {
   onFinished(campaignId: string): void;
   leaseMs?: number;
   idleDelayMs?: number;
+  /** Tries per recipient before it is failed (MAX_SEND_ATTEMPTS). */
+  maxAttempts?: number;
+  /** First retry delay; it doubles per failure (RETRY_BASE_DELAY_MS). */
+  retryBaseDelayMs?: number;
 };
 
 /**
@@ -45,6 +57,10 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
   const { campaigns, budget, provider, logger } = options;
   const leaseMs = options.leaseMs ?? 60_000;
   const idleDelayMs = options.idleDelayMs ?? 200;
+  const maxAttempts = options.maxAttempts ?? MAX_SEND_ATTEMPTS;
+  const retryBaseDelayMs = options.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS;
+  /** Retryable failures in a row per sending number, for its pause. */
+  const failureStreak = new Map<string, number>();
   let inFlight = 0;
   let running = false;
   let loop: Promise<void> | null = null;
@@ -112,6 +128,7 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
     // 2 % headroom absorbs timer and network jitter, so the provider never sees a burst above the limit.
     nextSendAt.set(campaign.sending_number_id, slot + spacingFor(options.maxPerSecond));
     if (slot > options.now()) await new Promise((resolve) => setTimeout(resolve, slot - options.now()));
+    let providerMessageId: string;
     try {
       const result = await provider.send(
         campaign.sending_number_id,
@@ -126,31 +143,51 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
         },
         { correlationId: `campaign:${campaign.id}:${recipient.id}` },
       );
-      await campaigns.recordSent(recipient.id, result.providerMessageId, options.now());
-      await recordInConversation(campaign, recipient, result.providerMessageId, renderTemplate(template, values)).catch(
-        (error: unknown) =>
-          logger.warn(
-            { err: String(error), campaignId: campaign.id },
-            'recording the campaign message in its conversation failed',
-          ),
-      );
+      providerMessageId = result.providerMessageId;
     } catch (error) {
-      if (error instanceof ProviderError && error.retryable && !error.mayHaveBeenSent) {
-        pausedUntil.set(campaign.sending_number_id, options.now() + (error.retryAfterMs ?? 1000));
-        await campaigns.requeue(recipient.id, options.now());
-        return;
-      }
-      if (!(error instanceof ProviderError)) {
-        await campaigns.requeue(recipient.id, options.now());
-        logger.warn({ err: String(error), campaignId: campaign.id }, 'campaign send failed unexpectedly; will retry');
-        pausedUntil.set(campaign.sending_number_id, options.now() + 1000);
-        return;
-      }
+      await settleFailedSend(campaign, recipient, error);
+      return;
+    }
+    failureStreak.delete(campaign.sending_number_id);
+    // Sent: from here on nothing may put the recipient back in the queue (it would be sent twice).
+    await campaigns.recordSent(recipient.id, providerMessageId, options.now());
+    await recordInConversation(campaign, recipient, providerMessageId, renderTemplate(template, values)).catch(
+      (error: unknown) =>
+        logger.warn(
+          { err: String(error), campaignId: campaign.id },
+          'recording the campaign message in its conversation failed',
+        ),
+    );
+  }
+
+  /**
+   * A send that failed: retried later with exponential backoff (at least the provider's
+   * Retry-After) while it certainly wasn't sent and may work later, up to `maxAttempts`; failed
+   * with a readable reason otherwise. Retryable failures also pause the sending number.
+   */
+  async function settleFailedSend(campaign: CampaignRecord, recipient: CampaignRecipientRecord, error: unknown) {
+    const now = options.now();
+    if (!(error instanceof ProviderError))
+      logger.warn({ err: String(error), campaignId: campaign.id }, 'campaign send failed unexpectedly');
+    if (error instanceof ProviderError && !isRetryableSendError(error)) {
       const detail = error.mayHaveBeenSent
         ? 'the provider did not answer in time; the message may have been delivered, so it was not sent again'
         : describeFailure(error.code, error.providerCode ?? null, error.message);
-      await campaigns.recordFailed(recipient.id, error.providerCode ?? error.code, detail, options.now());
+      await campaigns.recordFailed(recipient.id, sendErrorCode(error), detail, now);
+      return;
     }
+    const retryAfterMs = error instanceof ProviderError ? error.retryAfterMs : null;
+    const number = campaign.sending_number_id;
+    const streak = (failureStreak.get(number) ?? 0) + 1;
+    failureStreak.set(number, streak);
+    const pause = retryDelayMs(streak, retryAfterMs, { baseMs: retryBaseDelayMs });
+    pausedUntil.set(number, Math.max(pausedUntil.get(number) ?? 0, now + pause));
+    if (recipient.attempts >= maxAttempts) {
+      await campaigns.recordFailed(recipient.id, sendErrorCode(error), exhaustedReason(error, recipient.attempts), now);
+      return;
+    }
+    const delay = retryDelayMs(recipient.attempts, retryAfterMs, { baseMs: retryBaseDelayMs });
+    await campaigns.requeue(recipient.id, now + delay, now);
   }
 
   /** The recipient's conversation gets the template, so a reply lands with context; no thread yet. */

@@ -46,6 +46,7 @@ export type CampaignRecipientRecord = {
   provider_message_id: string | null;
   error_code: string | null;
   error_detail: string | null;
+  /** Claims so far, this one included (a reclaim after a crash counts too). */
   attempts: number;
 };
 
@@ -98,7 +99,8 @@ export interface CampaignRepository {
   renewLeases(workerId: string, recipientIds: readonly number[], until: number): Promise<void>;
   recordSent(recipientId: number, providerMessageId: string, now: number): Promise<void>;
   recordFailed(recipientId: number, code: string, detail: string, now: number): Promise<void>;
-  requeue(recipientId: number, now: number): Promise<void>;
+  /** Back to queued, not to be claimed before `retryAt`. */
+  requeue(recipientId: number, retryAt: number, now: number): Promise<void>;
   applyStatus(
     providerMessageId: string,
     status: RecipientStatus,

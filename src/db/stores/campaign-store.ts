@@ -79,6 +79,7 @@ async function insertRecipients(
           error_detail: null,
           claimed_by: null,
           claimed_until: null,
+          retry_at: null,
           updated_at: now,
         })),
       )
@@ -263,6 +264,7 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
           .select('id')
           .where('campaign_id', '=', campaignId)
           .where('status', '=', 'queued')
+          .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now)]))
           .orderBy('id')
           .limit(limit);
       const abandoned = (executor: Kysely<Database>) =>
@@ -343,11 +345,11 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
         .execute();
     },
 
-    /** Gives a recipient back: the provider certainly did not send it. */
-    async requeue(recipientId: number, now: number): Promise<void> {
+    /** Gives a recipient back, to be tried again from `retryAt`: the provider certainly did not send it. */
+    async requeue(recipientId: number, retryAt: number, now: number): Promise<void> {
       await db
         .updateTable('campaign_recipient')
-        .set({ status: 'queued', claimed_by: null, claimed_until: null, updated_at: now })
+        .set({ status: 'queued', claimed_by: null, claimed_until: null, retry_at: retryAt, updated_at: now })
         .where('id', '=', recipientId)
         .where('status', '=', 'sending')
         .execute();
