@@ -156,7 +156,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel, { secrets: secretsOf(config) });
-  const database = createDatabase(config.database);
+  const database = createDatabase(config.database, { backgroundCheckpoints: true });
   const { db } = database;
   const jobs = createJobStore(db, database.dialect);
   const mediaBlobs = createMediaBlobStore(db, clock.now);

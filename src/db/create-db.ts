@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from './database.js';
+import { startBackgroundCheckpoints } from './sqlite-checkpointer.js';
 
 export type DatabaseHandle = {
   db: Kysely<Database>;
@@ -24,7 +25,37 @@ const pgTypes = {
   },
 };
 
-export function createDatabase(target: DatabaseTarget, options: { poolSize?: number } = {}): DatabaseHandle {
+/**
+ * Kysely asks better-sqlite3 to prepare every query it runs, and preparing costs about as much as
+ * running a short one; the app runs the same few hundred SQL texts over and over, so prepared
+ * statements are kept (most recently used first). Safe: kysely uses the one connection serially.
+ */
+function withStatementCache(sqlite: SQLite.Database, size = 500): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(source: string) {
+      let statement = cache.get(source);
+      if (statement) cache.delete(source);
+      else statement = sqlite.prepare(source);
+      cache.set(source, statement);
+      if (cache.size > size) {
+        const oldest = cache.keys().next().value;
+        if (oldest !== undefined) cache.delete(oldest);
+      }
+      return statement;
+    },
+  };
+}
+
+export function createDatabase(
+  target: DatabaseTarget,
+  options: {
+    poolSize?: number;
+    /** SQLite file: checkpoint the WAL from a worker thread instead of inside commits (the app's connection). */
+    backgroundCheckpoints?: boolean;
+  } = {},
+): DatabaseHandle {
   if (target.kind === 'postgres') {
     const pool = new pg.Pool({
       connectionString: target.url,
@@ -45,6 +76,16 @@ export function createDatabase(target: DatabaseTarget, options: { poolSize?: num
   // NORMAL is crash-safe in WAL mode (a process kill loses nothing committed).
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  const checkpoints =
+    options.backgroundCheckpoints && target.path !== ':memory:' ? startBackgroundCheckpoints(target.path) : null;
+  if (checkpoints) sqlite.pragma('wal_autocheckpoint = 0');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    close: async () => {
+      await checkpoints?.stop();
+      await db.destroy();
+    },
+  };
 }
