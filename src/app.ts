@@ -480,8 +480,6 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     budget: sendBudget,
     provider,
     catalog,
-    conversations,
-    messages,
     maxPerSecond: config.maxMessagesPerSecond,
     concurrency: options.campaignConcurrency ?? 32,
     workerId: runner.workerId,

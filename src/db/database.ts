@@ -58,10 +58,12 @@ export type CampaignTable = {
   invalid_count: Generated<number>;
 };
 
-export type SendBudgetTable = {
+/** The next free send slot of a sending number's schedule (epoch microseconds), shared by replicas. */
+export type SendScheduleTable = {
   sending_number_id: string;
-  window_start: number;
-  used: number;
+  next_slot_us: number;
+  /** First slot of the last grant (read back by the taker that made it). */
+  granted_from_us: number;
 };
 
 export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'cancelled';
@@ -133,7 +135,7 @@ export type Database = {
   api_key: ApiKeyTable;
   api_request: ApiRequestTable;
   media_blob: MediaBlobTable;
-  send_budget: SendBudgetTable;
+  send_schedule: SendScheduleTable;
 };
 
 export type ContactRow = Selectable<ContactTable>;

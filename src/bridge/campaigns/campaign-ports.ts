@@ -97,10 +97,22 @@ export interface CampaignRepository {
   ): Promise<CampaignRecipientRecord[]>;
   /** Extends this worker's leases on recipients it still holds (a send in flight is never reclaimed). */
   renewLeases(workerId: string, recipientIds: readonly number[], until: number): Promise<void>;
-  recordSent(recipientId: number, providerMessageId: string, now: number): Promise<void>;
+  /** Marks these recipients sent, in one write (group commit of sends that finished together). */
+  recordSentMany(sent: readonly { recipientId: number; providerMessageId: string }[], now: number): Promise<void>;
+  /**
+   * recordSentMany, and the templates recorded in their recipients' conversations (contact created
+   * when new, message added, last activity moved forward; no Slack thread is opened), in one
+   * transaction.
+   */
+  recordSentWithConversations(
+    sent: readonly { recipientId: number; providerMessageId: string; conversation: CampaignConversationEntry }[],
+    now: number,
+  ): Promise<void>;
   recordFailed(recipientId: number, code: string, detail: string, now: number): Promise<void>;
   /** Back to queued, not to be claimed before `retryAt`. */
   requeue(recipientId: number, retryAt: number, now: number): Promise<void>;
+  /** Back to queued without counting an attempt: it was claimed but never tried. */
+  release(recipientId: number, now: number): Promise<void>;
   applyStatus(
     providerMessageId: string,
     status: RecipientStatus,
@@ -112,21 +124,46 @@ export interface CampaignRepository {
   updateTotals(campaignId: string, counts: StatusCounts): Promise<void>;
 }
 
+export type CampaignConversationEntry = {
+  sendingNumberId: string;
+  phoneNumber: string;
+  messageId: string;
+  providerMessageId: string;
+  body: string;
+  mediaJson: string;
+  source: 'campaign' | 'api';
+  authorSlackUserId: string | null;
+  campaignId: string;
+};
+
 /**
- * The shared send budget is kept in buckets of this many milliseconds; a grant never lets the
- * buckets of the last 1,050 ms add up to more than the per-second limit, so any sliding second
- * (which overlaps at most 21 buckets) stays within it.
+ * Pacing. Every sending number has one schedule of send slots shared by all replicas (in the
+ * database): consecutive slots are 1000 / (SEND_PACE × limit) ms apart, whoever holds them. A
+ * send starts at its slot or up to SEND_LATENESS_MS after it, never earlier and never later (a
+ * missed slot is given up). So the sends starting in any sliding second have their slots within
+ * 1000 + SEND_LATENESS_MS ms, which hold at most ⌈1015 × 0.965 × limit / 1000⌉ = ⌈0.9795 × limit⌉
+ * slots: never above the limit, across replicas, with about 20 ms to spare for the jitter between
+ * a send starting here and the provider counting it (measured at the fake provider: 10–15 ms).
+ * The lateness allowed absorbs event-loop and scheduling hiccups on a busy host.
  */
-export const BUDGET_BUCKET_MS = 50;
-export const BUDGET_WINDOW_MS = 1050;
+export const SEND_PACE = 0.965;
+export const SEND_LATENESS_MS = 15;
+/** By default slots are reserved at most this far ahead of now. */
+export const SCHEDULE_LOOKAHEAD_MS = 10;
 
 export interface SendBudget {
+  /**
+   * Reserves up to `wanted` consecutive slots of this number's schedule, none starting later than
+   * now + lookaheadMs (SCHEDULE_LOOKAHEAD_MS): slot i is at `firstSlotAt + i × spacingMs`.
+   * `nextFreeAt` is where the schedule continues (when nothing was granted: when it frees up).
+   */
   take(
     sendingNumberId: string,
     wanted: number,
     limitPerSecond: number,
     now: number,
-  ): Promise<{ granted: number; windowEndsAt: number }>;
+    lookaheadMs?: number,
+  ): Promise<{ granted: number; firstSlotAt: number; spacingMs: number; nextFreeAt: number }>;
 }
 
 /** What a campaign sends: the template and its shared parameters (header media already uploaded). */

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { CampaignConversationEntry } from '../../bridge/campaigns/campaign-ports.js';
+import { timeOrderedId } from '../../shared/time-ordered-id.js';
 import type { CampaignRecipientRow, CampaignRow, Database, RecipientStatus } from '../database.js';
 
 export type NewCampaign = {
@@ -88,7 +90,140 @@ async function insertRecipients(
   }
 }
 
+/** Sent, with each recipient's provider message id, in one statement per 200. */
+async function markSent(
+  executor: Kysely<Database>,
+  sent: readonly { recipientId: number; providerMessageId: string }[],
+  now: number,
+): Promise<void> {
+  for (let i = 0; i < sent.length; i += 200) {
+    const slice = sent.slice(i, i + 200);
+    const first = slice[0];
+    if (!first) continue;
+    await executor
+      .updateTable('campaign_recipient')
+      .set((eb) => {
+        let providerId = eb.case().when('id', '=', first.recipientId).then(first.providerMessageId);
+        for (const s of slice.slice(1))
+          providerId = providerId.when('id', '=', s.recipientId).then(s.providerMessageId);
+        return {
+          status: 'sent',
+          provider_message_id: providerId.end(),
+          claimed_by: null,
+          claimed_until: null,
+          updated_at: now,
+        };
+      })
+      .where(
+        'id',
+        'in',
+        slice.map((s) => s.recipientId),
+      )
+      .where('status', '=', 'sending')
+      .execute();
+  }
+}
+
+/**
+ * The conversation side of sent campaign templates, for many at once: what upsertContact,
+ * insertOnce and recordActivity do one by one, in four statements (inside the caller's transaction).
+ */
+async function recordInConversations(
+  trx: Kysely<Database>,
+  entries: readonly CampaignConversationEntry[],
+  now: number,
+): Promise<void> {
+  if (entries.length === 0) return;
+  const byNumber = new Map<string, Set<string>>();
+  for (const e of entries)
+    byNumber.set(e.sendingNumberId, (byNumber.get(e.sendingNumberId) ?? new Set()).add(e.phoneNumber));
+  const contactIds = new Map<string, string>();
+  for (const [sendingNumberId, phones] of byNumber) {
+    const phoneNumbers = [...phones];
+    await trx
+      .insertInto('contact')
+      .values(
+        phoneNumbers.map((phoneNumber) => ({
+          id: timeOrderedId(now),
+          sending_number_id: sendingNumberId,
+          phone_number: phoneNumber,
+          user_id: null,
+          profile_name: null,
+          note: null,
+          last_inbound_at: null,
+          last_message_at: null,
+          last_direction: null,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    const contacts = await trx
+      .selectFrom('contact')
+      .select(['id', 'phone_number'])
+      .where('sending_number_id', '=', sendingNumberId)
+      .where('phone_number', 'in', phoneNumbers)
+      .execute();
+    for (const c of contacts) contactIds.set(`${sendingNumberId} ${c.phone_number}`, c.id);
+  }
+  const messages = entries.flatMap((e) => {
+    const contactId = contactIds.get(`${e.sendingNumberId} ${e.phoneNumber}`);
+    if (!contactId) return [];
+    return [
+      {
+        id: e.messageId,
+        contact_id: contactId,
+        direction: 'outbound' as const,
+        kind: 'template',
+        body: e.body,
+        media_json: e.mediaJson,
+        provider_message_id: e.providerMessageId,
+        alternate_message_id: null,
+        slack_channel_id: null,
+        slack_ts: null,
+        status: 'sent' as const,
+        error_code: null,
+        error_detail: null,
+        provider_timestamp: null,
+        source: e.source,
+        author_slack_user_id: e.authorSlackUserId,
+        campaign_id: e.campaignId,
+        created_at: now,
+        updated_at: now,
+      },
+    ];
+  });
+  if (messages.length === 0) return;
+  await trx
+    .insertInto('message')
+    .values(messages)
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+  // Last activity only moves forward (as recordActivity): an older write never wins.
+  await trx
+    .updateTable('contact')
+    .set({ last_message_at: now, last_direction: 'outbound', updated_at: now })
+    .where('id', 'in', [...new Set(messages.map((m) => m.contact_id))])
+    .where((eb) => eb.or([eb('last_message_at', 'is', null), eb('last_message_at', '<=', now)]))
+    .execute();
+}
+
 export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
+  /**
+   * A recipient given back to the queue after its campaign was cancelled (the send was in flight
+   * at the cancel) is not sent after all. A cancel that lands after this turns the row itself.
+   */
+  async function cancelIfCampaignCancelled(recipientId: number, now: number): Promise<void> {
+    await db
+      .updateTable('campaign_recipient')
+      .set({ ...CANCELLED_RECIPIENT, updated_at: now })
+      .where('id', '=', recipientId)
+      .where('status', '=', 'queued')
+      .where('campaign_id', 'in', db.selectFrom('campaign').select('id').where('status', '=', 'cancelled'))
+      .execute();
+  }
+
   return {
     /**
      * A campaign and its recipient rows. A real campaign is written in one transaction (whole or
@@ -284,20 +419,13 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
           attempts: eb('attempts', '+', 1),
           updated_at: now,
         }));
-      const attempt = async (candidates: typeof queued): Promise<CampaignRecipientRow[]> => {
-        if (dialect === 'postgres') {
-          return db.transaction().execute(async (trx) => {
-            const ids = (await candidates(trx).forUpdate().skipLocked().execute()).map((r) => r.id);
-            if (ids.length === 0) return [];
-            return claim(trx)
-              .where('id', 'in', ids)
-              .where('status', 'in', ['queued', 'sending'])
-              .returningAll()
-              .execute();
-          });
-        }
-        return claim(db).where('id', 'in', candidates(db)).returningAll().execute();
-      };
+      // One statement on either database (PostgreSQL: rows another claimer holds are skipped, and
+      // the row lock re-checks the condition, so two claimers never get the same recipient).
+      const attempt = async (candidates: typeof queued): Promise<CampaignRecipientRow[]> =>
+        claim(db)
+          .where('id', 'in', dialect === 'postgres' ? candidates(db).forUpdate().skipLocked() : candidates(db))
+          .returningAll()
+          .execute();
       const claimed = await attempt(queued);
       if (claimed.length > 0) return claimed;
       return attempt(abandoned);
@@ -315,19 +443,25 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
       }
     },
 
-    async recordSent(recipientId: number, providerMessageId: string, now: number): Promise<void> {
-      await db
-        .updateTable('campaign_recipient')
-        .set({
-          status: 'sent',
-          provider_message_id: providerMessageId,
-          claimed_by: null,
-          claimed_until: null,
-          updated_at: now,
-        })
-        .where('id', '=', recipientId)
-        .where('status', '=', 'sending')
-        .execute();
+    async recordSentMany(
+      sent: readonly { recipientId: number; providerMessageId: string }[],
+      now: number,
+    ): Promise<void> {
+      await markSent(db, sent, now);
+    },
+
+    async recordSentWithConversations(
+      sent: readonly { recipientId: number; providerMessageId: string; conversation: CampaignConversationEntry }[],
+      now: number,
+    ): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await markSent(trx, sent, now);
+        await recordInConversations(
+          trx,
+          sent.map((s) => s.conversation),
+          now,
+        );
+      });
     },
 
     async recordFailed(recipientId: number, code: string, detail: string, now: number): Promise<void> {
@@ -353,15 +487,23 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
         .where('id', '=', recipientId)
         .where('status', '=', 'sending')
         .execute();
-      // Its campaign was cancelled while the send was in flight: it is not sent after all. (A
-      // cancel that lands after this statement turns the row to cancelled itself.)
+      await cancelIfCampaignCancelled(recipientId, now);
+    },
+
+    async release(recipientId: number, now: number): Promise<void> {
       await db
         .updateTable('campaign_recipient')
-        .set({ ...CANCELLED_RECIPIENT, updated_at: now })
+        .set((eb) => ({
+          status: 'queued',
+          claimed_by: null,
+          claimed_until: null,
+          attempts: eb('attempts', '-', 1),
+          updated_at: now,
+        }))
         .where('id', '=', recipientId)
-        .where('status', '=', 'queued')
-        .where('campaign_id', 'in', db.selectFrom('campaign').select('id').where('status', '=', 'cancelled'))
+        .where('status', '=', 'sending')
         .execute();
+      await cancelIfCampaignCancelled(recipientId, now);
     },
 
     /** Applies a delivery status to the recipient with this provider id; its campaign id, or null when none matches. */
