@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
 import type { HeaderFile } from '../conversation-templates.js';
 import { outboundMediaRule } from '../outbound-media.js';
+import { createNumberValidatorPool, type NumberValidator } from '../phone-number-pool.js';
 import { parseRecipientsFile, parseTypedRecipients } from '../recipients.js';
 import { headerMediaKind, type TemplateCatalog } from '../templates.js';
 import type { CampaignParameters, CampaignRepository } from './campaign-ports.js';
@@ -73,7 +74,10 @@ export function createCampaignDrafts(deps: {
   downloadSlackFile(url: string, maxBytes: number): Promise<Buffer>;
   now: () => number;
   logger: Logger;
+  /** Validates a file's numbers in bulk (default: a worker pool, off the event loop). */
+  validateNumbers?: NumberValidator;
 }) {
+  const validateNumbers = deps.validateNumbers ?? createNumberValidatorPool();
   async function prepare(request: DraftRequest): Promise<DraftResult> {
     const template = await deps.catalog.find(request.templateName, request.language);
     if (!template)
@@ -101,7 +105,10 @@ export function createCampaignDrafts(deps: {
         return { ok: false, field: 'file', error: `\`${file.name}\` is larger than 10 MB.` };
       }
       const bytes = await deps.downloadSlackFile(file.urlPrivate, MAX_RECIPIENTS_FILE_BYTES);
-      const parsed = parseRecipientsFile(bytes, { maxBytes: MAX_RECIPIENTS_FILE_BYTES });
+      const parsed = await parseRecipientsFile(bytes, {
+        maxBytes: MAX_RECIPIENTS_FILE_BYTES,
+        validate: validateNumbers,
+      });
       if (!parsed.ok) return { ok: false, field: 'file', error: parsed.error };
       numbers = parsed.numbers;
       invalid = parsed.invalid;

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { CampaignConversationEntry } from '../../bridge/campaigns/campaign-ports.js';
 import { timeOrderedId } from '../../shared/time-ordered-id.js';
 import type { CampaignRecipientRow, CampaignRow, Database, RecipientStatus } from '../database.js';
@@ -61,32 +61,37 @@ function campaignRow(campaign: NewCampaign, now: number, draft: boolean) {
   };
 }
 
+/**
+ * Recipient rows in bulk: one statement per 5,000 with the rows as a single parameter (a JSON array
+ * unpacked by SQLite, text arrays unnested by PostgreSQL), in the given order. Compiling a 500-row
+ * multi-VALUES insert per chunk cost more than inserting the rows.
+ */
 async function insertRecipients(
   executor: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
   campaignId: string,
   recipients: NewCampaign['recipients'],
   now: number,
 ): Promise<void> {
-  for (let i = 0; i < recipients.length; i += 500) {
-    await executor
-      .insertInto('campaign_recipient')
-      .values(
-        recipients.slice(i, i + 500).map((r) => ({
-          campaign_id: campaignId,
-          phone_number: r.phoneNumber,
-          parameters_json: r.parametersJson,
-          status: 'queued' as const,
-          provider_message_id: null,
-          error_code: null,
-          error_detail: null,
-          claimed_by: null,
-          claimed_until: null,
-          retry_at: null,
-          updated_at: now,
-        })),
-      )
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+  const columns = sql.raw(
+    'campaign_id, phone_number, parameters_json, status, provider_message_id, error_code, error_detail, claimed_by, claimed_until, retry_at, updated_at',
+  );
+  for (let i = 0; i < recipients.length; i += 5000) {
+    const chunk = recipients.slice(i, i + 5000);
+    if (dialect === 'sqlite') {
+      const rows = JSON.stringify(chunk.map((r) => [r.phoneNumber, r.parametersJson]));
+      await sql`insert into campaign_recipient (${columns})
+        select ${campaignId}, json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'queued', null, null, null, null, null, null, ${now}
+        from json_each(${rows}) where true
+        on conflict do nothing`.execute(executor);
+    } else {
+      await sql`insert into campaign_recipient (${columns})
+        select ${campaignId}, r.phone, r.params, 'queued', null, null, null, null, null, null, ${now}
+        from unnest(${chunk.map((r) => r.phoneNumber)}::text[], ${chunk.map((r) => r.parametersJson)}::text[])
+          with ordinality as r(phone, params, ord)
+        order by r.ord
+        on conflict do nothing`.execute(executor);
+    }
   }
 }
 
@@ -235,7 +240,7 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
       if (!options.draft) {
         await db.transaction().execute(async (trx) => {
           await trx.insertInto('campaign').values(row).execute();
-          await insertRecipients(trx, campaign.id, campaign.recipients, now);
+          await insertRecipients(trx, dialect, campaign.id, campaign.recipients, now);
         });
         return;
       }
@@ -244,7 +249,7 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
         await db
           .transaction()
           .execute((trx) =>
-            insertRecipients(trx, campaign.id, campaign.recipients.slice(offset, offset + 20_000), now),
+            insertRecipients(trx, dialect, campaign.id, campaign.recipients.slice(offset, offset + 20_000), now),
           );
       }
     },
@@ -283,7 +288,7 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
           .insertInto('campaign')
           .values(campaignRow(campaign, now, false))
           .execute();
-        await insertRecipients(trx, campaign.id, campaign.recipients, now);
+        await insertRecipients(trx, dialect, campaign.id, campaign.recipients, now);
         return { created: true as const };
       });
     },
