@@ -11,6 +11,7 @@ import {
   SIGNING_SECRET,
   startHarness,
 } from '../support/bridge-harness.js';
+import { launchCampaign, recipientsFile } from '../support/campaign-driver.js';
 import { dialects } from '../support/databases.js';
 import { validateMetaMessageBody } from '../support/meta-openapi.js';
 import { statusWebhook } from '../support/meta-webhooks.js';
@@ -210,6 +211,8 @@ for (const dialect of cases) {
       expect(summary).toContain('*Duplicates removed:* 1');
       expect(summary).toContain('*Template:* hello_world');
       expect(summary).toContain('*Category:* UTILITY');
+      expect(summary).toContain('*Sending number:* +15550001111');
+      expect(summary).toContain('*Language:* en_US');
       expect(h.meta?.sent().length).toBe(sendsBefore); // nothing before confirmation
 
       const confirmed = await postSlack(
@@ -316,6 +319,137 @@ for (const dialect of cases) {
       expect(JSON.stringify(response.json)).toContain('Nothing was sent');
       await h.settle();
       expect(h.meta?.sent().length).toBe(sendsBefore);
+    });
+
+    it('refuses a header image of the wrong type or over 5 MB on its field, sending nothing', async () => {
+      const sendsBefore = h.meta?.sent().length ?? 0;
+      const view = await formFor('UMARKETER', 'spring_sale');
+      const gif = h.slack.addFile({
+        id: 'FGIF',
+        name: 'sale.gif',
+        mimetype: 'image/gif',
+        bytes: Buffer.from('GIF89a'),
+      });
+      let response = await submitForm(view, 'UMARKETER', {
+        ...typed('+44 7911 123451'),
+        ...variable('body.1', '20%'),
+        tpl_header_file: { file: { type: 'file_input', files: [gif] } },
+      });
+      expect(response.json).toEqual({
+        response_action: 'errors',
+        errors: { tpl_header_file: expect.stringMatching(/sale\.gif.*is not JPEG or PNG, at most 5 MB/) },
+      });
+      const big = {
+        ...h.slack.addFile({ id: 'FBIGPNG', name: 'poster.png', mimetype: 'image/png', bytes: Buffer.from('PNG') }),
+        size: 6 * 1024 * 1024,
+      };
+      response = await submitForm(view, 'UMARKETER', {
+        ...typed('+44 7911 123451'),
+        ...variable('body.1', '20%'),
+        tpl_header_file: { file: { type: 'file_input', files: [big] } },
+      });
+      expect(response.json).toEqual({
+        response_action: 'errors',
+        errors: { tpl_header_file: expect.stringMatching(/poster\.png.*is too large: JPEG or PNG, at most 5 MB/) },
+      });
+      await h.settle();
+      expect(h.meta?.sent().length).toBe(sendsBefore);
+      expect(h.meta?.requests.some((r) => r.path.endsWith('/media') && r.raw.includes(Buffer.from('GIF89a')))).toBe(
+        false,
+      );
+    });
+
+    it('shows the first 10 invalid lines and sends the full list by DM when there are more', async () => {
+      const lines = ['+44 7911 123461', ...Array.from({ length: 12 }, (_, i) => `bad-${i + 1}`), '+44 7911 123462'];
+      const file = h.slack.addFile({
+        id: 'FMANYBAD',
+        name: 'many-bad.txt',
+        mimetype: 'text/plain',
+        bytes: Buffer.from(lines.join('\n')),
+      });
+      const uploadsBefore = h.slack.completed.length;
+      const view = await formFor('UMARKETER', 'hello_world');
+      await submitForm(view, 'UMARKETER', {
+        cmp_recipients_file: { file: { type: 'file_input', files: [file] } },
+        ...variable('body.1', 'you'),
+      });
+      const confirm = await waitFor('confirmation', () =>
+        viewText(h.slack.views.get(view.id) as StoredView).includes('Confirm campaign')
+          ? (h.slack.views.get(view.id) as StoredView)
+          : null,
+      );
+      const text = viewText(confirm);
+      expect(text).toContain('*Recipients:* 2');
+      expect(text).toContain('*Invalid numbers skipped:* 12');
+      expect(text).toContain('first 10 of 12; the full list is in your DM');
+      expect(text).toContain('line 11');
+      expect(text).not.toContain('line 12:');
+      const dm = await waitFor('invalid lines in DM', () =>
+        h.slack.completed
+          .slice(uploadsBefore)
+          .find((c) => c.channel_id === 'DUMARKETER' && c.files.some((f) => f.title === 'Invalid recipient lines')),
+      );
+      const csv = dm.bytes[0]?.toString() ?? '';
+      expect(csv.split('\r\n').filter((l) => l !== '')).toHaveLength(13); // header + 12 lines
+      for (let i = 1; i <= 12; i++) expect(csv).toContain(`${i + 1},bad-${i},`);
+      expect(dm.initial_comment).toContain('12 recipient lines were invalid');
+    });
+
+    it('refuses people outside MARKETERS for /wa apikey, and for cancelling or exporting a campaign', async () => {
+      const apikey = await postSlack(
+        h.url,
+        slashCommand(SIGNING_SECRET, { text: 'apikey create sneaky', userId: 'URANDOM' }),
+      );
+      expect((apikey.json as { text: string }).text).toMatch(/Only the people listed in MARKETERS can manage API keys/);
+      const list = await postSlack(h.url, slashCommand(SIGNING_SECRET, { text: 'apikey list', userId: 'URANDOM' }));
+      expect((list.json as { text: string }).text).toMatch(/Only the people listed in MARKETERS/);
+      expect(
+        await h.app.database.db.selectFrom('api_key').select('name').where('name', '=', 'sneaky').execute(),
+      ).toEqual([]);
+
+      const campaignId = await launchTyped(['+447911123471']);
+      const ts = await waitFor(
+        'progress message',
+        async () =>
+          (
+            await h.app.database.db
+              .selectFrom('campaign')
+              .select('slack_message_ts')
+              .where('id', '=', campaignId)
+              .executeTakeFirst()
+          )?.slack_message_ts,
+      );
+      const answered = new Set<unknown>();
+      const click = async (actionId: string, responseId: string) => {
+        await postSlack(
+          h.url,
+          interactivity(
+            SIGNING_SECRET,
+            blockActionsPayload({
+              userId: 'URANDOM',
+              actionId,
+              value: campaignId,
+              message: { channelId: COMMAND_CHANNEL, ts },
+              responseUrl: `${h.slack.baseUrl}response/${responseId}`,
+            }),
+          ),
+        );
+        return waitFor(`${actionId} answer`, () =>
+          h.slack.calls.find(
+            (c) => c.method === 'response_url' && String(c.body.text ?? '').includes('no_entry') && !answered.has(c),
+          ),
+        );
+      };
+      const cancel = await click('wa_campaign_cancel', 'r-cancel');
+      answered.add(cancel);
+      expect(cancel.body).toMatchObject({
+        response_type: 'ephemeral',
+        text: expect.stringMatching(/Only marketers can cancel campaigns/),
+      });
+      const csv = await click('wa_campaign_csv', 'r-csv');
+      expect(csv.body.text).toMatch(/Only marketers can export campaign reports/);
+      expect(h.slack.completed.some((c) => c.channel_id === 'DURANDOM')).toBe(false);
+      expect(await campaignStatus(campaignId)).not.toBe('cancelled');
     });
 
     it('reads an uploaded recipients file (BOM, CRLF, blanks, dashes) and refuses a non-UTF-8 one', async () => {
@@ -479,7 +613,8 @@ for (const dialect of cases) {
         true,
       );
 
-      // Per-recipient CSV, on request, into the requester's DM.
+      // Per-recipient CSV, on request, into the requester's DM (once its sends are recorded).
+      await waitFor('csv campaign completed', async () => (await campaignStatus(csvCampaign)) === 'completed');
       const progress = await waitFor(
         'csv campaign report',
         async () =>
@@ -672,8 +807,14 @@ for (const dialect of cases) {
       await waitFor('API send', () => h.meta?.sent().some((s) => s.to === '447911123201'));
       await h.settle();
       expect(h.meta?.sent().filter((s) => s.to === '447911123201')).toHaveLength(1);
-      const status = await fetch(`${h.url}/api/v1/messages/${id}`, { headers: { authorization: `Bearer ${key}` } });
-      expect(await status.json()).toMatchObject({ id, status: 'sent' });
+      // The send is recorded a moment after the provider accepted it.
+      const status = await waitFor('API status sent', async () => {
+        const body = (await (
+          await fetch(`${h.url}/api/v1/messages/${id}`, { headers: { authorization: `Bearer ${key}` } })
+        ).json()) as { status: string };
+        return body.status === 'sent' ? body : null;
+      });
+      expect(status).toMatchObject({ id, status: 'sent' });
 
       const revoked = await postSlack(
         h.url,
@@ -756,6 +897,59 @@ for (const dialect of cases) {
       await waitFor('burst send', () => h.meta?.sent().some((s) => s.to === '447911123998'));
       await h.settle();
       expect(h.meta?.sent().filter((s) => s.to === '447911123998')).toHaveLength(1);
+    });
+
+    it('never sends above WHATSAPP_MAX_MPS in any sliding second, and shows a progress bar and an ETA while sending', async () => {
+      const limit = 20;
+      const total = 80;
+      const database = await dialect.create();
+      const own = await startHarness({ database, env: { WHATSAPP_MAX_MPS: String(limit) } });
+      try {
+        own.meta?.setRateLimit(limit); // the fake answers 429 above it, like Meta
+        const { campaignId } = await launchCampaign({
+          appUrl: own.url,
+          slack: own.slack,
+          userId: 'UMARKETER',
+          channelId: COMMAND_CHANNEL,
+          sendingNumberId: '1906385232743451',
+          template: 'hello_world',
+          variables: { 'body.1': 'friend' },
+          recipientsFile: recipientsFile(total, 600000),
+        });
+        await waitFor(
+          'paced campaign completed',
+          async () =>
+            (
+              await own.app.database.db
+                .selectFrom('campaign')
+                .select('status')
+                .where('id', '=', campaignId)
+                .executeTakeFirst()
+            )?.status === 'completed',
+          30_000,
+        );
+        const arrivals = [...(own.meta?.sendTimes ?? [])].sort((a, b) => a - b);
+        expect(arrivals).toHaveLength(total);
+        expect(own.meta?.sent()).toHaveLength(total); // no send was refused for going too fast
+        let first = 0;
+        let busiest = 0;
+        for (let last = 0; last < arrivals.length; last++) {
+          while ((arrivals[last] ?? 0) - (arrivals[first] ?? 0) >= 1000) first++;
+          busiest = Math.max(busiest, last - first + 1);
+        }
+        expect(busiest).toBeLessThanOrEqual(limit);
+      } finally {
+        // Stopping also flushes the last progress update.
+        await own.stop();
+        await database.drop();
+      }
+      // While it was sending, the progress message showed the bar and how long was left.
+      const shown = own.slack.calls
+        .filter((c) => c.method === 'chat.update' || c.method === 'chat.postMessage')
+        .map((c) => JSON.stringify(c.body.blocks ?? ''));
+      expect(shown.some((b) => /█+░+ \d+%/.test(b) && /About \d+s left \(\d+\.\d msg\/s\)/.test(b))).toBe(true);
+      expect(shown.at(-1)).toMatch(/Finished/);
+      expect(shown.at(-1)).toContain('████████████████████ 100%');
     });
 
     it('posts no campaign progress message for API sends: their status is read over HTTP', async () => {
