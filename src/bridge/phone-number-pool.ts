@@ -23,15 +23,25 @@ export const validateInThread: NumberValidator = async (inputs) => {
 
 /**
  * Validating a number with the full libphonenumber metadata costs ~30 µs, so a 10 MB file is
- * ~20 s of CPU: spread over worker threads (one per core, up to 4), off the event loop. Workers
- * start on first use and stop when idle. Only the compiled build has a worker file to run; from
- * TypeScript sources (tests, tsx) this validates in-thread.
+ * ~20 s of CPU: spread over worker threads (one per core, up to 4), off the event loop, for files
+ * of `minBatch` (50,000) numbers or more. Workers start on first use and stop when idle. Only the
+ * compiled build has a worker file to run; from TypeScript sources (tests, tsx) this validates
+ * in-thread.
  */
-export function createNumberValidatorPool(options: { size?: number; idleMs?: number } = {}): NumberValidator {
+export function createNumberValidatorPool(
+  options: {
+    size?: number;
+    idleMs?: number;
+    minBatch?: number;
+    /** A worker failed and the numbers were validated in-thread instead. */
+    onFallback?: (error: unknown) => void;
+  } = {},
+): NumberValidator {
   const workerFile = new URL('./phone-number-worker.js', import.meta.url);
   if (!import.meta.url.endsWith('.js')) return validateInThread;
   const size = options.size ?? Math.max(1, Math.min(4, availableParallelism()));
   const idleMs = options.idleMs ?? 15_000;
+  const minBatch = options.minBatch ?? 50_000;
   type Pending = { resolve(results: ParsedNumber[]): void; reject(error: unknown): void };
   let workers: Worker[] = [];
   const pending = new Map<number, Pending>();
@@ -67,6 +77,9 @@ export function createNumberValidatorPool(options: { size?: number; idleMs?: num
   }
 
   return async (inputs) => {
+    // A few thousand numbers take a fraction of a second: not worth starting threads (and their
+    // ~30 MB each of metadata) for.
+    if (inputs.length < minBatch) return validateInThread(inputs);
     if (idleTimer) clearTimeout(idleTimer);
     try {
       const pool = start();
@@ -82,8 +95,9 @@ export function createNumberValidatorPool(options: { size?: number; idleMs?: num
         );
       }
       return (await Promise.all(chunks)).flat();
-    } catch {
+    } catch (error) {
       // A worker that failed (out of memory, killed) must not fail the campaign: do it here.
+      options.onFallback?.(error);
       return validateInThread(inputs);
     } finally {
       if (pending.size === 0) {

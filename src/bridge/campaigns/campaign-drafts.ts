@@ -77,7 +77,12 @@ export function createCampaignDrafts(deps: {
   /** Validates a file's numbers in bulk (default: a worker pool, off the event loop). */
   validateNumbers?: NumberValidator;
 }) {
-  const validateNumbers = deps.validateNumbers ?? createNumberValidatorPool();
+  const validateNumbers =
+    deps.validateNumbers ??
+    createNumberValidatorPool({
+      onFallback: (error) =>
+        deps.logger.warn({ err: String(error) }, 'phone number workers failed; validated in-thread instead'),
+    });
   async function prepare(request: DraftRequest): Promise<DraftResult> {
     const template = await deps.catalog.find(request.templateName, request.language);
     if (!template)
