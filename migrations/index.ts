@@ -2,6 +2,8 @@ import type { Migration } from 'kysely';
 import * as createSchema from './2026_11_24_0900_create_schema.js';
 import * as sendBudget from './2026_11_24_1300_send_budget.js';
 import * as slackPostIntents from './2026_12_01_0900_slack_post_intents.js';
+import * as recipientRetryAt from './2026_12_01_1200_campaign_recipient_retry_at.js';
+import * as sendSchedule from './2026_12_01_1300_send_schedule.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so they load
@@ -11,4 +13,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_24_0900_create_schema': createSchema,
   '2026_11_24_1300_send_budget': sendBudget,
   '2026_12_01_0900_slack_post_intents': slackPostIntents,
+  '2026_12_01_1200_campaign_recipient_retry_at': recipientRetryAt,
+  '2026_12_01_1300_send_schedule': sendSchedule,
 };

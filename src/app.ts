@@ -117,6 +117,8 @@ export type BridgeAppOptions = {
   provider?: WhatsAppProvider;
   workerConcurrency?: number;
   campaignConcurrency?: number;
+  /** First retry delay of a campaign recipient after a retryable failure; tests shorten it. */
+  campaignRetryBaseDelayMs?: number;
   /** Pace of posts per Slack channel (Slack allows about one per second); tests shorten it. */
   slackPerChannelIntervalMs?: number;
   pollIntervalMs?: number;
@@ -168,7 +170,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel, { secrets: secretsOf(config) });
-  const database = createDatabase(config.database);
+  const database = createDatabase(config.database, { backgroundCheckpoints: true });
   const { db } = database;
   const jobs = createJobStore(db, database.dialect);
   const mediaBlobs = createMediaBlobStore(db, clock.now);
@@ -354,7 +356,6 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     sendingNumbers,
     requests: {
       find: (keyId, idem) => apiKeys.findRequest(keyId, idem),
-      record: (keyId, idem, id, now) => apiKeys.recordRequest(keyId, idem, id, now),
     },
     reportChannelId: config.slack.defaultChannelId,
     now: clock.now,
@@ -513,8 +514,6 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     budget: sendBudget,
     provider,
     catalog,
-    conversations,
-    messages,
     maxPerSecond: config.maxMessagesPerSecond,
     concurrency: options.campaignConcurrency ?? 32,
     workerId: runner.workerId,
@@ -523,6 +522,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     onProgress: (id) => reporter.soon(id),
     onFinished: (id) => void reporter.now(id),
     leaseMs: config.workLeaseMs,
+    retryBaseDelayMs: options.campaignRetryBaseDelayMs,
   });
   dispatcherRef = dispatcher;
 

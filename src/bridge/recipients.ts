@@ -1,4 +1,5 @@
 import { parseInternationalNumber } from './phone-number.js';
+import { type NumberValidator, validateInThread } from './phone-number-pool.js';
 
 export type InvalidRecipient = { line: number; input: string; reason: string };
 
@@ -63,10 +64,16 @@ const PHONE_HEADERS = new Set(['phone', 'phone_number', 'number', 'mobile', 'to'
 
 /**
  * An uploaded recipients file: UTF-8 text, one number per line (BOM, CRLF, blank lines, spaces and
- * dashes tolerated), or a CSV whose header has a phone column plus one column per variable.
+ * dashes tolerated), or a CSV whose header has a phone column plus one column per variable. The
+ * numbers are validated in bulk by `validate` (a worker pool for big files); lines with the same
+ * text are validated once.
  */
-export function parseRecipientsFile(bytes: Buffer, options: { maxBytes?: number } = {}): RecipientsFileResult {
+export async function parseRecipientsFile(
+  bytes: Buffer,
+  options: { maxBytes?: number; validate?: NumberValidator } = {},
+): Promise<RecipientsFileResult> {
   const maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
+  const validate = options.validate ?? validateInThread;
   if (bytes.length > maxBytes)
     return { ok: false, error: `The file is larger than ${Math.round(maxBytes / 1024 / 1024)} MB.` };
   if (bytes.length === 0) return { ok: false, error: 'The file is empty.' };
@@ -92,27 +99,40 @@ export function parseRecipientsFile(bytes: Buffer, options: { maxBytes?: number 
   const phoneColumn = header.findIndex((h) => PHONE_HEADERS.has(h));
   const isCsv = phoneColumn >= 0 && header.length > 1;
 
+  // First pass: what each line says (cheap); the numbers are validated together afterwards.
+  const entries: { line: number; value: string; variables: Record<string, string> | null }[] = [];
+  const distinct = new Map<string, number>();
+  for (let index = isCsv ? 1 : phoneColumn === 0 ? 1 : 0; index < lines.length; index++) {
+    const line = lines[index] ?? '';
+    if (line.trim() === '') continue;
+    let value = line;
+    let variables: Record<string, string> | null = null;
+    if (isCsv) {
+      const fields = splitCsvLine(line);
+      value = fields[phoneColumn] ?? '';
+      variables = {};
+      for (const [column, name] of header.entries()) {
+        if (column !== phoneColumn && name) variables[name] = fields[column] ?? '';
+      }
+    }
+    value = value.trim();
+    if (!distinct.has(value)) distinct.set(value, distinct.size);
+    entries.push({ line: index + 1, value, variables });
+  }
+  const verdicts = await validate([...distinct.keys()]);
+
   const numbers: string[] = [];
   const seen = new Set<string>();
   const invalid: InvalidRecipient[] = [];
   const rows: RecipientRow[] = [];
   let duplicates = 0;
-  for (let index = isCsv ? 1 : phoneColumn === 0 ? 1 : 0; index < lines.length; index++) {
-    const line = lines[index] ?? '';
-    if (line.trim() === '') continue;
-    let value = line;
-    let variables: Record<string, string> = {};
-    if (isCsv) {
-      const fields = splitCsvLine(line);
-      value = fields[phoneColumn] ?? '';
-      variables = {};
-      header.forEach((name, column) => {
-        if (column !== phoneColumn && name) variables[name] = fields[column] ?? '';
-      });
-    }
-    const parsed = parseInternationalNumber(value.trim());
+  for (const entry of entries) {
+    const parsed = verdicts[distinct.get(entry.value) ?? -1] ?? {
+      ok: false,
+      reason: 'the number could not be checked',
+    };
     if (!parsed.ok) {
-      invalid.push({ line: index + 1, input: value.trim().slice(0, 60), reason: parsed.reason });
+      invalid.push({ line: entry.line, input: entry.value.slice(0, 60), reason: parsed.reason });
       continue;
     }
     if (seen.has(parsed.e164)) {
@@ -121,7 +141,7 @@ export function parseRecipientsFile(bytes: Buffer, options: { maxBytes?: number 
     }
     seen.add(parsed.e164);
     numbers.push(parsed.e164);
-    if (isCsv) rows.push({ e164: parsed.e164, variables });
+    if (entry.variables) rows.push({ e164: parsed.e164, variables: entry.variables });
   }
   return { ok: true, numbers, invalid, duplicates, ...(isCsv ? { rows } : {}) };
 }

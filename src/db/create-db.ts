@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from './database.js';
+import { startBackgroundCheckpoints } from './sqlite-checkpointer.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
 
 export type DatabaseHandle = {
@@ -27,7 +28,14 @@ const ping = async (db: Kysely<Database>): Promise<void> => {
   await sql`select 1`.execute(db);
 };
 
-export function createDatabase(target: DatabaseTarget, options: { poolSize?: number } = {}): DatabaseHandle {
+export function createDatabase(
+  target: DatabaseTarget,
+  options: {
+    poolSize?: number;
+    /** SQLite file: checkpoint the WAL from a worker thread instead of inside commits (the app's connection). */
+    backgroundCheckpoints?: boolean;
+  } = {},
+): DatabaseHandle {
   if (target.kind === 'postgres') {
     const pool = new pg.Pool({
       connectionString: target.url,
@@ -48,6 +56,19 @@ export function createDatabase(target: DatabaseTarget, options: { poolSize?: num
   // NORMAL is crash-safe in WAL mode (a process kill loses nothing committed).
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
+  const checkpoints =
+    options.backgroundCheckpoints && target.path !== ':memory:'
+      ? startBackgroundCheckpoints(target.path, { onFailure: () => sqlite.pragma('wal_autocheckpoint = 1000') })
+      : null;
+  if (checkpoints) sqlite.pragma('wal_autocheckpoint = 0');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', ping: () => ping(db), close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    ping: () => ping(db),
+    close: async () => {
+      await checkpoints?.stop();
+      await db.destroy();
+    },
+  };
 }

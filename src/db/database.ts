@@ -58,13 +58,15 @@ export type CampaignTable = {
   invalid_count: Generated<number>;
 };
 
-export type SendBudgetTable = {
+/** The next free send slot of a sending number's schedule (epoch microseconds), shared by replicas. */
+export type SendScheduleTable = {
   sending_number_id: string;
-  window_start: number;
-  used: number;
+  next_slot_us: number;
+  /** First slot of the last grant (read back by the taker that made it). */
+  granted_from_us: number;
 };
 
-export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'cancelled';
 
 export type CampaignRecipientTable = {
   id: Generated<number>;
@@ -78,6 +80,8 @@ export type CampaignRecipientTable = {
   attempts: Generated<number>;
   claimed_by: string | null;
   claimed_until: number | null;
+  /** A queued recipient waits until then after a retryable failure (null: as soon as possible). */
+  retry_at: number | null;
   updated_at: number;
 };
 
@@ -141,7 +145,7 @@ export type Database = {
   api_key: ApiKeyTable;
   api_request: ApiRequestTable;
   media_blob: MediaBlobTable;
-  send_budget: SendBudgetTable;
+  send_schedule: SendScheduleTable;
   slack_post_intent: SlackPostIntentTable;
 };
 

@@ -86,5 +86,40 @@ for (const dialect of cases) {
         await handle.close();
       }
     }, 240_000);
+
+    it('never sends twice a recipient whose send outlasts the lease: the live worker renews it', async () => {
+      meta.setLatency(0);
+      // 7 s per send against a 3 s lease: without renewal each send would be reclaimed and repeated.
+      meta.setSendLatency(7000);
+      const numbers = ['447912200000', '447912200001', '447912200002', '447912200003', '447912200004'];
+      try {
+        const { campaignId } = await launchCampaign({
+          appUrl: app.url,
+          slack,
+          userId: 'UMARKETER',
+          channelId: 'C0MARKETING',
+          sendingNumberId: '1906385232743451',
+          template: 'hello_world',
+          variables: { 'body.1': 'friend' },
+          recipientsFile: recipientsFile(numbers.length, 500000),
+        });
+        const handle = createDatabase(database.target);
+        try {
+          await waitFor(
+            'slow campaign completed',
+            async () =>
+              (await handle.db.selectFrom('campaign').select('status').where('id', '=', campaignId).executeTakeFirst())
+                ?.status === 'completed',
+            60_000,
+          );
+        } finally {
+          await handle.close();
+        }
+        const sends = meta.sent().filter((s) => numbers.includes(String(s.to)));
+        expect(sends.map((s) => s.to).sort()).toEqual(numbers);
+      } finally {
+        meta.setSendLatency(0);
+      }
+    }, 120_000);
   });
 }

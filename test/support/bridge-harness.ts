@@ -61,6 +61,8 @@ export async function startHarness(
     jobBackoffMs?: { base: number; max: number };
     /** What the fake Graph API lists as the account's phone numbers (before the app starts). */
     metaPhoneNumbers?: unknown[];
+    /** Campaign retry backoff base (production: 1 s). */
+    campaignRetryBaseDelayMs?: number;
   } = {},
 ): Promise<Harness> {
   const provider = options.provider ?? 'meta';
@@ -111,6 +113,9 @@ export async function startHarness(
     slackPerChannelIntervalMs: options.slackPerChannelIntervalMs ?? 5,
     ...(options.now ? { clock: { now: options.now } } : {}),
     ...(options.jobBackoffMs ? { jobBackoffMs: options.jobBackoffMs } : {}),
+    ...(options.campaignRetryBaseDelayMs !== undefined
+      ? { campaignRetryBaseDelayMs: options.campaignRetryBaseDelayMs }
+      : {}),
   });
   const { port } = await app.start();
   return {

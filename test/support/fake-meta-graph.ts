@@ -10,8 +10,9 @@ import type { AddressInfo } from 'node:net';
  * - `GET /:wabaId/phone_numbers`, `GET /:wabaId/message_templates` (cursor paging)
  *
  * API: `startFakeMetaGraph({accessToken?})` → `{ url, requests, sent, failNext(n, {status, body, headers}),
+ * failSendsTo(to, n, failure), failNextSends(n, failure, match?),
  * addMedia(id, bytes, mime, {url?, fileSize?, chunked?}), mediaDownloads, setPhoneNumbers, setTemplates,
- * latencyMs, close }`.
+ * setLatency, setSendLatency, close }`.
  */
 
 export type GraphRequest = {
@@ -108,12 +109,14 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 export async function startFakeMetaGraph(options: { accessToken?: string } = {}) {
   const requests: GraphRequest[] = [];
   const failures: { failure: Failure; sendsOnly: boolean; match?: (body: unknown) => boolean }[] = [];
+  /** Failures for sends to one recipient (`to` as Meta sees it, digits only), in order. */
+  const recipientFailures = new Map<string, Failure[]>();
   const media = new Map<string, StoredMedia>();
   let phoneNumbers: unknown[] = DEFAULT_PHONE_NUMBERS;
   let templates: unknown[] = DEFAULT_TEMPLATES;
   let counter = 0;
   let url = '';
-  const state = { latencyMs: 0, failUntil: 0, failStatus: 500, ratePerSecond: 0 };
+  const state = { latencyMs: 0, sendLatencyMs: 0, failUntil: 0, failStatus: 500, ratePerSecond: 0 };
   /** Arrival times of accepted sends, to check the rate afterwards. */
   const sendTimes: number[] = [];
   const recentSends: number[] = [];
@@ -143,15 +146,19 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(payload));
     };
-    if (state.latencyMs > 0) await new Promise((r) => setTimeout(r, state.latencyMs));
+    const isSend = req.method === 'POST' && path.endsWith('/messages');
+    const latency = state.latencyMs + (isSend ? state.sendLatencyMs : 0);
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (options.accessToken && req.headers.authorization !== `Bearer ${options.accessToken}`) {
       return send(401, {
         error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190, fbtrace_id: 'x' },
       });
     }
-    const isSend = req.method === 'POST' && path.endsWith('/messages');
+    const to = isSend ? String((body as { to?: unknown } | null)?.to ?? '') : '';
     const next = failures.findIndex((f) => !f.sendsOnly || (isSend && (!f.match || f.match(body))));
-    const failure = next >= 0 ? failures.splice(next, 1)[0]?.failure : undefined;
+    const failure =
+      (isSend ? recipientFailures.get(to)?.shift() : undefined) ??
+      (next >= 0 ? failures.splice(next, 1)[0]?.failure : undefined);
     if (failure) return send(failure.status, failure.body, failure.headers);
     if (state.failUntil > Date.now())
       return send(state.failStatus, { error: { message: 'Service temporarily unavailable', code: 131016 } });
@@ -264,6 +271,12 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
           ...(match ? { match: (body: unknown) => match((body ?? {}) as Record<string, unknown>) } : {}),
         });
     },
+    /** The next `count` sends to this recipient (digits, e.g. 447911123456) fail like this. */
+    failSendsTo(to: string, count: number, failure: Failure) {
+      const list = recipientFailures.get(to) ?? [];
+      for (let i = 0; i < count; i++) list.push(failure);
+      recipientFailures.set(to, list);
+    },
     /** Every request fails with `status` until the time given. */
     failUntil(untilMs: number, status = 500) {
       state.failUntil = untilMs;
@@ -277,6 +290,10 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
     accepted: () => accepted,
     setLatency(ms: number) {
       state.latencyMs = ms;
+    },
+    /** Extra latency for sends only (POST …/messages), on top of setLatency. */
+    setSendLatency(ms: number) {
+      state.sendLatencyMs = ms;
     },
     addMedia(id: string, bytes: Buffer, mimeType: string, options: MediaOptions = {}) {
       media.set(id, { bytes, mimeType, options });

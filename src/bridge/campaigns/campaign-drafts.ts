@@ -3,12 +3,31 @@ import type { Logger } from '../../shared/logger.js';
 import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
 import type { HeaderFile } from '../conversation-templates.js';
 import { outboundMediaRule } from '../outbound-media.js';
+import { createNumberValidatorPool, type NumberValidator } from '../phone-number-pool.js';
 import { parseRecipientsFile, parseTypedRecipients } from '../recipients.js';
 import { headerMediaKind, type TemplateCatalog } from '../templates.js';
 import type { CampaignParameters, CampaignRepository } from './campaign-ports.js';
 
 export const MAX_TYPED_RECIPIENTS = 50;
 export const MAX_RECIPIENTS_FILE_BYTES = 10 * 1024 * 1024;
+
+/**
+ * A CSV column names the variable it fills: `header.1`, `body.2` and `button.0.1` (URL button 0,
+ * placeholder 1) as in the form; a bare `1` or `name` means the body's. An empty cell keeps the
+ * value typed in the form.
+ */
+export function csvVariableKey(column: string): string {
+  return /^(header|body)\.\w+$/.test(column) || /^button\.\d+\.\w+$/.test(column) ? column : `body.${column}`;
+}
+
+const perRecipientJson = (values: Record<string, string> | undefined) =>
+  values && Object.keys(values).length > 0 ? JSON.stringify(values) : null;
+
+function csvVariables(row: Record<string, string>): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [column, value] of Object.entries(row)) if (value.trim() !== '') values[csvVariableKey(column)] = value;
+  return values;
+}
 
 export type RecipientsFile = { name: string; mimeType: string; size: number; urlPrivate: string };
 
@@ -55,7 +74,15 @@ export function createCampaignDrafts(deps: {
   downloadSlackFile(url: string, maxBytes: number): Promise<Buffer>;
   now: () => number;
   logger: Logger;
+  /** Validates a file's numbers in bulk (default: a worker pool, off the event loop). */
+  validateNumbers?: NumberValidator;
 }) {
+  const validateNumbers =
+    deps.validateNumbers ??
+    createNumberValidatorPool({
+      onFallback: (error) =>
+        deps.logger.warn({ err: String(error) }, 'phone number workers failed; validated in-thread instead'),
+    });
   async function prepare(request: DraftRequest): Promise<DraftResult> {
     const template = await deps.catalog.find(request.templateName, request.language);
     if (!template)
@@ -83,18 +110,16 @@ export function createCampaignDrafts(deps: {
         return { ok: false, field: 'file', error: `\`${file.name}\` is larger than 10 MB.` };
       }
       const bytes = await deps.downloadSlackFile(file.urlPrivate, MAX_RECIPIENTS_FILE_BYTES);
-      const parsed = parseRecipientsFile(bytes, { maxBytes: MAX_RECIPIENTS_FILE_BYTES });
+      const parsed = await parseRecipientsFile(bytes, {
+        maxBytes: MAX_RECIPIENTS_FILE_BYTES,
+        validate: validateNumbers,
+      });
       if (!parsed.ok) return { ok: false, field: 'file', error: parsed.error };
       numbers = parsed.numbers;
       invalid = parsed.invalid;
       duplicates = parsed.duplicates;
       if (parsed.rows && parsed.rows.length > 0) {
-        perRecipient = new Map(
-          parsed.rows.map((row) => [
-            row.e164,
-            Object.fromEntries(Object.entries(row.variables).map(([k, v]) => [`body.${k}`, v])),
-          ]),
-        );
+        perRecipient = new Map(parsed.rows.map((row) => [row.e164, csvVariables(row.variables)]));
       }
     } else {
       const parsed = parseTypedRecipients(request.typedRecipients ?? '', { max: MAX_TYPED_RECIPIENTS });
@@ -155,7 +180,7 @@ export function createCampaignDrafts(deps: {
         invalidCount: invalid.length,
         recipients: numbers.map((phoneNumber) => ({
           phoneNumber,
-          parametersJson: perRecipient?.get(phoneNumber) ? JSON.stringify(perRecipient.get(phoneNumber)) : null,
+          parametersJson: perRecipientJson(perRecipient?.get(phoneNumber)),
         })),
       },
       deps.now(),

@@ -1,6 +1,7 @@
 /** What campaign sending needs from storage (implemented by src/db/stores/campaign-store.ts). */
 
-export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+/** `cancelled`: never sent because its campaign was cancelled first (not a failure). */
+export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'cancelled';
 export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'completed' | 'cancelled' | 'failed';
 export type StatusCounts = Record<RecipientStatus, number>;
 
@@ -24,6 +25,18 @@ export type CampaignRecord = {
   error: string | null;
 };
 
+/** Campaigns created by POST /api/v1/messages carry `api:<key id>` as their creator. */
+export const API_CREATOR_PREFIX = 'api:';
+
+export const apiCreator = (apiKeyId: string) => `${API_CREATOR_PREFIX}${apiKeyId}`;
+
+/**
+ * A template triggered through the HTTP API (one recipient, often a verification code): its status
+ * is read with GET /api/v1/messages/:id, so it never gets a progress message in Slack.
+ */
+export const isApiTriggered = (campaign: Pick<CampaignRecord, 'created_by'>) =>
+  campaign.created_by.startsWith(API_CREATOR_PREFIX);
+
 export type CampaignRecipientRecord = {
   id: number;
   campaign_id: string;
@@ -33,6 +46,7 @@ export type CampaignRecipientRecord = {
   provider_message_id: string | null;
   error_code: string | null;
   error_detail: string | null;
+  /** Claims so far, this one included (a reclaim after a crash counts too). */
   attempts: number;
 };
 
@@ -52,6 +66,15 @@ export type NewCampaignRecord = {
 
 export interface CampaignRepository {
   create(campaign: NewCampaignRecord, now: number, options?: { draft?: boolean }): Promise<void>;
+  /**
+   * A campaign triggered through the API, stored atomically with its idempotency key; when the key
+   * was used before, nothing is stored and the id it points at comes back.
+   */
+  createTriggered(
+    campaign: NewCampaignRecord,
+    request: { apiKeyId: string; idempotencyKey: string },
+    now: number,
+  ): Promise<{ created: true } | { created: false; existingId: string }>;
   /** Turns a draft into a real campaign (sending now, or scheduled); false if it was not a draft. */
   confirm(id: string, now: number): Promise<boolean>;
   get(id: string): Promise<CampaignRecord | undefined>;
@@ -72,9 +95,24 @@ export interface CampaignRepository {
     leaseMs: number,
     now: number,
   ): Promise<CampaignRecipientRecord[]>;
-  recordSent(recipientId: number, providerMessageId: string, now: number): Promise<void>;
+  /** Extends this worker's leases on recipients it still holds (a send in flight is never reclaimed). */
+  renewLeases(workerId: string, recipientIds: readonly number[], until: number): Promise<void>;
+  /** Marks these recipients sent, in one write (group commit of sends that finished together). */
+  recordSentMany(sent: readonly { recipientId: number; providerMessageId: string }[], now: number): Promise<void>;
+  /**
+   * recordSentMany, and the templates recorded in their recipients' conversations (contact created
+   * when new, message added, last activity moved forward; no Slack thread is opened), in one
+   * transaction.
+   */
+  recordSentWithConversations(
+    sent: readonly { recipientId: number; providerMessageId: string; conversation: CampaignConversationEntry }[],
+    now: number,
+  ): Promise<void>;
   recordFailed(recipientId: number, code: string, detail: string, now: number): Promise<void>;
-  requeue(recipientId: number, now: number): Promise<void>;
+  /** Back to queued, not to be claimed before `retryAt`. */
+  requeue(recipientId: number, retryAt: number, now: number): Promise<void>;
+  /** Back to queued without counting an attempt: it was claimed but never tried. */
+  release(recipientId: number, now: number): Promise<void>;
   applyStatus(
     providerMessageId: string,
     status: RecipientStatus,
@@ -86,21 +124,46 @@ export interface CampaignRepository {
   updateTotals(campaignId: string, counts: StatusCounts): Promise<void>;
 }
 
+export type CampaignConversationEntry = {
+  sendingNumberId: string;
+  phoneNumber: string;
+  messageId: string;
+  providerMessageId: string;
+  body: string;
+  mediaJson: string;
+  source: 'campaign' | 'api';
+  authorSlackUserId: string | null;
+  campaignId: string;
+};
+
 /**
- * The shared send budget is kept in buckets of this many milliseconds; a grant never lets the
- * buckets of the last 1,050 ms add up to more than the per-second limit, so any sliding second
- * (which overlaps at most 21 buckets) stays within it.
+ * Pacing. Every sending number has one schedule of send slots shared by all replicas (in the
+ * database): consecutive slots are 1000 / (SEND_PACE × limit) ms apart, whoever holds them. A
+ * send starts at its slot or up to SEND_LATENESS_MS after it, never earlier and never later (a
+ * missed slot is given up). So the sends starting in any sliding second have their slots within
+ * 1000 + SEND_LATENESS_MS ms, which hold at most ⌈1015 × 0.965 × limit / 1000⌉ = ⌈0.9795 × limit⌉
+ * slots: never above the limit, across replicas, with about 20 ms to spare for the jitter between
+ * a send starting here and the provider counting it (measured at the fake provider: 10–15 ms).
+ * The lateness allowed absorbs event-loop and scheduling hiccups on a busy host.
  */
-export const BUDGET_BUCKET_MS = 50;
-export const BUDGET_WINDOW_MS = 1050;
+export const SEND_PACE = 0.965;
+export const SEND_LATENESS_MS = 15;
+/** By default slots are reserved at most this far ahead of now. */
+export const SCHEDULE_LOOKAHEAD_MS = 10;
 
 export interface SendBudget {
+  /**
+   * Reserves up to `wanted` consecutive slots of this number's schedule, none starting later than
+   * now + lookaheadMs (SCHEDULE_LOOKAHEAD_MS): slot i is at `firstSlotAt + i × spacingMs`.
+   * `nextFreeAt` is where the schedule continues (when nothing was granted: when it frees up).
+   */
   take(
     sendingNumberId: string,
     wanted: number,
     limitPerSecond: number,
     now: number,
-  ): Promise<{ granted: number; windowEndsAt: number }>;
+    lookaheadMs?: number,
+  ): Promise<{ granted: number; firstSlotAt: number; spacingMs: number; nextFreeAt: number }>;
 }
 
 /** What a campaign sends: the template and its shared parameters (header media already uploaded). */

@@ -1,5 +1,5 @@
 import type { Logger } from '../../shared/logger.js';
-import type { CampaignRecord, CampaignRepository, StatusCounts } from './campaign-ports.js';
+import { type CampaignRecord, type CampaignRepository, isApiTriggered, type StatusCounts } from './campaign-ports.js';
 
 export type CampaignProgressModel = {
   campaign: CampaignRecord;
@@ -21,7 +21,8 @@ export interface CampaignSlackPort {
 
 /**
  * Keeps one Slack message per campaign up to date: throttled while sending, and once more when the
- * campaign finishes or late delivery statuses arrive.
+ * campaign finishes or late delivery statuses arrive. Templates triggered through the HTTP API get
+ * no message (only their totals are kept).
  */
 export function createCampaignReporter(deps: {
   campaigns: CampaignRepository;
@@ -40,6 +41,8 @@ export function createCampaignReporter(deps: {
     if (!campaign || campaign.status === 'draft') return;
     const counts = await deps.campaigns.counts(campaignId);
     await deps.campaigns.updateTotals(campaignId, counts);
+    // At OTP volume one message per API send would flood the channel and back up its Slack queue.
+    if (isApiTriggered(campaign)) return;
     const done = counts.sent + counts.delivered + counts.read + counts.failed;
     const elapsed = campaign.started_at ? (deps.now() - campaign.started_at) / 1000 : 0;
     const ratePerSecond = elapsed > 1 && done > 0 ? done / elapsed : null;

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { parseInternationalNumber } from '../phone-number.js';
 import type { SendingNumberRecord } from '../records.js';
 import { type TemplateCatalog, templateVariables } from '../templates.js';
-import type { CampaignParameters, CampaignRepository, RecipientStatus } from './campaign-ports.js';
+import {
+  apiCreator,
+  type CampaignParameters,
+  type CampaignRepository,
+  type RecipientStatus,
+} from './campaign-ports.js';
 
 export type TriggeredTemplateRequest = {
   apiKeyId: string;
@@ -29,7 +34,6 @@ export function createTriggeredTemplates(deps: {
   sendingNumbers(): Promise<SendingNumberRecord[]>;
   requests: {
     find(apiKeyId: string, idempotencyKey: string): Promise<{ message_id: string } | undefined>;
-    record(apiKeyId: string, idempotencyKey: string, id: string, now: number): Promise<boolean>;
   };
   reportChannelId: string;
   now: () => number;
@@ -40,9 +44,9 @@ export function createTriggeredTemplates(deps: {
     apiKeyId: string,
   ): Promise<{ status: RecipientStatus | 'queued'; error: string | null } | null> {
     const campaign = await deps.campaigns.get(id);
-    if (!campaign || campaign.created_by !== `api:${apiKeyId}`) return null;
+    if (!campaign || campaign.created_by !== apiCreator(apiKeyId)) return null;
     const counts = await deps.campaigns.counts(id);
-    const order: RecipientStatus[] = ['failed', 'read', 'delivered', 'sent', 'sending', 'queued'];
+    const order: RecipientStatus[] = ['failed', 'cancelled', 'read', 'delivered', 'sent', 'sending', 'queued'];
     const current = order.find((s) => counts[s] > 0) ?? 'queued';
     const reason = current === 'failed' ? ((await deps.campaigns.failureReasons(id, 1))[0]?.reason ?? null) : null;
     return { status: current, error: reason };
@@ -97,10 +101,6 @@ export function createTriggeredTemplates(deps: {
     }
 
     const id = randomUUID();
-    if (!(await deps.requests.record(request.apiKeyId, request.idempotencyKey, id, deps.now()))) {
-      const winner = await deps.requests.find(request.apiKeyId, request.idempotencyKey);
-      return { ok: true, id: winner?.message_id ?? id, status: 'queued', duplicate: true };
-    }
     const parameters: CampaignParameters = {
       values,
       headerMedia: request.header
@@ -111,10 +111,10 @@ export function createTriggeredTemplates(deps: {
           }
         : null,
     };
-    await deps.campaigns.create(
+    const stored = await deps.campaigns.createTriggered(
       {
         id,
-        createdBy: `api:${request.apiKeyId}`,
+        createdBy: apiCreator(request.apiKeyId),
         slackChannelId: deps.reportChannelId,
         sendingNumberId: sending.id,
         templateName: template.name,
@@ -125,8 +125,14 @@ export function createTriggeredTemplates(deps: {
         invalidCount: 0,
         recipients: [{ phoneNumber: to.e164, parametersJson: null }],
       },
+      { apiKeyId: request.apiKeyId, idempotencyKey: request.idempotencyKey },
       deps.now(),
     );
+    if (!stored.created) {
+      // A concurrent request with the same key won the race.
+      const current = await status(stored.existingId, request.apiKeyId);
+      return { ok: true, id: stored.existingId, status: current?.status ?? 'queued', duplicate: true };
+    }
     deps.wake();
     return { ok: true, id, status: 'queued', duplicate: false };
   }

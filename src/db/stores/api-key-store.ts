@@ -59,15 +59,6 @@ export function createApiKeyStore(db: Kysely<Database>) {
         .where('idempotency_key', '=', idempotencyKey)
         .executeTakeFirst();
     },
-    /** false when this idempotency key was already used by this API key. */
-    async recordRequest(apiKeyId: string, idempotencyKey: string, messageId: string, now: number): Promise<boolean> {
-      const result = await db
-        .insertInto('api_request')
-        .values({ api_key_id: apiKeyId, idempotency_key: idempotencyKey, message_id: messageId, created_at: now })
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
-    },
   };
 }
 export type ApiKeyStore = ReturnType<typeof createApiKeyStore>;

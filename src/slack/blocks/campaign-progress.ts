@@ -18,7 +18,7 @@ const formatDuration = (seconds: number) =>
 export function campaignProgressContent(model: CampaignProgressModel): { text: string; blocks: unknown[] } {
   const { campaign, counts } = model;
   const total = campaign.total;
-  const processed = counts.sent + counts.delivered + counts.read + counts.failed;
+  const processed = counts.sent + counts.delivered + counts.read + counts.failed + counts.cancelled;
   const sentTotal = counts.sent + counts.delivered + counts.read;
   const state =
     campaign.status === 'completed'
@@ -31,10 +31,12 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
             ? `:x: Stopped: ${campaign.error ?? 'error'}`
             : ':arrows_counterclockwise: Sending';
   const lines = [
-    `*Campaign ${campaign.template_name}* (${campaign.template_language}) by <@${campaign.created_by.replace(/^api:.*/, 'API')}> — ${state}`,
+    `*Campaign ${campaign.template_name}* (${campaign.template_language}) by <@${campaign.created_by}> — ${state}`,
     `\`${progressBar(processed, total)}\` ${processed} of ${total}`,
-    `Sent *${sentTotal}* · Delivered *${counts.delivered + counts.read}* · Read *${counts.read}* · Failed *${counts.failed}* · Queued *${counts.queued + counts.sending}*`,
+    `Sent *${sentTotal}* · Delivered *${counts.delivered + counts.read}* · Read *${counts.read}* · Failed *${counts.failed}* · Queued *${counts.queued + counts.sending}*${counts.cancelled > 0 ? ` · Cancelled *${counts.cancelled}*` : ''}`,
   ];
+  if (counts.cancelled > 0)
+    lines.push(`${counts.cancelled} recipient(s) were not sent because the campaign was cancelled.`);
   if (campaign.status === 'sending' && model.etaSeconds !== null) {
     lines.push(`About ${formatDuration(model.etaSeconds)} left (${model.ratePerSecond?.toFixed(1)} msg/s)`);
   }
@@ -66,7 +68,7 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
     value: campaign.id,
   });
   return {
-    text: `Campaign ${campaign.template_name}: ${processed}/${total} processed, ${counts.failed} failed`,
+    text: `Campaign ${campaign.template_name}: ${processed}/${total} processed, ${counts.failed} failed${counts.cancelled > 0 ? `, ${counts.cancelled} cancelled` : ''}`,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 3000) } },
       { type: 'actions', block_id: `campaign:${campaign.id}`, elements: buttons },

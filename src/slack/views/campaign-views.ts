@@ -116,7 +116,7 @@ export function campaignFormView(input: {
       label: { type: 'plain_text', text: 'Recipients file' },
       hint: {
         type: 'plain_text',
-        text: 'A UTF-8 .txt file (one number per line, at most 10 MB), or a .csv with a phone column and one column per variable ({{1}}, {{2}}…).',
+        text: 'A UTF-8 .txt file (one number per line, at most 10 MB), or a .csv with a phone column and one column per variable: 1, 2… for the body, header.1 for a text header, button.0.1 for a URL button.',
       },
       element: {
         type: 'file_input',

@@ -1,7 +1,12 @@
 import type { App } from '@slack/bolt';
 import { MAX_RECIPIENTS_FILE_BYTES, MAX_TYPED_RECIPIENTS } from '../../../bridge/campaigns/campaign-drafts.js';
 import type { TemplateCatalog } from '../../../bridge/templates.js';
-import { type CampaignFormMetadata, CampaignViewIds, campaignPreparingView } from '../../views/campaign-views.js';
+import {
+  type CampaignFormMetadata,
+  CampaignViewIds,
+  campaignPreparingView,
+  campaignProblemView,
+} from '../../views/campaign-views.js';
 import {
   headerFileFrom,
   parseViewState,
@@ -135,7 +140,9 @@ export function registerCampaignSubmissions(
     }
     const result = await deps.confirm(draftId, body.user.id);
     if (!result.ok) {
-      await ack({ response_action: 'errors', errors: { confirm: result.error } });
+      // The confirmation view has no input blocks, and Slack rejects `errors` naming a block that
+      // isn't there: show the problem in the modal instead.
+      await ack({ response_action: 'update', view: campaignProblemView(result.error) });
       return;
     }
     await ack();
