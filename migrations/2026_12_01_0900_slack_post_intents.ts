@@ -26,17 +26,17 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('slack_file_id', 'text')
     .execute();
 
-  // Claiming walks pending jobs in id order (see the job store) and stops after a few; with an
-  // index on (status, run_at) the planner would fetch and sort every pending job instead.
+  // Claiming walks due jobs in (run_at, id) order and stops after the few it wants (see the job
+  // store): jobs delayed into the future are never visited, and nothing has to be sorted.
   await db.schema.dropIndex('job_due').execute();
-  await db.schema.createIndex('job_status_id').on('job').columns(['status', 'id']).execute();
+  await db.schema.createIndex('job_claim').on('job').columns(['status', 'run_at', 'id']).execute();
 
   await db.schema.alterTable('slack_thread').addColumn('replaces_thread_id', 'text').execute();
   await db.schema.alterTable('slack_thread').addColumn('header_window_until', 'bigint').execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {
-  await db.schema.dropIndex('job_status_id').execute();
+  await db.schema.dropIndex('job_claim').execute();
   await db.schema.createIndex('job_due').on('job').columns(['status', 'run_at']).execute();
   await db.schema.alterTable('slack_thread').dropColumn('header_window_until').execute();
   await db.schema.alterTable('slack_thread').dropColumn('replaces_thread_id').execute();

@@ -46,8 +46,9 @@ import { healthRoute } from './http/health-route.js';
 import { mediaRoute } from './http/media-route.js';
 import { metricsRoute, safeEqual } from './http/metrics-route.js';
 import { slackReplayGuard } from './http/slack-replay-guard.js';
-import { whatsappWebhookRoutes } from './http/whatsapp-webhook-routes.js';
+import { createWhatsAppWebhookHandler, isWhatsAppWebhookRequest } from './http/whatsapp-webhook-routes.js';
 import { createBatchedEnqueue } from './jobs/batched-enqueue.js';
+import { createIngestTracker, INGEST_PRIORITY_CONCURRENCY } from './jobs/ingest-priority.js';
 import { createJobRunner, type FailureDecision, type JobHandler, type JobRunner } from './jobs/job-runner.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { csvLine } from './shared/csv.js';
@@ -476,6 +477,11 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     );
     return 'The per-recipient CSV is in your DM with the app.';
   }
+  // Ingest first: while webhooks are arriving, background work (mostly posting to Slack, which
+  // Slack paces at about one message per second per channel anyway) steps aside to a couple of
+  // jobs at a time, so acknowledgements stay fast during bursts; the backlog drains right after.
+  const workerConcurrency = options.workerConcurrency ?? 16;
+  const ingest = createIngestTracker();
   const runner = createJobRunner({
     store: jobs,
     handlers,
@@ -501,7 +507,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
         );
       }
     },
-    concurrency: options.workerConcurrency ?? 16,
+    concurrency: () => (ingest.busy(clock.now()) ? INGEST_PRIORITY_CONCURRENCY : workerConcurrency),
     pollIntervalMs: options.pollIntervalMs ?? 250,
     ...(options.jobBackoffMs
       ? { baseBackoffMs: options.jobBackoffMs.base, maxBackoffMs: options.jobBackoffMs.max }
@@ -858,21 +864,22 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     ],
   });
 
-  expressApp.use(
-    whatsappWebhookRoutes({
-      provider,
-      logger: logger.child({ component: 'webhook' }),
-      accept: async (events) => {
-        for (const event of events) if (event.kind === 'status') metrics.statuses.inc({ status: event.status });
-        await enqueueWebhookJobs(jobsForWebhookEvents(events));
-        runner.wake();
-      },
-      onResult: (outcome, durationMs) => {
-        metrics.webhooks.inc({ outcome });
-        if (outcome === 'accepted') metrics.webhookAckSeconds.observe(durationMs / 1000);
-      },
-    }),
-  );
+  const handleWhatsAppWebhook = createWhatsAppWebhookHandler({
+    provider,
+    logger: logger.child({ component: 'webhook' }),
+    accepting: () => accepting,
+    accept: async (events) => {
+      for (const event of events) if (event.kind === 'status') metrics.statuses.inc({ status: event.status });
+      await enqueueWebhookJobs(jobsForWebhookEvents(events));
+      runner.wake();
+    },
+    onStarted: () => ingest.started(clock.now()),
+    onFinished: () => ingest.finished(clock.now()),
+    onResult: (outcome, durationMs) => {
+      metrics.webhooks.inc({ outcome });
+      if (outcome === 'accepted') metrics.webhookAckSeconds.observe(durationMs / 1000);
+    },
+  });
   expressApp.use(apiRoutes({ authenticate: (key) => apiKeys.authenticate(key, clock.now()), templates: triggered }));
   expressApp.use(
     metricsRoute({
@@ -935,7 +942,10 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
         await intents.releaseAllLeases();
         if (released > 0) logger.info({ released }, 'resumed jobs interrupted by the last shutdown');
       }
-      const httpServer = createServer(expressApp);
+      // Provider webhooks take the plain node:http path (see whatsapp-webhook-routes.ts); the rest is express.
+      const httpServer = createServer((req, res) =>
+        isWhatsAppWebhookRequest(req) ? handleWhatsAppWebhook(req, res) : expressApp(req, res),
+      );
       server = httpServer;
       httpServer.headersTimeout = 20_000;
       httpServer.requestTimeout = 30_000;

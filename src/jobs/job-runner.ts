@@ -18,7 +18,8 @@ export type JobRunnerOptions = {
   /** Called once when a job will not be tried again (out of attempts or not retryable). */
   onGaveUp?(job: ClaimedJob, error: unknown): Promise<void>;
   workerId?: string;
-  concurrency?: number;
+  /** Jobs run at once; a function is asked before each claim (see the app's ingest priority). */
+  concurrency?: number | (() => number);
   pollIntervalMs?: number;
   leaseMs?: number;
   baseBackoffMs?: number;
@@ -45,6 +46,7 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number): nu
 export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const workerId = options.workerId ?? `worker-${randomUUID()}`;
   const concurrency = options.concurrency ?? 8;
+  const currentConcurrency = typeof concurrency === 'function' ? concurrency : () => concurrency;
   const pollIntervalMs = options.pollIntervalMs ?? 250;
   const leaseMs = options.leaseMs ?? 60_000;
   const baseBackoffMs = options.baseBackoffMs ?? 1_000;
@@ -118,7 +120,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     try {
       do {
         wakeRequested = false;
-        const free = concurrency - inFlight.size;
+        const free = currentConcurrency() - inFlight.size;
         if (free <= 0) break;
         // Abandoned jobs (a dead worker's expired lease) are looked for at most once a poll
         // interval; due jobs on every claim, which runs each time a job finishes.

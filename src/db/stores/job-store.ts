@@ -103,8 +103,9 @@ export function createJobStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
       includeAbandoned?: boolean;
     }): Promise<ClaimedJob[]> {
       const { workerId, now, leaseMs, limit, kinds } = options;
-      // Two narrow queries instead of one with an OR: each walks an index in id order and stops
-      // after `limit` claimable jobs, instead of evaluating every pending job on every claim.
+      // Two narrow queries instead of one with an OR: each walks an index and stops after `limit`
+      // claimable jobs, instead of evaluating (and sorting) every pending job on every claim. Due
+      // jobs go oldest first; the ordering key, not the claim order, keeps a conversation in order.
       const candidates = (executor: Kysely<Database>, which: 'due' | 'abandoned', max: number) => {
         let query = executor
           .selectFrom('job as j')
@@ -120,12 +121,11 @@ export function createJobStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
               ),
             ),
           )
-          .orderBy('j.id')
           .limit(max);
         query =
           which === 'due'
-            ? query.where('j.status', '=', 'pending').where('j.run_at', '<=', now)
-            : query.where('j.status', '=', 'running').where('j.locked_until', '<', now);
+            ? query.where('j.status', '=', 'pending').where('j.run_at', '<=', now).orderBy('j.run_at').orderBy('j.id')
+            : query.where('j.status', '=', 'running').where('j.locked_until', '<', now).orderBy('j.id');
         if (kinds && kinds.length > 0) query = query.where('j.kind', 'in', kinds);
         return query;
       };
