@@ -53,6 +53,7 @@ import { createJobRunner, type FailureDecision, type JobHandler, type JobRunner 
 import { type Clock, systemClock } from './shared/clock.js';
 import { csvLine } from './shared/csv.js';
 import { createHttpClient } from './shared/http-client.js';
+import { createLatestWins } from './shared/latest-wins.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createMetrics, type Metrics } from './shared/metrics.js';
 import { guardAcknowledgements } from './slack/ack-guard.js';
@@ -579,8 +580,14 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   // ---- Sessions, notes, history, retention -------------------------------------------------
   const history = createHistory({ repository: messages, isLead });
   const homeStates = new Map<string, HomeState>();
+  // Publishes for one user run one at a time, the last one with the latest state and data.
+  const republishHome = createLatestWins(renderAndPublishHome);
   async function publishHome(userId: string, state?: HomeState): Promise<void> {
-    const current = state ?? homeStates.get(userId) ?? { query: '', sendingNumberId: null, page: 0 };
+    if (state) homeStates.set(userId, state);
+    await republishHome(userId);
+  }
+  async function renderAndPublishHome(userId: string): Promise<void> {
+    const current = homeStates.get(userId) ?? { query: '', sendingNumberId: null, page: 0 };
     homeStates.set(userId, current);
     const [mine, all, numbers] = await Promise.all([
       sessions.list(userId),
