@@ -122,6 +122,39 @@ for (const dialect of cases) {
         await jobs.complete(claimed[0]!.id, 'w', 1001);
       });
 
+      it('stores a batch of webhook jobs whole, once per idempotency key, in chunks of any size', async () => {
+        const jobs = createJobStore(handle.db, handle.dialect);
+        const batch = (from: number, count: number) =>
+          Array.from({ length: count }, (_, i) => ({
+            kind: 'batch',
+            payload: { n: from + i, text: 'it\'s "quoted" and 🎉' },
+            orderingKey: `batch:${(from + i) % 7}`,
+            idempotencyKey: `batch-${from + i}`,
+            maxAttempts: 3,
+          }));
+        await jobs.enqueueAll(batch(0, 1), 5_000);
+        await jobs.enqueueAll(batch(1, 13), 5_000);
+        await jobs.enqueueAll(batch(0, 450), 5_000); // three chunks, the first 14 already stored
+        const rows = await handle.db
+          .selectFrom('job')
+          .select(['idempotency_key', 'payload', 'status', 'max_attempts', 'run_at', 'ordering_key', 'attempts'])
+          .where('kind', '=', 'batch')
+          .orderBy('id')
+          .execute();
+        expect(rows).toHaveLength(450);
+        expect(rows[3]).toEqual({
+          idempotency_key: 'batch-3',
+          payload: JSON.stringify({ n: 3, text: 'it\'s "quoted" and 🎉' }),
+          status: 'pending',
+          max_attempts: 3,
+          run_at: 5_000,
+          ordering_key: 'batch:3',
+          attempts: 0,
+        });
+        expect(new Set(rows.map((r) => r.idempotency_key)).size).toBe(450);
+        await handle.db.deleteFrom('job').where('kind', '=', 'batch').execute();
+      });
+
       it('runs jobs that share an ordering key one at a time, in order', async () => {
         const jobs = createJobStore(handle.db, handle.dialect);
         for (const n of [1, 2, 3]) await jobs.enqueue({ kind: 'ordered', payload: n, orderingKey: 'thread-A' }, 2000);

@@ -1,5 +1,22 @@
-import { type Kysely, sql } from 'kysely';
-import type { Database, JobRow } from '../database.js';
+import { CompiledQuery, type Insertable, type Kysely, sql } from 'kysely';
+import type { Database, JobRow, JobTable } from '../database.js';
+
+/** Column order of the batch insert's parameters (see enqueueAll). */
+const JOB_COLUMNS = [
+  'kind',
+  'ordering_key',
+  'idempotency_key',
+  'payload',
+  'status',
+  'max_attempts',
+  'run_at',
+  'locked_by',
+  'locked_until',
+  'last_error',
+  'created_at',
+  'updated_at',
+] as const;
+const INSERT_CHUNK = 200;
 
 export type NewJob = {
   kind: string;
@@ -40,6 +57,28 @@ export function createJobStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
     orderingKey: row.ordering_key,
   });
 
+  // The webhook intake's batch insert is compiled by kysely once per batch size and reused:
+  // building and compiling the query tree cost more than running it.
+  const insertSqlBySize = new Map<number, string>();
+  const batchInsertSql = (rows: number): string => {
+    let text = insertSqlBySize.get(rows);
+    if (text === undefined) {
+      const placeholder = Object.fromEntries(
+        JOB_COLUMNS.map((column) => [column, null]),
+      ) as unknown as Insertable<JobTable>;
+      const compiled = db
+        .insertInto('job')
+        .values(Array.from({ length: rows }, () => placeholder))
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .compile();
+      if (compiled.parameters.length !== rows * JOB_COLUMNS.length)
+        throw new Error('unexpected parameter count in the job batch insert');
+      text = compiled.sql;
+      insertSqlBySize.set(rows, text);
+    }
+    return text;
+  };
+
   return {
     /** Returns the new job id, or null when the idempotency key was already used. */
     async enqueue(job: NewJob, now: number, executor: Kysely<Database> = db): Promise<number | null> {
@@ -68,29 +107,32 @@ export function createJobStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgr
     /** All or nothing: either every job is stored or none is (one statement per 200 jobs). */
     async enqueueAll(jobs: readonly NewJob[], now: number): Promise<void> {
       if (jobs.length === 0) return;
-      const rows = jobs.map((job) => ({
-        kind: job.kind,
-        ordering_key: job.orderingKey ?? null,
-        idempotency_key: job.idempotencyKey ?? null,
-        payload: JSON.stringify(job.payload),
-        status: 'pending' as const,
-        max_attempts: job.maxAttempts ?? 10,
-        run_at: job.runAt ?? now,
-        locked_by: null,
-        locked_until: null,
-        last_error: null,
-        created_at: now,
-        updated_at: now,
-      }));
-      await db.transaction().execute(async (trx) => {
-        for (let i = 0; i < rows.length; i += 200) {
-          await trx
-            .insertInto('job')
-            .values(rows.slice(i, i + 200))
-            .onConflict((oc) => oc.column('idempotency_key').doNothing())
-            .execute();
-        }
-      });
+      const values = (job: NewJob): unknown[] => [
+        job.kind,
+        job.orderingKey ?? null,
+        job.idempotencyKey ?? null,
+        JSON.stringify(job.payload),
+        'pending',
+        job.maxAttempts ?? 10,
+        job.runAt ?? now,
+        null,
+        null,
+        null,
+        now,
+        now,
+      ];
+      const statements: CompiledQuery[] = [];
+      for (let i = 0; i < jobs.length; i += INSERT_CHUNK) {
+        const chunk = jobs.slice(i, i + INSERT_CHUNK);
+        statements.push(CompiledQuery.raw(batchInsertSql(chunk.length), chunk.flatMap(values)));
+      }
+      // One statement is atomic on its own; several (a very large webhook) go in one transaction.
+      const [only] = statements;
+      if (statements.length === 1 && only) await db.executeQuery(only);
+      else
+        await db.transaction().execute(async (trx) => {
+          for (const statement of statements) await trx.executeQuery(statement);
+        });
     },
 
     async claim(options: {
