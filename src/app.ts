@@ -681,6 +681,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       purgeProcessedEvents: async (cutoff) =>
         (await processedEvents.purgeOlderThan(cutoff)) + (await intents.purgeOlderThan(cutoff)),
       purgeFinishedJobs: (cutoff) => jobs.purgeFinished(cutoff),
+      purgeCampaignVariables: (cutoff) => campaigns.purgeRecipientVariables(cutoff),
+      purgeDrafts: (cutoff) => campaigns.purgeDrafts(cutoff),
     },
     retentionDays: config.retentionDays,
     now: clock.now,

@@ -7,11 +7,19 @@ export type RetentionStores = {
   purgeMedia(cutoff: number): Promise<number>;
   purgeProcessedEvents(cutoff: number): Promise<number>;
   purgeFinishedJobs(cutoff: number): Promise<number>;
+  /** Per-recipient variables (names, codes: message content) of campaigns finished before cutoff. */
+  purgeCampaignVariables(cutoff: number): Promise<number>;
+  /** Campaigns never confirmed (a closed or abandoned confirmation), with their recipients. */
+  purgeDrafts(cutoff: number): Promise<number>;
 };
 
+/** A confirmation left open longer than this is abandoned; its draft and recipients go. */
+const DRAFT_LIFETIME_MS = DAY_MS;
+
 /**
- * Messages older than the retention period lose their bodies and media references; contacts,
- * notes, sessions and campaign totals stay. Bookkeeping (dedupe keys, finished jobs) goes after a week.
+ * Messages older than the retention period lose their bodies and media references, and finished
+ * campaigns their per-recipient variables; contacts, notes, sessions and campaign totals stay.
+ * Bookkeeping (dedupe keys, finished jobs) goes after a week, unconfirmed campaign drafts after a day.
  */
 export function createRetention(deps: {
   stores: RetentionStores;
@@ -24,6 +32,8 @@ export function createRetention(deps: {
     media: number;
     events: number;
     jobs: number;
+    campaignVariables: number;
+    drafts: number;
     cutoff: number;
   }> {
     const now = deps.now();
@@ -33,7 +43,12 @@ export function createRetention(deps: {
     const media = await deps.stores.purgeMedia(cutoff);
     const events = await deps.stores.purgeProcessedEvents(bookkeepingCutoff);
     const jobs = await deps.stores.purgeFinishedJobs(bookkeepingCutoff);
-    deps.logger.info({ messages, media, events, jobs, cutoff: new Date(cutoff).toISOString() }, 'retention purge done');
-    return { messages, media, events, jobs, cutoff };
+    const campaignVariables = await deps.stores.purgeCampaignVariables(cutoff);
+    const drafts = await deps.stores.purgeDrafts(now - DRAFT_LIFETIME_MS);
+    deps.logger.info(
+      { messages, media, events, jobs, campaignVariables, drafts, cutoff: new Date(cutoff).toISOString() },
+      'retention purge done',
+    );
+    return { messages, media, events, jobs, campaignVariables, drafts, cutoff };
   };
 }

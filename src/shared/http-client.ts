@@ -18,6 +18,11 @@ export type HttpRequest = {
   timeoutMs?: number;
   /** Response bodies larger than this are aborted with HttpError `too_large`. */
   maxResponseBytes?: number;
+  /**
+   * Overrides the client's retry count for this request. Message sends pass 0: their retries are
+   * the durable queue's, which waits for a send slot; a retry here would go out off schedule.
+   */
+  retries?: number;
 };
 
 export type HttpResponse = {
@@ -145,7 +150,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           result instanceof HttpError
             ? result.kind === 'network' && isRefusedConnection(result)
             : result.status === 429 || result.status >= 500;
-        if (!retryable || attempt >= retries) {
+        if (!retryable || attempt >= (req.retries ?? retries)) {
           if (result instanceof HttpError) throw result;
           return result;
         }

@@ -87,6 +87,64 @@ for (const dialect of cases) {
       }
     }, 240_000);
 
+    it('after a restart during a provider outage, the campaign waits for the template list instead of failing its recipients', async () => {
+      const total = 120;
+      meta.setLatency(15);
+      try {
+        const { campaignId } = await launchCampaign({
+          appUrl: app.url,
+          slack,
+          userId: 'UMARKETER',
+          channelId: 'C0MARKETING',
+          sendingNumberId: '1906385232743451',
+          template: 'hello_world',
+          variables: { 'body.1': 'friend' },
+          recipientsFile: recipientsFile(total, 600000),
+        });
+        const sentBefore = meta.sent().length;
+        await waitFor('some sent', () => meta.sent().length - sentBefore >= 20, 60_000);
+        await app.kill9();
+        // Two whole template lookups fail (each is tried three times by the HTTP client).
+        meta.failNextOn(/\/message_templates$/, 6, {
+          status: 503,
+          body: { error: { message: 'Service temporarily unavailable', code: 131016 } },
+        });
+        const listingsBefore = meta.requests.filter((r) => r.path.endsWith('/message_templates')).length;
+        await app.start();
+        const handle = createDatabase(database.target);
+        try {
+          await waitFor(
+            'campaign completed',
+            async () =>
+              (await handle.db.selectFrom('campaign').select('status').where('id', '=', campaignId).executeTakeFirst())
+                ?.status === 'completed',
+            60_000,
+          );
+          const listings = meta.requests.filter((r) => r.path.endsWith('/message_templates')).length - listingsBefore;
+          expect(listings, 'the failed lookups were asked again').toBeGreaterThanOrEqual(7);
+          const statuses = await handle.db
+            .selectFrom('campaign_recipient')
+            .select(['status', 'error_code', 'phone_number'])
+            .where('campaign_id', '=', campaignId)
+            .execute();
+          expect(statuses.filter((r) => r.status !== 'sent')).toEqual([]);
+          expect(statuses).toHaveLength(total);
+          const ours = new Set(statuses.map((r) => r.phone_number.slice(1)));
+          const reached = new Set(
+            meta
+              .accepted()
+              .map((b) => String(b.to))
+              .filter((to) => ours.has(to)),
+          );
+          expect(reached.size, 'every recipient reached').toBe(total);
+        } finally {
+          await handle.close();
+        }
+      } finally {
+        meta.setLatency(0);
+      }
+    }, 120_000);
+
     it('never sends twice a recipient whose send outlasts the lease: the live worker renews it', async () => {
       meta.setLatency(0);
       // 7 s per send against a 3 s lease: without renewal each send would be reclaimed and repeated.

@@ -711,7 +711,8 @@ for (const dialect of cases) {
     it('retries 5xx and 429 answers (honouring Retry-After) with backoff, and delivers everyone exactly once', async () => {
       const numbers = Array.from({ length: 6 }, (_, i) => `+4479111238${String(i).padStart(2, '0')}`);
       const campaignId = await launchTyped(numbers, () => {
-        // More failures in a row than the HTTP client retries, so the campaign itself must retry.
+        // Sends are never retried inside the HTTP client (a retry there would go out off the send
+        // schedule): every failure comes back to the campaign, which retries it in a later slot.
         h.meta?.failSendsTo('447911123800', 4, {
           status: 503,
           body: { error: { message: 'Service temporarily unavailable', code: 131016 } },
@@ -729,8 +730,8 @@ for (const dialect of cases) {
       for (const number of numbers) expect(accepted.filter((to) => `+${to}` === number)).toHaveLength(1);
       const rows = await recipientRows(campaignId);
       expect(rows.map((r) => r.status)).toEqual(numbers.map(() => 'sent'));
-      expect(rows.find((r) => r.phone_number === '+447911123800')?.attempts).toBe(2);
-      expect(rows.find((r) => r.phone_number === '+447911123801')?.attempts).toBe(2);
+      expect(rows.find((r) => r.phone_number === '+447911123800')?.attempts).toBe(5);
+      expect(rows.find((r) => r.phone_number === '+447911123801')?.attempts).toBe(4);
     });
 
     it(`fails a recipient that keeps failing after ${MAX_SEND_ATTEMPTS} attempts, with a readable reason in the report`, async () => {
@@ -751,8 +752,8 @@ for (const dialect of cases) {
         error_code: '131016',
         error_detail: `gave up after ${MAX_SEND_ATTEMPTS} attempts: WhatsApp is temporarily unavailable (131016)`,
       });
-      // Each attempt is one request plus the HTTP client's two quick retries; then it stops.
-      expect(h.meta?.sent().filter((s) => s.to === '447911123900')).toHaveLength(MAX_SEND_ATTEMPTS * 3);
+      // Each attempt is exactly one request (no retry inside the HTTP client); then it stops.
+      expect(h.meta?.sent().filter((s) => s.to === '447911123900')).toHaveLength(MAX_SEND_ATTEMPTS);
       const ts = (
         await h.app.database.db
           .selectFrom('campaign')

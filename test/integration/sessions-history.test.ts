@@ -873,6 +873,43 @@ for (const dialect of cases) {
         return row?.status === 'completed' ? row : null;
       });
       expect(totals).toMatchObject({ total: 2 });
+      // Per-recipient variables from a CSV, and a campaign left at its confirmation (a draft).
+      const { campaignId: csvCampaignId } = await launchCampaign({
+        appUrl: h.url,
+        slack: h.slack,
+        userId: 'UMARKETER',
+        channelId: 'C0AGENTS',
+        sendingNumberId: '1906385232743451',
+        template: 'hello_world',
+        variables: { 'body.1': 'friend' },
+        recipientsFile: Buffer.from('phone,{{1}}\n+44 7911 250001,Olga\n+44 7911 250002,Pedro\n'),
+        fileName: 'people.csv',
+      });
+      await waitFor(
+        'CSV campaign sent',
+        async () =>
+          (await db.selectFrom('campaign').select('status').where('id', '=', csvCampaignId).executeTakeFirst())
+            ?.status === 'completed',
+      );
+      const variablesOf = async (id: string) =>
+        (
+          await db.selectFrom('campaign_recipient').select('parameters_json').where('campaign_id', '=', id).execute()
+        ).map((r) => r.parameters_json);
+      expect((await variablesOf(csvCampaignId)).join(' ')).toContain('Olga');
+      const { campaignId: draftId } = await launchCampaign({
+        appUrl: h.url,
+        slack: h.slack,
+        userId: 'UMARKETER',
+        channelId: 'C0AGENTS',
+        sendingNumberId: '1906385232743451',
+        template: 'hello_world',
+        variables: { 'body.1': 'friend' },
+        recipientsFile: recipientsFile(3, 210000),
+        confirm: false,
+      });
+      expect(await db.selectFrom('campaign').select('status').where('id', '=', draftId).executeTakeFirst()).toEqual({
+        status: 'draft',
+      });
       const campaignMessages = await db
         .selectFrom('message')
         .select(['id', 'body', 'media_json'])
@@ -898,6 +935,13 @@ for (const dialect of cases) {
       );
       const after = await db.selectFrom('message').select(['id', 'status']).execute();
       expect(after.map((m) => m.id).sort()).toEqual(before.map((m) => m.id).sort());
+      await waitFor('variables and the abandoned draft purged', async () => {
+        const draft = await db.selectFrom('campaign').select('id').where('id', '=', draftId).executeTakeFirst();
+        const variables = await variablesOf(csvCampaignId);
+        return draft === undefined && variables.every((v) => v === null) ? true : null;
+      });
+      expect(await variablesOf(draftId), 'the draft recipients went with it').toEqual([]);
+      expect(await variablesOf(csvCampaignId), 'the CSV campaign keeps its recipients').toHaveLength(2);
       expect(
         (await db.selectFrom('contact').select('note').where('id', '=', nora).executeTakeFirstOrThrow()).note,
       ).toBe('Prefers Portuguese');

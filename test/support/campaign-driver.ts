@@ -24,6 +24,10 @@ export async function launchCampaign(input: {
   template: string;
   variables: Record<string, string>;
   recipientsFile: Buffer;
+  /** `people.csv` for per-recipient variables; default `recipients.txt`. */
+  fileName?: string;
+  /** false: stop at the confirmation, leaving a draft. */
+  confirm?: boolean;
 }): Promise<{ campaignId: string; submitAckMs: number; confirmedAt: number }> {
   const { appUrl, slack } = input;
   const viewsBefore = new Set(slack.views.keys());
@@ -71,8 +75,8 @@ export async function launchCampaign(input: {
   await choose('tpl_template_select', input.template);
   const file = slack.addFile({
     id: `FREC${Date.now()}`,
-    name: 'recipients.txt',
-    mimetype: 'text/plain',
+    name: input.fileName ?? 'recipients.txt',
+    mimetype: input.fileName?.endsWith('.csv') ? 'text/csv' : 'text/plain',
     bytes: input.recipientsFile,
   });
   const values: Record<string, Record<string, unknown>> = {
@@ -112,6 +116,7 @@ export async function launchCampaign(input: {
   if ('refused' in outcome) throw new Error(`campaign refused: ${outcome.refused}`);
   const confirm = outcome.view;
   const campaignId = (JSON.parse(confirm.view.private_metadata ?? '{}') as { draftId: string }).draftId;
+  if (input.confirm === false) return { campaignId, submitAckMs, confirmedAt: Number.NaN };
   await postSlack(
     appUrl,
     interactivity(

@@ -108,7 +108,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 export async function startFakeMetaGraph(options: { accessToken?: string } = {}) {
   const requests: GraphRequest[] = [];
-  const failures: { failure: Failure; sendsOnly: boolean; match?: (body: unknown) => boolean }[] = [];
+  const failures: { failure: Failure; sendsOnly: boolean; match?: (body: unknown) => boolean; path?: RegExp }[] = [];
   /** Failures for sends to one recipient (`to` as Meta sees it, digits only), in order. */
   const recipientFailures = new Map<string, Failure[]>();
   const media = new Map<string, StoredMedia>();
@@ -144,7 +144,7 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
     requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body, raw });
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
-      res.end(JSON.stringify(payload));
+      res.end(Buffer.isBuffer(payload) ? payload : JSON.stringify(payload));
     };
     const isSend = req.method === 'POST' && path.endsWith('/messages');
     const latency = state.latencyMs + (isSend ? state.sendLatencyMs : 0);
@@ -155,7 +155,9 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
       });
     }
     const to = isSend ? String((body as { to?: unknown } | null)?.to ?? '') : '';
-    const next = failures.findIndex((f) => !f.sendsOnly || (isSend && (!f.match || f.match(body))));
+    const next = failures.findIndex((f) =>
+      f.path ? f.path.test(path) : !f.sendsOnly || (isSend && (!f.match || f.match(body))),
+    );
     const failure =
       (isSend ? recipientFailures.get(to)?.shift() : undefined) ??
       (next >= 0 ? failures.splice(next, 1)[0]?.failure : undefined);
@@ -261,6 +263,10 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
         .map((r) => r.body as Record<string, unknown>),
     failNext(count: number, failure: Failure) {
       for (let i = 0; i < count; i++) failures.push({ failure, sendsOnly: false });
+    },
+    /** Like failNext, but only requests whose path matches fail (e.g. /message_templates/). */
+    failNextOn(path: RegExp, count: number, failure: Failure) {
+      for (let i = 0; i < count; i++) failures.push({ failure, sendsOnly: false, path });
     },
     /** Like failNext, but only message sends (POST …/messages) fail; uploads and downloads work. */
     failNextSends(count: number, failure: Failure, match?: (body: Record<string, unknown>) => boolean) {

@@ -3,7 +3,12 @@ import { createGroupCommit } from '../../shared/group-commit.js';
 import type { Logger } from '../../shared/logger.js';
 import { timeOrderedId } from '../../shared/time-ordered-id.js';
 import { describeFailure, ProviderError } from '../../whatsapp/provider-errors.js';
-import type { OutboundMessage, TemplateParameters, WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
+import type {
+  MessageTemplate,
+  OutboundMessage,
+  TemplateParameters,
+  WhatsAppProvider,
+} from '../../whatsapp/whatsapp-provider.js';
 import { renderTemplate, type TemplateCatalog, templateParameters } from '../templates.js';
 import {
   type CampaignConversationEntry,
@@ -69,6 +74,9 @@ type Lane = {
   /** Retryable failures in a row, for the pause. */
   failureStreak: number;
 };
+
+/** How long a campaign waits before asking again for a template list the provider could not give. */
+const CATALOG_RETRY_MS = 5_000;
 
 type SentRecipient = { recipientId: number; providerMessageId: string; conversation: CampaignConversationEntry };
 
@@ -212,8 +220,11 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
   }
 
   /** The message of a claimed recipient, built before its slot so the send starts right on time. */
-  async function prepare(campaign: CampaignRecord, recipient: CampaignRecipientRecord): Promise<Waiting | null> {
-    const template = await options.catalog.find(campaign.template_name, campaign.template_language);
+  async function prepare(
+    campaign: CampaignRecord,
+    recipient: CampaignRecipientRecord,
+    template: MessageTemplate | undefined,
+  ): Promise<Waiting | null> {
     if (!template) {
       await campaigns.recordFailed(
         recipient.id,
@@ -382,6 +393,19 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
     for (const campaign of laneCampaigns) {
       if (room <= 0) return;
       if ((quietUntil.get(campaign.id) ?? 0) > options.now()) continue;
+      // Looked up before claiming: while the provider cannot list templates the campaign waits,
+      // instead of failing its recipients as if the template had been withdrawn.
+      let template: MessageTemplate | undefined;
+      try {
+        template = await options.catalog.find(campaign.template_name, campaign.template_language);
+      } catch (error) {
+        logger.warn(
+          { err: String(error), campaignId: campaign.id },
+          'the template list is unavailable; the campaign waits for it',
+        );
+        quietUntil.set(campaign.id, options.now() + CATALOG_RETRY_MS);
+        continue;
+      }
       const claimed = await campaigns.claimRecipients(campaign.id, options.workerId, room, leaseMs, options.now());
       if (claimed.length === 0) {
         await finishIfDone(campaign);
@@ -394,7 +418,7 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
       }
       room -= claimed.length;
       for (const recipient of claimed) {
-        const waiting = await prepare(campaign, recipient).catch(async (error: unknown) => {
+        const waiting = await prepare(campaign, recipient, template).catch(async (error: unknown) => {
           logger.error({ err: String(error), campaignId: campaign.id }, 'preparing a campaign message failed');
           await campaigns.recordFailed(
             recipient.id,

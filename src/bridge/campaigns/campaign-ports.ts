@@ -141,13 +141,14 @@ export type CampaignConversationEntry = {
  * database): consecutive slots are 1000 / (SEND_PACE × limit) ms apart, whoever holds them. A
  * send starts at its slot or up to SEND_LATENESS_MS after it, never earlier and never later (a
  * missed slot is given up). So the sends starting in any sliding second have their slots within
- * 1000 + SEND_LATENESS_MS ms, which hold at most ⌈1015 × 0.965 × limit / 1000⌉ = ⌈0.9795 × limit⌉
- * slots: never above the limit, across replicas, with about 20 ms to spare for the jitter between
- * a send starting here and the provider counting it (measured at the fake provider: 10–15 ms).
+ * 1000 + SEND_LATENESS_MS ms, which hold at most ⌈1010 × 0.96 × limit / 1000⌉ = ⌈0.9696 × limit⌉
+ * slots: never above the limit, across replicas, with about 30 ms to spare (3 slots at a limit of
+ * 100/s, 30 at 1,000/s) for the jitter between a send starting here and the provider counting it
+ * (10–15 ms at the fake provider on a quiet host; a 20 ms margin was once overrun on a loaded one).
  * The lateness allowed absorbs event-loop and scheduling hiccups on a busy host.
  */
-export const SEND_PACE = 0.965;
-export const SEND_LATENESS_MS = 15;
+export const SEND_PACE = 0.96;
+export const SEND_LATENESS_MS = 10;
 /** By default slots are reserved at most this far ahead of now. */
 export const SCHEDULE_LOOKAHEAD_MS = 10;
 

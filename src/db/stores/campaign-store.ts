@@ -313,14 +313,34 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
       return Number(result.numUpdatedRows) > 0;
     },
 
-    async purgeDrafts(olderThan: number): Promise<void> {
+    async purgeDrafts(olderThan: number): Promise<number> {
       const drafts = db
         .selectFrom('campaign')
         .select('id')
         .where('status', '=', 'draft')
         .where('created_at', '<', olderThan);
       await db.deleteFrom('campaign_recipient').where('campaign_id', 'in', drafts).execute();
-      await db.deleteFrom('campaign').where('status', '=', 'draft').where('created_at', '<', olderThan).execute();
+      const deleted = await db
+        .deleteFrom('campaign')
+        .where('status', '=', 'draft')
+        .where('created_at', '<', olderThan)
+        .executeTakeFirst();
+      return Number(deleted.numDeletedRows);
+    },
+
+    async purgeRecipientVariables(finishedBefore: number): Promise<number> {
+      const finished = db
+        .selectFrom('campaign')
+        .select('id')
+        .where('finished_at', 'is not', null)
+        .where('finished_at', '<', finishedBefore);
+      const result = await db
+        .updateTable('campaign_recipient')
+        .set({ parameters_json: null })
+        .where('campaign_id', 'in', finished)
+        .where('parameters_json', 'is not', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
 
     async cancel(id: string, now: number): Promise<boolean> {

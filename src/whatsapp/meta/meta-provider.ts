@@ -232,12 +232,19 @@ export function createMetaProvider(options: {
           url: `${settings.graphUrl}/${encodeURIComponent(fromNumberId)}/messages`,
           headers: { ...auth, 'content-type': 'application/json' },
           body: JSON.stringify(buildMetaMessageBody(message)),
+          retries: 0,
         },
         'sending the message',
         true,
       );
       if (response.status !== 200) throw toProviderError(response, 'sending the message');
-      const parsed = sendResponseSchema.safeParse(JSON.parse(response.body.toString('utf8')));
+      let json: unknown = null;
+      try {
+        json = JSON.parse(response.body.toString('utf8'));
+      } catch {
+        json = null;
+      }
+      const parsed = sendResponseSchema.safeParse(json);
       if (!parsed.success)
         throw new ProviderError('unknown', 'Meta accepted the message but returned no message id', {
           mayHaveBeenSent: true,
