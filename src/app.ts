@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
@@ -49,7 +49,14 @@ import { slackReplayGuard } from './http/slack-replay-guard.js';
 import { createWhatsAppWebhookHandler, isWhatsAppWebhookRequest } from './http/whatsapp-webhook-routes.js';
 import { createBatchedEnqueue } from './jobs/batched-enqueue.js';
 import { createIngestTracker, INGEST_PRIORITY_CONCURRENCY } from './jobs/ingest-priority.js';
-import { createJobRunner, type FailureDecision, type JobHandler, type JobRunner } from './jobs/job-runner.js';
+import {
+  combineJobRunners,
+  createJobRunner,
+  type FailureDecision,
+  type JobHandler,
+  type JobRunner,
+  type JobRunnerOptions,
+} from './jobs/job-runner.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { csvLine } from './shared/csv.js';
 import { createHttpClient } from './shared/http-client.js';
@@ -110,6 +117,8 @@ import type { InboundMessageEvent, StatusEvent, WhatsAppProvider } from './whats
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 const SLACK_BODY_LIMIT = '1mb';
+/** Agent replies and conversation templates sent at once (each conversation stays in order). */
+const PROVIDER_BOUND_CONCURRENCY = 8;
 
 export type BridgeAppOptions = {
   config: Config;
@@ -387,13 +396,18 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     );
   }
 
-  const handlers: Record<string, JobHandler> = {
+  // Work that ends in Slack (posting what came in) and work that ends at the provider (what agents
+  // send) run in separate pools: a Slack rate limit that holds back posts in a channel, with their
+  // jobs waiting it out, never leaves an agent's reply to a customer waiting for a free worker.
+  const slackBoundHandlers: Record<string, JobHandler> = {
     [JobKind.inboundMessage]: (payload, context) => handleInbound(payload as InboundMessageEvent, context),
     [JobKind.deliveryStatus]: (payload, context) => handleStatus(payload as StatusEvent, context),
-    [JobKind.agentReply]: (payload, context) => agentReplies.send(payload as AgentReplyPayload, context),
     [JobKind.headerRefresh]: (payload) => refreshHeaderAtWindowClose(payload as HeaderRefreshPayload),
-    [JobKind.templateSend]: (payload, context) => conversationTemplates.send(payload as TemplateSendPayload, context),
     [JobKind.campaignPrepare]: (payload) => prepareCampaign(payload as CampaignPrepareRequest),
+  };
+  const providerBoundHandlers: Record<string, JobHandler> = {
+    [JobKind.agentReply]: (payload, context) => agentReplies.send(payload as AgentReplyPayload, context),
+    [JobKind.templateSend]: (payload, context) => conversationTemplates.send(payload as TemplateSendPayload, context),
   };
 
   async function prepareCampaign(request: CampaignPrepareRequest): Promise<void> {
@@ -483,9 +497,10 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   // jobs at a time, so acknowledgements stay fast during bursts; the backlog drains right after.
   const workerConcurrency = options.workerConcurrency ?? 16;
   const ingest = createIngestTracker();
-  const runner = createJobRunner({
+  const workerId = `worker-${randomUUID()}`;
+  const runnerOptions: Omit<JobRunnerOptions, 'handlers'> = {
     store: jobs,
-    handlers,
+    workerId,
     clock,
     logger: logger.child({ component: 'jobs' }),
     classifyFailure: (error) => {
@@ -508,13 +523,20 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
         );
       }
     },
-    concurrency: () => (ingest.busy(clock.now()) ? INGEST_PRIORITY_CONCURRENCY : workerConcurrency),
     pollIntervalMs: options.pollIntervalMs ?? 250,
     ...(options.jobBackoffMs
       ? { baseBackoffMs: options.jobBackoffMs.base, maxBackoffMs: options.jobBackoffMs.max }
       : {}),
     leaseMs: config.workLeaseMs,
-  });
+  };
+  const runner = combineJobRunners(
+    createJobRunner({
+      ...runnerOptions,
+      handlers: slackBoundHandlers,
+      concurrency: () => (ingest.busy(clock.now()) ? INGEST_PRIORITY_CONCURRENCY : workerConcurrency),
+    }),
+    createJobRunner({ ...runnerOptions, handlers: providerBoundHandlers, concurrency: PROVIDER_BOUND_CONCURRENCY }),
+  );
   runnerRef = runner;
   const dispatcher = createCampaignDispatcher({
     campaigns,

@@ -189,3 +189,33 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     },
   };
 }
+
+/**
+ * Several runners over one job table, each claiming its own kinds with its own concurrency, seen
+ * as one: started, woken, stopped and waited for together. Enqueueing wakes all of them.
+ */
+export function combineJobRunners(first: JobRunner, ...others: JobRunner[]): JobRunner {
+  const all = [first, ...others];
+  return {
+    workerId: first.workerId,
+    start() {
+      for (const runner of all) runner.start();
+    },
+    async stop() {
+      await Promise.all(all.map((runner) => runner.stop()));
+    },
+    wake() {
+      for (const runner of all) runner.wake();
+    },
+    async enqueue(job) {
+      const id = await first.enqueue(job);
+      for (const runner of others) runner.wake();
+      return id;
+    },
+    async idle() {
+      // A job of one runner may enqueue work for another: idle means all were idle in one pass
+      // after the others had finished.
+      for (let pass = 0; pass < all.length + 1; pass++) await Promise.all(all.map((runner) => runner.idle()));
+    },
+  };
+}

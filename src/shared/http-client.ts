@@ -18,10 +18,7 @@ export type HttpRequest = {
   timeoutMs?: number;
   /** Response bodies larger than this are aborted with HttpError `too_large`. */
   maxResponseBytes?: number;
-  /**
-   * Overrides the client's retry count for this request. Message sends pass 0: their retries are
-   * the durable queue's, which waits for a send slot; a retry here would go out off schedule.
-   */
+  /** Overrides the client's retry count for this request (0 for paced campaign sends). */
   retries?: number;
 };
 

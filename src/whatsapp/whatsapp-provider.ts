@@ -74,6 +74,11 @@ export type OutboundMessage =
 export type SendOptions = {
   /** Echoed back by providers that support it (EngageLab request_id / custom_args). */
   correlationId?: string;
+  /**
+   * One request, no quick retry inside the HTTP client: for paced (campaign) sends, whose retry
+   * must wait for a send slot of its own, or it would go out off the schedule.
+   */
+  singleAttempt?: boolean;
 };
 
 export type SendResult = {

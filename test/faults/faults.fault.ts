@@ -40,6 +40,7 @@ describe('fault suite', () => {
   });
 
   afterAll(async () => {
+    if (process.env.BRIDGE_TEST_LOGS) process.stderr.write(app?.output.join('') ?? '');
     await app?.stop('SIGKILL');
     await slack?.close();
     await meta?.close();
@@ -201,6 +202,7 @@ describe('fault suite', () => {
     // Agent replies into an existing thread while the provider fails.
     const thread = slack.messages(CHANNEL_ID).find((m) => m.metadata?.event_type === 'wa_inbound' && m.thread_ts);
     const replyCount = 20;
+    expect(thread, 'a conversation thread from the first test to reply in (this test needs the others)').toBeDefined();
     if (thread) {
       for (let i = 0; i < replyCount; i++) {
         await postSlack(

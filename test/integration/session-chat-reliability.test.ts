@@ -136,6 +136,42 @@ for (const dialect of cases) {
       ).toHaveLength(1);
     });
 
+    it("sends an agent's reply while Slack rate-limits the channel and new customer messages wait to be posted", async () => {
+      const { threadTs } = await contactWrites('447700910045', 'where is my order?');
+      // More conversations than the workers posting to Slack, all held back by a long 429.
+      const rateLimitedUntil = Date.now() + 15_000;
+      h.slack.rateLimit('chat.postMessage', { untilMs: rateLimitedUntil, retryAfterSeconds: 15 });
+      const waiting = Array.from({ length: 24 }, (_, i) => ({
+        from: `4477009101${String(i).padStart(2, '0')}`,
+        id: nextWamid(),
+      }));
+      await Promise.all(
+        waiting.map(async ({ from, id }) => {
+          const response = await postMetaWebhook(
+            h.url,
+            inboundWebhook({ type: 'text', text: { body: 'hello' } }, { from, id }),
+          );
+          expect(response.status).toBe(200);
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 500)); // let the posting jobs take every worker
+      await agentReplies(threadTs, 'it ships today');
+      await waitFor(
+        'the reply at the provider',
+        () => h.meta?.accepted().some((b) => (b.text as { body?: string } | undefined)?.body === 'it ships today'),
+        20_000,
+      );
+      const posted = () =>
+        h.slack.messages(CHANNEL_ID).filter((m) => waiting.some(({ id }) => m.metadata?.event_payload.key === id));
+      expect(Date.now(), 'the reply went out while Slack was still refusing posts').toBeLessThan(rateLimitedUntil);
+      expect(posted(), 'none of the waiting messages was posted yet').toHaveLength(0);
+      await waitFor(
+        'the waiting messages posted once Slack recovers',
+        () => posted().length === waiting.length,
+        60_000,
+      );
+    }, 90_000);
+
     it('resumes a reply made of several messages at the part that failed, sending each once', async () => {
       const { threadTs } = await contactWrites('447700910050', 'send the photo and the invoice');
       const photo = h.slack.addFile({

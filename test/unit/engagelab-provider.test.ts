@@ -242,18 +242,24 @@ describe('EngageLab provider', () => {
       expect(error.retryable).toBe(true);
     });
 
-    it('makes one request per send: a 5xx goes back to the durable queue, which waits for a send slot', async () => {
+    it('retries 5xx and succeeds when EngageLab recovers', async () => {
       const before = fake.requests.length;
-      fake.failNext(1, { status: 500, body: { code: 1000, message: 'internal error' } });
-      const error = await rejection(provider.send(BUSINESS, text()));
-      expect(error).toMatchObject({ code: 'unavailable', retryable: true, mayHaveBeenSent: false });
-      expect(fake.requests.length - before, 'no retry inside the HTTP client').toBe(1);
+      fake.failNext(2, { status: 500, body: { code: 1000, message: 'internal error' } });
       const result = await provider.send(BUSINESS, text());
       expect(result.providerMessageId).toMatch(/^el\d+$/);
+      expect(fake.requests.length - before).toBe(3);
     });
 
-    it('reports a 5xx page as unavailable (retryable, not sent)', async () => {
-      fake.failNext(1, { status: 503, body: '<html>down</html>' });
+    it('makes exactly one request for a paced (campaign) send: its retry waits for a send slot', async () => {
+      const before = fake.requests.length;
+      fake.failNext(1, { status: 500, body: { code: 1000, message: 'internal error' } });
+      const error = await rejection(provider.send(BUSINESS, text(), { singleAttempt: true }));
+      expect(error).toMatchObject({ code: 'unavailable', retryable: true, mayHaveBeenSent: false });
+      expect(fake.requests.length - before, 'no retry inside the HTTP client').toBe(1);
+    });
+
+    it('reports lasting 5xx as unavailable (retryable, not sent)', async () => {
+      fake.failNext(3, { status: 503, body: '<html>down</html>' });
       const error = await rejection(provider.send(BUSINESS, text()));
       expect(error).toMatchObject({ code: 'unavailable', httpStatus: 503, mayHaveBeenSent: false });
       expect(error.retryable).toBe(true);

@@ -201,10 +201,27 @@ describe('Meta provider over HTTP', () => {
     await expect(provider.send('1906385232743451', outbound[7]![1])).rejects.toMatchObject({ code: 'template_error' });
   });
 
-  it('makes one request per send: a 5xx or 429 goes back to the durable queue, which waits for a send slot', async () => {
+  it('retries 429 and 5xx quickly for a conversation send, then reports a rate limit as retryable', async () => {
+    graph.failNext(2, { status: 503, body: { error: { message: 'unavailable', code: 131016 } } });
+    await expect(provider.send('1906385232743451', outbound[0]![1])).resolves.toMatchObject({
+      providerMessageId: expect.stringMatching(/^wamid/),
+    });
+    graph.failNext(3, {
+      status: 429,
+      body: { error: { message: 'Rate limit hit', code: 130429 } },
+      headers: { 'retry-after': '0' },
+    });
+    const error = await provider.send('1906385232743451', outbound[0]![1]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ code: 'rate_limited', retryable: true, mayHaveBeenSent: false });
+  });
+
+  it('makes exactly one request for a paced (campaign) send: its retry waits for a send slot', async () => {
     const before = graph.requests.length;
     graph.failNext(1, { status: 503, body: { error: { message: 'unavailable', code: 131016 } } });
-    const unavailable = await provider.send('1906385232743451', outbound[0]![1]).catch((e: unknown) => e);
+    const unavailable = await provider
+      .send('1906385232743451', outbound[0]![1], { singleAttempt: true })
+      .catch((e: unknown) => e);
     expect(unavailable).toBeInstanceOf(ProviderError);
     expect(unavailable).toMatchObject({ code: 'unavailable', retryable: true, mayHaveBeenSent: false });
     graph.failNext(1, {
@@ -212,12 +229,11 @@ describe('Meta provider over HTTP', () => {
       body: { error: { message: 'Rate limit hit', code: 130429 } },
       headers: { 'retry-after': '0' },
     });
-    const limited = await provider.send('1906385232743451', outbound[0]![1]).catch((e: unknown) => e);
+    const limited = await provider
+      .send('1906385232743451', outbound[0]![1], { singleAttempt: true })
+      .catch((e: unknown) => e);
     expect(limited).toMatchObject({ code: 'rate_limited', retryable: true, mayHaveBeenSent: false });
     expect(graph.requests.length - before, 'no retry inside the HTTP client').toBe(2);
-    await expect(provider.send('1906385232743451', outbound[0]![1])).resolves.toMatchObject({
-      providerMessageId: expect.stringMatching(/^wamid/),
-    });
   });
 
   it('still retries reads: a listing survives two 5xx answers', async () => {

@@ -325,6 +325,7 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
     try {
       const result = await provider.send(campaign.sending_number_id, waiting.message, {
         correlationId: `campaign:${campaign.id}:${recipient.id}`,
+        singleAttempt: true,
       });
       providerMessageId = result.providerMessageId;
     } catch (error) {

@@ -205,7 +205,7 @@ export function createEngageLabProvider(options: {
           url: `${apiUrl}/v1/messages`,
           headers: { authorization, 'content-type': 'application/json', accept: 'application/json' },
           body,
-          retries: 0,
+          ...(sendOptions?.singleAttempt ? { retries: 0 } : {}),
         },
         what,
         true,

@@ -225,14 +225,14 @@ export function createMetaProvider(options: {
       return pages.flatMap((page) => page.data.map(normalizeTemplate));
     },
 
-    async send(fromNumberId, message) {
+    async send(fromNumberId, message, sendOptions) {
       const response = await call(
         {
           method: 'POST',
           url: `${settings.graphUrl}/${encodeURIComponent(fromNumberId)}/messages`,
           headers: { ...auth, 'content-type': 'application/json' },
           body: JSON.stringify(buildMetaMessageBody(message)),
-          retries: 0,
+          ...(sendOptions?.singleAttempt ? { retries: 0 } : {}),
         },
         'sending the message',
         true,
