@@ -259,12 +259,13 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   });
   const catalog = createTemplateCatalog({ list: () => provider.listTemplates(), now: clock.now });
 
-  let runnerRef: JobRunner | undefined;
+  /** Wakes the runner that handles this kind of job (set once the runners exist). */
+  let wakeRunnerFor: ((kind: string) => void) | undefined;
   let dispatcherRef: { wake(): void } | undefined;
   const jobQueue: JobQueue = {
     async enqueue(job) {
       const id = await jobs.enqueue(job, clock.now());
-      runnerRef?.wake();
+      wakeRunnerFor?.(job.kind);
       return id !== null;
     },
   };
@@ -529,15 +530,19 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       : {}),
     leaseMs: config.workLeaseMs,
   };
-  const runner = combineJobRunners(
-    createJobRunner({
-      ...runnerOptions,
-      handlers: slackBoundHandlers,
-      concurrency: () => (ingest.busy(clock.now()) ? INGEST_PRIORITY_CONCURRENCY : workerConcurrency),
-    }),
-    createJobRunner({ ...runnerOptions, handlers: providerBoundHandlers, concurrency: PROVIDER_BOUND_CONCURRENCY }),
-  );
-  runnerRef = runner;
+  const slackBoundRunner = createJobRunner({
+    ...runnerOptions,
+    handlers: slackBoundHandlers,
+    concurrency: () => (ingest.busy(clock.now()) ? INGEST_PRIORITY_CONCURRENCY : workerConcurrency),
+  });
+  const providerBoundRunner = createJobRunner({
+    ...runnerOptions,
+    handlers: providerBoundHandlers,
+    concurrency: PROVIDER_BOUND_CONCURRENCY,
+  });
+  const runner = combineJobRunners(slackBoundRunner, providerBoundRunner);
+  // Only the runner that has work is woken: each claim walks that runner's due jobs.
+  wakeRunnerFor = (kind) => (kind in providerBoundHandlers ? providerBoundRunner : slackBoundRunner).wake();
   const dispatcher = createCampaignDispatcher({
     campaigns,
     budget: sendBudget,
@@ -560,7 +565,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   if ('connect' in rawProvider && typeof rawProvider.connect === 'function') {
     (rawProvider as SandboxProvider).connect(async (events) => {
       await enqueueWebhookJobs(jobsForWebhookEvents(events));
-      runner.wake();
+      slackBoundRunner.wake();
     });
   }
   const expressApp = express();
@@ -902,7 +907,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     accept: async (events) => {
       for (const event of events) if (event.kind === 'status') metrics.statuses.inc({ status: event.status });
       await enqueueWebhookJobs(jobsForWebhookEvents(events));
-      runner.wake();
+      slackBoundRunner.wake();
     },
     onStarted: () => ingest.started(clock.now()),
     onFinished: () => ingest.finished(clock.now()),
