@@ -395,6 +395,9 @@ export async function startFakeSlack(options: {
     calls,
     callsTo: (method: string) => calls.filter((c) => c.method === method),
     messages: (channel?: string) => messages.filter((m) => channel === undefined || m.channel === channel),
+    /** Every message stored from position `from` on (all channels): cheap polling for benchmarks. */
+    messagesFrom: (from: number) => messages.slice(from),
+    messageCount: () => messages.length,
     threadReplies: (channel: string, threadTs: string) =>
       messages.filter((m) => m.channel === channel && m.thread_ts === threadTs),
     rootMessages: (channel: string) => messages.filter((m) => m.channel === channel && !m.thread_ts),
