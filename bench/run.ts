@@ -92,6 +92,8 @@ async function chatBenchmarks() {
   const app = new AppProcess(
     {
       DATABASE_URL: join(dir, 'bench.sqlite'),
+      // `SQLITE_SYNCHRONOUS=FULL npm run bench -- chat` measures the power-cut-safe setting.
+      ...(process.env.SQLITE_SYNCHRONOUS ? { SQLITE_SYNCHRONOUS: process.env.SQLITE_SYNCHRONOUS } : {}),
       LOG_LEVEL: 'warn',
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -224,6 +226,7 @@ const results: Record<string, unknown> = {
   date: new Date().toISOString(),
   node: process.version,
   machine: `${process.platform} ${process.arch}`,
+  sqliteSynchronous: process.env.SQLITE_SYNCHRONOUS ?? 'NORMAL',
 };
 const only = process.argv[2];
 if (!only || only === 'chat') results.chat = await chatBenchmarks();

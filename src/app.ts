@@ -181,7 +181,10 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel, { secrets: secretsOf(config) });
-  const database = createDatabase(config.database, { backgroundCheckpoints: true });
+  const database = createDatabase(config.database, {
+    backgroundCheckpoints: true,
+    synchronous: config.sqliteSynchronous,
+  });
   const { db } = database;
   const jobs = createJobStore(db, database.dialect);
   const mediaBlobs = createMediaBlobStore(db, clock.now);

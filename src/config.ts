@@ -135,6 +135,10 @@ const environmentSchema = z.object({
       .default('17 3 * * *')
       .refine((value) => /^\S+(\s+\S+){4,5}$/.test(value.trim()), 'must be a cron expression like "17 3 * * *"'),
   ),
+  SQLITE_SYNCHRONOUS: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() !== '' ? value.trim().toUpperCase() : undefined),
+    z.enum(['NORMAL', 'FULL'], { error: 'must be NORMAL or FULL' }).default('NORMAL'),
+  ),
   SLACK_CHANNEL_POST_INTERVAL_MS: intWithDefault(1000, 1, 60_000),
   WORK_LEASE_MS: intWithDefault(15_000, 2_000, 600_000),
   SANDBOX_WEBHOOK_SECRET: optionalString,
@@ -198,6 +202,8 @@ function providerProblems(env: Record<string, string | undefined>): string[] {
 export type Config = Readonly<{
   port: number;
   database: DatabaseTarget;
+  /** SQLite only: FULL also survives an OS crash or power loss, at an fsync per commit. */
+  sqliteSynchronous: 'NORMAL' | 'FULL';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   slack: Readonly<{
     botToken: string;
@@ -336,6 +342,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return Object.freeze({
     port: e.PORT,
     database: parseDatabaseUrl(e.DATABASE_URL),
+    sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
     logLevel: e.LOG_LEVEL,
     slack: Object.freeze({
       botToken: e.SLACK_BOT_TOKEN,

@@ -34,6 +34,8 @@ export function createDatabase(
     poolSize?: number;
     /** SQLite file: checkpoint the WAL from a worker thread instead of inside commits (the app's connection). */
     backgroundCheckpoints?: boolean;
+    /** SQLite: NORMAL (default) survives a process crash; FULL also an OS crash or power loss. */
+    synchronous?: 'NORMAL' | 'FULL';
   } = {},
 ): DatabaseHandle {
   if (target.kind === 'postgres') {
@@ -53,8 +55,9 @@ export function createDatabase(
   const sqlite = new SQLite(target.path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');
-  // NORMAL is crash-safe in WAL mode (a process kill loses nothing committed).
-  sqlite.pragma('synchronous = NORMAL');
+  // NORMAL is crash-safe in WAL mode (a process kill loses nothing committed); only FULL, an
+  // fsync per commit, also keeps the last commits through an OS crash or a power cut.
+  sqlite.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   const checkpoints =
     options.backgroundCheckpoints && target.path !== ':memory:'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase } from '../../src/db/create-db.js';
+import { createDatabase, type DatabaseHandle } from '../../src/db/create-db.js';
 import { AppProcess, bridgeEnv, freePort } from '../support/app-process.js';
 import { BOT_TOKEN } from '../support/bridge-harness.js';
 import { launchCampaign, recipientsFile } from '../support/campaign-driver.js';
@@ -10,6 +10,16 @@ import { validateMetaMessageBody } from '../support/meta-openapi.js';
 import { waitFor } from '../support/wait-for.js';
 
 const cases = await dialects();
+
+function campaignCompleted(handle: DatabaseHandle, campaignId: string, timeoutMs: number) {
+  return waitFor(
+    `campaign ${campaignId} completed`,
+    async () =>
+      (await handle.db.selectFrom('campaign').select('status').where('id', '=', campaignId).executeTakeFirst())
+        ?.status === 'completed',
+    timeoutMs,
+  );
+}
 const CONCURRENCY = 32;
 
 for (const dialect of cases) {
@@ -58,13 +68,7 @@ for (const dialect of cases) {
       await app.start();
       const handle = createDatabase(database.target);
       try {
-        await waitFor(
-          'campaign completed',
-          async () =>
-            (await handle.db.selectFrom('campaign').select('status').where('id', '=', campaignId).executeTakeFirst())
-              ?.status === 'completed',
-          120_000,
-        );
+        await campaignCompleted(handle, campaignId, 120_000);
         const sends = meta.accepted();
         const perRecipient = new Map<string, number>();
         for (const body of sends) perRecipient.set(String(body.to), (perRecipient.get(String(body.to)) ?? 0) + 1);
@@ -113,13 +117,7 @@ for (const dialect of cases) {
         await app.start();
         const handle = createDatabase(database.target);
         try {
-          await waitFor(
-            'campaign completed',
-            async () =>
-              (await handle.db.selectFrom('campaign').select('status').where('id', '=', campaignId).executeTakeFirst())
-                ?.status === 'completed',
-            60_000,
-          );
+          await campaignCompleted(handle, campaignId, 60_000);
           const listings = meta.requests.filter((r) => r.path.endsWith('/message_templates')).length - listingsBefore;
           expect(listings, 'the failed lookups were asked again').toBeGreaterThanOrEqual(7);
           const statuses = await handle.db
@@ -163,13 +161,7 @@ for (const dialect of cases) {
         });
         const handle = createDatabase(database.target);
         try {
-          await waitFor(
-            'slow campaign completed',
-            async () =>
-              (await handle.db.selectFrom('campaign').select('status').where('id', '=', campaignId).executeTakeFirst())
-                ?.status === 'completed',
-            60_000,
-          );
+          await campaignCompleted(handle, campaignId, 60_000);
         } finally {
           await handle.close();
         }

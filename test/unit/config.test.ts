@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { secretsOf } from '../../src/app.js';
 import {
@@ -11,6 +12,7 @@ import {
   parseDotEnv,
   readEnvironment,
 } from '../../src/config.js';
+import { createDatabase } from '../../src/db/create-db.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -45,8 +47,26 @@ describe('configuration', () => {
       expect(config.whatsapp.meta.graphUrl).toBe('https://graph.facebook.com/v23.0');
     expect(config.maxMessagesPerSecond).toBe(80);
     expect(config.retentionDays).toBe(30);
+    expect(config.sqliteSynchronous).toBe('NORMAL');
     expect(config.marketers).toBeUndefined();
     expect(config.leads).toBeUndefined();
+  });
+
+  it('takes SQLITE_SYNCHRONOUS=full for power-cut durability, and refuses anything else', async () => {
+    expect(loadConfig({ ...metaEnv, SQLITE_SYNCHRONOUS: 'full' }).sqliteSynchronous).toBe('FULL');
+    expect(problemsOf({ ...metaEnv, SQLITE_SYNCHRONOUS: 'sometimes' })).toEqual([
+      expect.stringMatching(/^SQLITE_SYNCHRONOUS.*NORMAL or FULL/),
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'sync-'));
+    for (const [setting, level] of [
+      ['FULL', 2],
+      ['NORMAL', 1],
+    ] as const) {
+      const handle = createDatabase({ kind: 'sqlite', path: join(dir, `${setting}.sqlite`) }, { synchronous: setting });
+      const rows = await sql<{ synchronous: number }>`pragma synchronous`.execute(handle.db);
+      expect(rows.rows[0]?.synchronous).toBe(level);
+      await handle.close();
+    }
   });
 
   it('lists every missing setting at once, with what to set', () => {
