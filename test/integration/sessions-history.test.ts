@@ -831,6 +831,20 @@ for (const dialect of cases) {
       expect(buttonValue({ id: modal.id, hash: '', view: older }, 'wa_history_page:next')).toBeUndefined();
     });
 
+    /** `/wa send` of hello_world from the agents' channel, as a marketer would. */
+    const launchHelloWorld = (file: Buffer, options: { fileName?: string; confirm?: boolean } = {}) =>
+      launchCampaign({
+        appUrl: h.url,
+        slack: h.slack,
+        userId: 'UMARKETER',
+        channelId: 'C0AGENTS',
+        sendingNumberId: '1906385232743451',
+        template: 'hello_world',
+        variables: { 'body.1': 'friend' },
+        recipientsFile: file,
+        ...options,
+      });
+
     it('purges old message content on its schedule, keeping sessions, notes and campaign totals', async () => {
       const db = h.app.database.db;
       const nora = await contactId('+447911150000');
@@ -854,16 +868,7 @@ for (const dialect of cases) {
           .where('media_json', 'is not', null)
           .executeTakeFirst(),
       );
-      const { campaignId } = await launchCampaign({
-        appUrl: h.url,
-        slack: h.slack,
-        userId: 'UMARKETER',
-        channelId: 'C0AGENTS',
-        sendingNumberId: '1906385232743451',
-        template: 'hello_world',
-        variables: { 'body.1': 'friend' },
-        recipientsFile: recipientsFile(2, 200000),
-      });
+      const { campaignId } = await launchHelloWorld(recipientsFile(2, 200000));
       const totals = await waitFor('campaign sent', async () => {
         const row = await db
           .selectFrom('campaign')
@@ -874,17 +879,10 @@ for (const dialect of cases) {
       });
       expect(totals).toMatchObject({ total: 2 });
       // Per-recipient variables from a CSV, and a campaign left at its confirmation (a draft).
-      const { campaignId: csvCampaignId } = await launchCampaign({
-        appUrl: h.url,
-        slack: h.slack,
-        userId: 'UMARKETER',
-        channelId: 'C0AGENTS',
-        sendingNumberId: '1906385232743451',
-        template: 'hello_world',
-        variables: { 'body.1': 'friend' },
-        recipientsFile: Buffer.from('phone,{{1}}\n+44 7911 250001,Olga\n+44 7911 250002,Pedro\n'),
-        fileName: 'people.csv',
-      });
+      const { campaignId: csvCampaignId } = await launchHelloWorld(
+        Buffer.from('phone,{{1}}\n+44 7911 250001,Olga\n+44 7911 250002,Pedro\n'),
+        { fileName: 'people.csv' },
+      );
       await waitFor(
         'CSV campaign sent',
         async () =>
@@ -896,17 +894,7 @@ for (const dialect of cases) {
           await db.selectFrom('campaign_recipient').select('parameters_json').where('campaign_id', '=', id).execute()
         ).map((r) => r.parameters_json);
       expect((await variablesOf(csvCampaignId)).join(' ')).toContain('Olga');
-      const { campaignId: draftId } = await launchCampaign({
-        appUrl: h.url,
-        slack: h.slack,
-        userId: 'UMARKETER',
-        channelId: 'C0AGENTS',
-        sendingNumberId: '1906385232743451',
-        template: 'hello_world',
-        variables: { 'body.1': 'friend' },
-        recipientsFile: recipientsFile(3, 210000),
-        confirm: false,
-      });
+      const { campaignId: draftId } = await launchHelloWorld(recipientsFile(3, 210000), { confirm: false });
       expect(await db.selectFrom('campaign').select('status').where('id', '=', draftId).executeTakeFirst()).toEqual({
         status: 'draft',
       });
