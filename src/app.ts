@@ -48,7 +48,7 @@ import { metricsRoute, safeEqual } from './http/metrics-route.js';
 import { slackReplayGuard } from './http/slack-replay-guard.js';
 import { createWhatsAppWebhookHandler, isWhatsAppWebhookRequest } from './http/whatsapp-webhook-routes.js';
 import { createBatchedEnqueue } from './jobs/batched-enqueue.js';
-import { createIngestTracker, INGEST_PRIORITY_CONCURRENCY } from './jobs/ingest-priority.js';
+import { createIngestTracker, INGEST_PRIORITY_CONCURRENCY, PRESSURE_START_SPACING_MS } from './jobs/ingest-priority.js';
 import {
   combineJobRunners,
   createJobRunner,
@@ -498,7 +498,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   }
   // Ingest first: while webhooks are arriving, background work (mostly posting to Slack, which
   // Slack paces at about one message per second per channel anyway) steps aside to a couple of
-  // jobs at a time, so acknowledgements stay fast during bursts; the backlog drains right after.
+  // jobs at a time, and while they queue up (a burst) it starts at most 20 jobs a second, so
+  // acknowledgements stay fast; the backlog drains right after. Agents' replies are not held back.
   const workerConcurrency = options.workerConcurrency ?? 16;
   const ingest = createIngestTracker();
   const workerId = `worker-${randomUUID()}`;
@@ -537,6 +538,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     ...runnerOptions,
     handlers: slackBoundHandlers,
     concurrency: () => (ingest.busy(clock.now()) ? INGEST_PRIORITY_CONCURRENCY : workerConcurrency),
+    startSpacingMs: () => (ingest.underPressure(clock.now()) ? PRESSURE_START_SPACING_MS : 0),
   });
   const providerBoundRunner = createJobRunner({
     ...runnerOptions,

@@ -1,12 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from './database.js';
 import { startBackgroundCheckpoints } from './sqlite-checkpointer.js';
-import { withStatementCache } from './sqlite-statement-cache.js';
+import { SqliteThreadDialect } from './sqlite-worker-dialect.js';
 
 export type DatabaseHandle = {
   db: Kysely<Database>;
@@ -52,19 +51,22 @@ export function createDatabase(
   }
 
   if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true });
-  const sqlite = new SQLite(target.path);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('busy_timeout = 5000');
-  // NORMAL is crash-safe in WAL mode (a process kill loses nothing committed); only FULL, an
-  // fsync per commit, also keeps the last commits through an OS crash or a power cut.
-  sqlite.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
-  sqlite.pragma('foreign_keys = ON');
-  const checkpoints =
-    options.backgroundCheckpoints && target.path !== ':memory:'
-      ? startBackgroundCheckpoints(target.path, { onFailure: () => sqlite.pragma('wal_autocheckpoint = 1000') })
-      : null;
-  if (checkpoints) sqlite.pragma('wal_autocheckpoint = 0');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const backgroundCheckpoints = options.backgroundCheckpoints === true && target.path !== ':memory:';
+  const pragmas = [
+    'journal_mode = WAL',
+    'busy_timeout = 5000',
+    // NORMAL is crash-safe in WAL mode (a process kill loses nothing committed); only FULL, an
+    // fsync per commit, also keeps the last commits through an OS crash or a power cut.
+    `synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`,
+    'foreign_keys = ON',
+    ...(backgroundCheckpoints ? ['wal_autocheckpoint = 0'] : []),
+  ];
+  const db = new Kysely<Database>({ dialect: new SqliteThreadDialect({ path: target.path, pragmas }) });
+  const checkpoints = backgroundCheckpoints
+    ? startBackgroundCheckpoints(target.path, {
+        onFailure: () => void sql`pragma wal_autocheckpoint = 1000`.execute(db).catch(() => {}),
+      })
+    : null;
   return {
     db,
     dialect: 'sqlite',

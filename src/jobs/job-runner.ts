@@ -20,6 +20,8 @@ export type JobRunnerOptions = {
   workerId?: string;
   /** Jobs run at once; a function is asked before each claim (see the app's ingest priority). */
   concurrency?: number | (() => number);
+  /** Least time between two job starts, asked before each claim (0: no spacing). */
+  startSpacingMs?: () => number;
   pollIntervalMs?: number;
   leaseMs?: number;
   baseBackoffMs?: number;
@@ -62,6 +64,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   let lastClaimEmpty = false;
   let lastAbandonedCheck = 0;
   let idleWaiters: (() => void)[] = [];
+  let lastStartAt = Number.NEGATIVE_INFINITY;
+  let spacingTimer: NodeJS.Timeout | undefined;
 
   const notifyIdle = () => {
     if (inFlight.size === 0 && lastClaimEmpty && !claiming) {
@@ -120,8 +124,21 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     try {
       do {
         wakeRequested = false;
-        const free = currentConcurrency() - inFlight.size;
+        let free = currentConcurrency() - inFlight.size;
         if (free <= 0) break;
+        const spacing = options.startSpacingMs?.() ?? 0;
+        if (spacing > 0) {
+          const wait = lastStartAt + spacing - clock.now();
+          if (wait > 0) {
+            spacingTimer ??= setTimeout(() => {
+              spacingTimer = undefined;
+              void claimAndRun();
+            }, wait);
+            spacingTimer.unref();
+            break;
+          }
+          free = 1; // one start per spacing interval
+        }
         // Abandoned jobs (a dead worker's expired lease) are looked for at most once a poll
         // interval; due jobs on every claim, which runs each time a job finishes.
         const now = clock.now();
@@ -129,6 +146,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         if (includeAbandoned) lastAbandonedCheck = now;
         const jobs = await store.claim({ workerId, now, leaseMs, limit: free, kinds, includeAbandoned });
         lastClaimEmpty = jobs.length === 0;
+        if (jobs.length > 0) lastStartAt = clock.now();
         for (const job of jobs) {
           const task = execute(job)
             .catch((error: unknown) => logger.error({ err: String(error), jobId: job.id }, 'job bookkeeping failed'))
@@ -169,6 +187,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     async stop() {
       running = false;
       if (timer) clearTimeout(timer);
+      if (spacingTimer) clearTimeout(spacingTimer);
+      spacingTimer = undefined;
       while (claiming) await new Promise((r) => setTimeout(r, 10));
       await Promise.allSettled([...inFlight]);
     },

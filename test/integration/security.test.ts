@@ -104,11 +104,15 @@ describe('media downloads only from Slack and the provider (Meta)', () => {
         .callsTo('chat.postEphemeral')
         .some((c) => String(c.body.text).includes('could not be fetched from Slack')),
     );
-    const job = await h.app.database.db
-      .selectFrom('job')
-      .select(['status', 'attempts'])
-      .where('idempotency_key', '=', `reply:${CHANNEL_ID}:1799999995.000001`)
-      .executeTakeFirstOrThrow();
+    // The job settles just after the refusal is recorded: wait for it to leave `running`.
+    const job = await waitFor('the reply job settled', () =>
+      h.app.database.db
+        .selectFrom('job')
+        .select(['status', 'attempts'])
+        .where('idempotency_key', '=', `reply:${CHANNEL_ID}:1799999995.000001`)
+        .where('status', '!=', 'running')
+        .executeTakeFirst(),
+    );
     expect(job).toEqual({ status: 'done', attempts: 1 });
     expect(h.slack.downloads.filter((d) => d.host.startsWith('localhost'))).toEqual([]);
     expect(h.meta?.sent().length).toBe(sendsBefore);

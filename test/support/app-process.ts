@@ -56,6 +56,8 @@ export class AppProcess {
   constructor(
     readonly env: Record<string, string>,
     readonly port: number,
+    /** Extra node flags, e.g. `--cpu-prof` for a profiling run. */
+    readonly nodeArgs: readonly string[] = [],
   ) {}
 
   get url(): string {
@@ -64,7 +66,7 @@ export class AppProcess {
 
   async start(): Promise<void> {
     // Exactly what `npm start` runs (the build is made by test/support/global-setup.ts).
-    const child = spawn(process.execPath, ['--enable-source-maps', join(repo, 'dist/src/main.js')], {
+    const child = spawn(process.execPath, [...this.nodeArgs, '--enable-source-maps', join(repo, 'dist/src/main.js')], {
       cwd: repo,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...this.env, PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
