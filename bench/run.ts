@@ -110,7 +110,11 @@ async function chatBenchmarks() {
   );
   await app.start();
   const pid = (app as unknown as { child: ChildProcess }).child.pid ?? 0;
+  // Just after start the heap still holds start-up garbage; V8 gives it back once the process
+  // has been idle for a while (about 20 s here). Both are reported; idle means the latter.
   await new Promise((r) => setTimeout(r, 3000));
+  const rssAfterStartMb = rssOf(pid);
+  await new Promise((r) => setTimeout(r, 27_000));
   const idleRssMb = rssOf(pid);
 
   // Ingest: 32 concurrent senders, 200 contacts, against the app and against a bare HMAC endpoint.
@@ -191,7 +195,12 @@ async function chatBenchmarks() {
   await slack.close();
   await meta.close();
   return {
-    idleRssMb: { value: idleRssMb, target: '≤ 150' },
+    idleRssMb: {
+      value: idleRssMb,
+      target: '≤ 150',
+      afterStartMb: rssAfterStartMb,
+      note: 'idle: 30 s after start with nothing to do; afterStartMb: 3 s after start',
+    },
     ingest: {
       concurrency: 32,
       bridge: bridgeIngest,
