@@ -167,6 +167,7 @@ class SqliteThreadDriver implements Driver {
     if (!worker) return;
     this.worker = null;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.ref(); // the process waits for the connection to close
     worker.postMessage('close');
     await exited;
   }
