@@ -12,7 +12,7 @@ import {
   SIGNING_SECRET,
   WABA_ID,
 } from '../test/support/bridge-harness.js';
-import { launchCampaign, recipientsFile } from '../test/support/campaign-driver.js';
+import { launchHelloWorld, recipientsFile } from '../test/support/campaign-driver.js';
 import { startFakeMetaGraph } from '../test/support/fake-meta-graph.js';
 import { startFakeSlack } from '../test/support/fake-slack.js';
 
@@ -69,14 +69,9 @@ export async function runCampaignBenchmarks(): Promise<Record<string, unknown>> 
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, rssOf(stack.pid));
   }, 100);
-  const launched = await launchCampaign({
+  const launched = await launchHelloWorld({
     appUrl: stack.app.url,
     slack: stack.slack,
-    userId: 'UMARKETER',
-    channelId: 'C0MARKETING',
-    sendingNumberId: '1906385232743451',
-    template: 'hello_world',
-    variables: { 'body.1': 'friend' },
     recipientsFile: recipientsFile(recipients),
   });
   while (stack.meta.sendTimes.length < recipients) await new Promise((r) => setTimeout(r, 50));
@@ -96,16 +91,7 @@ export async function runCampaignBenchmarks(): Promise<Record<string, unknown>> 
   const lines = Math.floor((10 * 1024 * 1024) / 16);
   const file = recipientsFile(Math.min(lines, 799_999));
   const t0 = Date.now();
-  const bigLaunch = await launchCampaign({
-    appUrl: big.app.url,
-    slack: big.slack,
-    userId: 'UMARKETER',
-    channelId: 'C0MARKETING',
-    sendingNumberId: '1906385232743451',
-    template: 'hello_world',
-    variables: { 'body.1': 'friend' },
-    recipientsFile: file,
-  });
+  const bigLaunch = await launchHelloWorld({ appUrl: big.app.url, slack: big.slack, recipientsFile: file });
   while (big.meta.sendTimes.length === 0) await new Promise((r) => setTimeout(r, 20));
   const firstSend = (big.meta.sendTimes[0] ?? 0) - bigLaunch.confirmedAt;
   const prepare = bigLaunch.confirmedAt - t0;

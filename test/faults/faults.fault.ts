@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../src/db/create-db.js';
 import { AppProcess, bridgeEnv, freePort } from '../support/app-process.js';
 import { BOT_TOKEN, CHANNEL_ID, postMetaWebhook, SIGNING_SECRET } from '../support/bridge-harness.js';
-import { launchCampaign, recipientsFile } from '../support/campaign-driver.js';
+import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
 import { createSqliteDatabase, type TestDatabase } from '../support/databases.js';
 import { type FakeMetaGraph, startFakeMetaGraph } from '../support/fake-meta-graph.js';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
@@ -131,14 +131,9 @@ describe('fault suite', () => {
     meta.setLatency(10);
     const before = meta.sent().length;
     const acceptedBefore = meta.accepted().length;
-    const { campaignId } = await launchCampaign({
+    const { campaignId } = await launchHelloWorld({
       appUrl: app.url,
       slack,
-      userId: 'UMARKETER',
-      channelId: 'C0MARKETING',
-      sendingNumberId: '1906385232743451',
-      template: 'hello_world',
-      variables: { 'body.1': 'friend' },
       recipientsFile: recipientsFile(CAMPAIGN, 400000),
     });
     await waitFor('a third sent', () => meta.sent().length - before >= CAMPAIGN / 3, 120_000);

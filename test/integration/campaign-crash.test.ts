@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../src/db/create-db.js';
 import { AppProcess, bridgeEnv, freePort } from '../support/app-process.js';
 import { BOT_TOKEN } from '../support/bridge-harness.js';
-import { launchCampaign, recipientsFile } from '../support/campaign-driver.js';
+import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
 import { createSqliteDatabase, dialects, type TestDatabase } from '../support/databases.js';
 import { type FakeMetaGraph, startFakeMetaGraph } from '../support/fake-meta-graph.js';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
@@ -41,18 +41,7 @@ for (const dialect of cases) {
       );
       await app.start();
     }, 60_000);
-    /** `/wa send` of hello_world from the marketing channel, as a marketer would. */
-    const launchHelloWorld = (file: Buffer) =>
-      launchCampaign({
-        appUrl: app.url,
-        slack,
-        userId: 'UMARKETER',
-        channelId: 'C0MARKETING',
-        sendingNumberId: '1906385232743451',
-        template: 'hello_world',
-        variables: { 'body.1': 'friend' },
-        recipientsFile: file,
-      });
+    const launch = (file: Buffer) => launchHelloWorld({ appUrl: app.url, slack, recipientsFile: file });
     afterAll(async () => {
       if (process.env.BRIDGE_TEST_LOGS) process.stderr.write(app?.output.join('') ?? '');
       await app?.stop('SIGKILL');
@@ -64,7 +53,7 @@ for (const dialect of cases) {
     it('resumes after kill -9: every recipient gets it, duplicates bounded by the in-flight sends', async () => {
       const total = 600;
       meta.setLatency(15);
-      const { campaignId } = await launchHelloWorld(recipientsFile(total));
+      const { campaignId } = await launch(recipientsFile(total));
       await waitFor('a third sent', () => meta.sent().length >= total / 3, 60_000);
       await app.kill9();
       const atKill = meta.sent().length;
@@ -98,7 +87,7 @@ for (const dialect of cases) {
       const total = 120;
       meta.setLatency(15);
       try {
-        const { campaignId } = await launchHelloWorld(recipientsFile(total, 600000));
+        const { campaignId } = await launch(recipientsFile(total, 600000));
         const sentBefore = meta.sent().length;
         await waitFor('some sent', () => meta.sent().length - sentBefore >= 20, 60_000);
         await app.kill9();
@@ -143,7 +132,7 @@ for (const dialect of cases) {
       meta.setSendLatency(7000);
       const numbers = ['447912200000', '447912200001', '447912200002', '447912200003', '447912200004'];
       try {
-        const { campaignId } = await launchHelloWorld(recipientsFile(numbers.length, 500000));
+        const { campaignId } = await launch(recipientsFile(numbers.length, 500000));
         const handle = createDatabase(database.target);
         try {
           await campaignCompleted(handle, campaignId, 60_000);

@@ -11,7 +11,7 @@ import {
   SIGNING_SECRET,
   startHarness,
 } from '../support/bridge-harness.js';
-import { launchCampaign, recipientsFile } from '../support/campaign-driver.js';
+import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
 import { dialects } from '../support/databases.js';
 import { validateMetaMessageBody } from '../support/meta-openapi.js';
 import { statusWebhook } from '../support/meta-webhooks.js';
@@ -907,14 +907,10 @@ for (const dialect of cases) {
       const own = await startHarness({ database, env: { WHATSAPP_MAX_MPS: String(limit) } });
       try {
         own.meta?.setRateLimit(limit); // the fake answers 429 above it, like Meta
-        const { campaignId } = await launchCampaign({
+        const { campaignId } = await launchHelloWorld({
           appUrl: own.url,
           slack: own.slack,
-          userId: 'UMARKETER',
           channelId: COMMAND_CHANNEL,
-          sendingNumberId: '1906385232743451',
-          template: 'hello_world',
-          variables: { 'body.1': 'friend' },
           recipientsFile: recipientsFile(total, 600000),
         });
         await waitFor(

@@ -11,7 +11,7 @@ import {
   SIGNING_SECRET,
   WABA_ID,
 } from '../support/bridge-harness.js';
-import { launchCampaign, recipientsFile } from '../support/campaign-driver.js';
+import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
 import { createPostgresDatabase, postgresIsReachable, type TestDatabase } from '../support/databases.js';
 import { type FakeMetaGraph, startFakeMetaGraph } from '../support/fake-meta-graph.js';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
@@ -117,14 +117,9 @@ describe.runIf(available)('two replicas on one PostgreSQL database', () => {
     meta.setLatency(15);
     const handle = createDatabase(database.target);
     try {
-      const { campaignId } = await launchCampaign({
+      const { campaignId } = await launchHelloWorld({
         appUrl: a.url,
         slack,
-        userId: 'UMARKETER',
-        channelId: 'C0MARKETING',
-        sendingNumberId: '1906385232743451',
-        template: 'hello_world',
-        variables: { 'body.1': 'friend' },
         recipientsFile: recipientsFile(total, 200000),
       });
 

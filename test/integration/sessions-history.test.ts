@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNEL_ID, type Harness, postMetaWebhook, SIGNING_SECRET, startHarness } from '../support/bridge-harness.js';
-import { launchCampaign, recipientsFile } from '../support/campaign-driver.js';
+import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
 import { dialects } from '../support/databases.js';
 import { inboundWebhook, statusWebhook } from '../support/meta-webhooks.js';
 import {
@@ -832,18 +832,8 @@ for (const dialect of cases) {
     });
 
     /** `/wa send` of hello_world from the agents' channel, as a marketer would. */
-    const launchHelloWorld = (file: Buffer, options: { fileName?: string; confirm?: boolean } = {}) =>
-      launchCampaign({
-        appUrl: h.url,
-        slack: h.slack,
-        userId: 'UMARKETER',
-        channelId: 'C0AGENTS',
-        sendingNumberId: '1906385232743451',
-        template: 'hello_world',
-        variables: { 'body.1': 'friend' },
-        recipientsFile: file,
-        ...options,
-      });
+    const launch = (file: Buffer, options: { fileName?: string; confirm?: boolean } = {}) =>
+      launchHelloWorld({ appUrl: h.url, slack: h.slack, channelId: 'C0AGENTS', recipientsFile: file, ...options });
 
     it('purges old message content on its schedule, keeping sessions, notes and campaign totals', async () => {
       const db = h.app.database.db;
@@ -868,7 +858,7 @@ for (const dialect of cases) {
           .where('media_json', 'is not', null)
           .executeTakeFirst(),
       );
-      const { campaignId } = await launchHelloWorld(recipientsFile(2, 200000));
+      const { campaignId } = await launch(recipientsFile(2, 200000));
       const totals = await waitFor('campaign sent', async () => {
         const row = await db
           .selectFrom('campaign')
@@ -879,7 +869,7 @@ for (const dialect of cases) {
       });
       expect(totals).toMatchObject({ total: 2 });
       // Per-recipient variables from a CSV, and a campaign left at its confirmation (a draft).
-      const { campaignId: csvCampaignId } = await launchHelloWorld(
+      const { campaignId: csvCampaignId } = await launch(
         Buffer.from('phone,{{1}}\n+44 7911 250001,Olga\n+44 7911 250002,Pedro\n'),
         { fileName: 'people.csv' },
       );
@@ -894,7 +884,7 @@ for (const dialect of cases) {
           await db.selectFrom('campaign_recipient').select('parameters_json').where('campaign_id', '=', id).execute()
         ).map((r) => r.parameters_json);
       expect((await variablesOf(csvCampaignId)).join(' ')).toContain('Olga');
-      const { campaignId: draftId } = await launchHelloWorld(recipientsFile(3, 210000), { confirm: false });
+      const { campaignId: draftId } = await launch(recipientsFile(3, 210000), { confirm: false });
       expect(await db.selectFrom('campaign').select('status').where('id', '=', draftId).executeTakeFirst()).toEqual({
         status: 'draft',
       });

@@ -133,6 +133,26 @@ export async function launchCampaign(input: {
   return { campaignId, submitAckMs, confirmedAt: Date.now() };
 }
 
+/** `/wa send` of hello_world (body variable "friend") by a marketer, from C0MARKETING unless told. */
+export function launchHelloWorld(input: {
+  appUrl: string;
+  slack: FakeSlack;
+  recipientsFile: Buffer;
+  channelId?: string;
+  fileName?: string;
+  confirm?: boolean;
+}): ReturnType<typeof launchCampaign> {
+  const { channelId = 'C0MARKETING', ...rest } = input;
+  return launchCampaign({
+    userId: 'UMARKETER',
+    channelId,
+    sendingNumberId: '1906385232743451',
+    template: 'hello_world',
+    variables: { 'body.1': 'friend' },
+    ...rest,
+  });
+}
+
 /** Valid UK mobile numbers (+44 79xx 0xxxxx–2xxxxx), `count` of them from index `start`. */
 export function recipientsFile(count: number, start = 100000): Buffer {
   const lines: string[] = [];
