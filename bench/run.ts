@@ -107,6 +107,8 @@ async function chatBenchmarks() {
       META_GRAPH_URL: meta.url,
     },
     await freePort(),
+    // e.g. `BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- chat` to profile the app.
+    (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
   );
   await app.start();
   const pid = (app as unknown as { child: ChildProcess }).child.pid ?? 0;

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
 import type { Database } from './database.js';
 import { startBackgroundCheckpoints } from './sqlite-checkpointer.js';
-import { SqliteThreadDialect } from './sqlite-worker-dialect.js';
+import { SqliteThreadDialect } from './sqlite-thread-dialect.js';
 
 export type DatabaseHandle = {
   db: Kysely<Database>;

@@ -262,6 +262,7 @@ class SqliteThreadConnection implements DatabaseConnection {
     return this.driver.execute(this, compiledQuery.sql, compiledQuery.parameters) as Promise<QueryResult<R>>;
   }
 
+  /** All rows in one chunk (the bridge pages its large reads instead of streaming them). */
   async *streamQuery<R>(compiledQuery: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
     yield await this.executeQuery<R>(compiledQuery);
   }
