@@ -25,8 +25,14 @@ import {
 const SQLITE_THREAD = `
 const { workerData, parentPort } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.path);
-for (const pragma of workerData.pragmas) db.pragma(pragma);
+let db;
+try {
+  db = new Database(workerData.path);
+  for (const pragma of workerData.pragmas) db.pragma(pragma);
+} catch (error) {
+  // SQLite's own error class does not cross to the main thread; a plain Error with its text does.
+  throw Object.assign(new Error(String(error && error.message)), { code: error && error.code });
+}
 const statements = new Map();
 const prepare = (sql) => {
   let statement = statements.get(sql);
@@ -121,7 +127,9 @@ class SqliteThreadDriver implements Driver {
     });
     worker.unref(); // referenced only while statements are waiting for answers
     worker.on('message', (answers: Answer[]) => this.settle(answers));
-    worker.on('error', (error: Error) => this.fail(error));
+    worker.on('error', (error: unknown) =>
+      this.fail(error instanceof Error ? error : new Error(`the SQLite thread failed: ${String(error)}`)),
+    );
     worker.on('exit', (code) => this.fail(new Error(`the SQLite thread stopped (exit code ${code})`)));
     this.worker = worker;
   }
@@ -166,6 +174,7 @@ class SqliteThreadDriver implements Driver {
     const worker = this.worker;
     if (!worker) return;
     this.worker = null;
+    if (this.failure) return; // the thread is gone already: nothing to close, nothing to wait for
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.ref(); // the process waits for the connection to close
     worker.postMessage('close');

@@ -99,4 +99,14 @@ describe('SQLite on its own thread', () => {
     const updated = await db.updateTable('note').set({ body: 'png2' }).where('id', '=', 7).executeTakeFirst();
     expect(updated.numUpdatedRows).toBe(1n);
   });
+
+  it('reports a database it cannot open on each statement, and still closes', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'sqlite-thread-'));
+    handle = createDatabase({ kind: 'sqlite', path: directory }); // a directory is no database file
+    await expect(sql`select 1`.execute(handle.db)).rejects.toThrow(/unable to open database file/);
+    await expect(sql`select 1`.execute(handle.db)).rejects.toThrow(/unable to open database file/);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the thread has exited by now
+    await handle.close(); // must not wait for a thread that has already stopped
+    handle = createDatabase({ kind: 'sqlite', path: ':memory:' }); // for afterEach
+  });
 });
