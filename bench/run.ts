@@ -38,6 +38,31 @@ function rssOf(pid: number): number {
   return round(kb / 1024, 1);
 }
 
+/** CPU time (user + system) used so far, in µs: the whole process, or only its main thread. */
+function cpuMicros(pid: number, thread: 'process' | 'main'): number {
+  const stat = readFileSync(thread === 'process' ? `/proc/${pid}/stat` : `/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / ticksPerSecond;
+}
+
+/** A load test of the server with that pid, with the CPU it (and this load generator) spent per request. */
+async function measuredLoadTest(pid: number, url: string, bodies: string[], concurrency: number) {
+  const processBefore = cpuMicros(pid, 'process');
+  const mainBefore = cpuMicros(pid, 'main');
+  const generatorBefore = process.cpuUsage();
+  const result = await loadTest(url, bodies, concurrency);
+  const generator = process.cpuUsage(generatorBefore);
+  return {
+    ...result,
+    cpuMicrosPerRequest: {
+      server: Math.round((cpuMicros(pid, 'process') - processBefore) / bodies.length),
+      serverMainThread: Math.round((cpuMicros(pid, 'main') - mainBefore) / bodies.length),
+      loadGenerator: Math.round((generator.user + generator.system) / bodies.length),
+    },
+  };
+}
+
 async function loadTest(url: string, bodies: string[], concurrency: number) {
   const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
   const latencies: number[] = [];
@@ -120,10 +145,10 @@ async function chatBenchmarks() {
   const idleRssMb = rssOf(pid);
 
   // Ingest: 32 concurrent senders, 200 contacts, against the app and against a bare HMAC endpoint.
-  // Three rounds, alternating; each starts with both idle (the app has drained the previous
+  // Five rounds, alternating; each starts with both idle (the app has drained the previous
   // round), so neither side is measured while the other is busy. Medians are reported.
   const total = Number(process.env.BENCH_WEBHOOKS ?? 4000);
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   const bodiesFor = (round: number) =>
     Array.from({ length: total }, (_, i) =>
       JSON.stringify(
@@ -141,14 +166,14 @@ async function chatBenchmarks() {
   await loadTest(app.url, warmUp, 32);
   while (slack.messages(CHANNEL_ID).filter((m) => m.metadata?.event_type === 'wa_inbound').length < warmUp.length)
     await new Promise((r) => setTimeout(r, 50));
-  const bridgeRounds: Awaited<ReturnType<typeof loadTest>>[] = [];
-  const bareRounds: Awaited<ReturnType<typeof loadTest>>[] = [];
+  const bridgeRounds: Awaited<ReturnType<typeof measuredLoadTest>>[] = [];
+  const bareRounds: Awaited<ReturnType<typeof measuredLoadTest>>[] = [];
   const drainRounds: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const bodies = bodiesFor(round);
-    bareRounds.push(await loadTest(`http://127.0.0.1:${barePort}`, bodies, 32));
+    bareRounds.push(await measuredLoadTest(bare.pid ?? 0, `http://127.0.0.1:${barePort}`, bodies, 32));
     const started = performance.now();
-    bridgeRounds.push(await loadTest(app.url, bodies, 32));
+    bridgeRounds.push(await measuredLoadTest(pid, app.url, bodies, 32));
     const expected = warmUp.length + total * (round + 1);
     while (
       slack.messages(CHANNEL_ID).filter((m) => m.metadata?.event_type === 'wa_inbound').length < expected &&
@@ -212,7 +237,11 @@ async function chatBenchmarks() {
         bridgePerSecond: r.perSecond,
         barePerSecond: bareRounds[i]?.perSecond ?? 0,
         ratio: round(r.perSecond / (bareRounds[i]?.perSecond ?? 1), 3),
+        bridgeCpuMicrosPerRequest: r.cpuMicrosPerRequest,
+        bareCpuMicrosPerRequest: bareRounds[i]?.cpuMicrosPerRequest,
       })),
+      cpuNote:
+        'CPU time per webhook in the bridge process (all threads, and its main thread alone), in the bare endpoint and in the load generator (which also hosts the fake Slack); all share the machine',
       note: 'medians of alternating rounds, each from idle; the bridge acks only after the events are committed to SQLite (WAL) and drains to Slack meanwhile; the bare endpoint only checks the HMAC',
     },
     drainToSlack: {
