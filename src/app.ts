@@ -35,7 +35,7 @@ import { createAgentSessionStore } from './db/stores/agent-session-store.js';
 import { createApiKeyStore } from './db/stores/api-key-store.js';
 import { createCampaignStore } from './db/stores/campaign-store.js';
 import { createConversationStore } from './db/stores/conversation-store.js';
-import { createJobStore } from './db/stores/job-store.js';
+import { createJobStore, type NewJob } from './db/stores/job-store.js';
 import { createMediaBlobStore } from './db/stores/media-blob-store.js';
 import { createMessageStore } from './db/stores/message-store.js';
 import { createProcessedEventStore } from './db/stores/processed-event-store.js';
@@ -47,7 +47,6 @@ import { mediaRoute } from './http/media-route.js';
 import { metricsRoute, safeEqual } from './http/metrics-route.js';
 import { slackReplayGuard } from './http/slack-replay-guard.js';
 import { createWhatsAppWebhookHandler, isWhatsAppWebhookRequest } from './http/whatsapp-webhook-routes.js';
-import { createBatchedEnqueue } from './jobs/batched-enqueue.js';
 import { createIngestTracker, INGEST_PRIORITY_CONCURRENCY, PRESSURE_START_SPACING_MS } from './jobs/ingest-priority.js';
 import {
   combineJobRunners,
@@ -59,6 +58,7 @@ import {
 } from './jobs/job-runner.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { csvLine } from './shared/csv.js';
+import { createGroupCommit } from './shared/group-commit.js';
 import { createHttpClient } from './shared/http-client.js';
 import { createLatestWins } from './shared/latest-wins.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -565,7 +565,12 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   });
   dispatcherRef = dispatcher;
 
-  const enqueueWebhookJobs = createBatchedEnqueue((batch) => jobs.enqueueAll(batch, clock.now()));
+  // Webhooks that arrive while a transaction is being written share the next one; each is
+  // acknowledged only once its own jobs are committed.
+  const webhookIntake = createGroupCommit<NewJob[]>((lists) => jobs.enqueueAll(lists.flat(), clock.now()), {
+    maxBatch: 500,
+  });
+  const enqueueWebhookJobs = (list: NewJob[]) => (list.length === 0 ? Promise.resolve() : webhookIntake.add(list));
   // The sandbox's simulated delivery statuses take the same durable path as real webhooks.
   if ('connect' in rawProvider && typeof rawProvider.connect === 'function') {
     (rawProvider as SandboxProvider).connect(async (events) => {
