@@ -135,6 +135,11 @@ export type BridgeAppOptions = {
   pollIntervalMs?: number;
   /** Backoff between job attempts (defaults: 1 s doubling up to 5 min); tests shorten it. */
   jobBackoffMs?: { base: number; max: number };
+  /**
+   * The database can no longer be used at all (SQLite's connection thread stopped). The process
+   * entry point exits, so that its supervisor starts it again; everything acknowledged is stored.
+   */
+  onFatal?: (error: Error) => void;
 };
 
 export type BridgeApp = {
@@ -184,6 +189,10 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const database = createDatabase(config.database, {
     backgroundCheckpoints: true,
     synchronous: config.sqliteSynchronous,
+    onFailure: (error) => {
+      logger.fatal({ err: error.message }, 'the SQLite connection stopped: nothing can be stored until a restart');
+      options.onFatal?.(error);
+    },
   });
   const { db } = database;
   const jobs = createJobStore(db, database.dialect);

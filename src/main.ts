@@ -13,15 +13,19 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const app = createBridgeApp({ config });
+  // Without its database the process can do nothing useful: it stops with a failure code, and its
+  // supervisor (systemd, Docker's restart policy, Kubernetes) starts it again.
+  const app = createBridgeApp({ config, onFatal: () => shutdown('database lost', 1) });
   let stopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (reason: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
-    app.logger.info({ signal }, 'shutting down');
+    // Also the code of a natural exit: with the database gone, stopping may end with nothing left to wait for.
+    process.exitCode = exitCode;
+    app.logger.info({ reason }, 'shutting down');
     app
       .stop()
-      .then(() => process.exit(0))
+      .then(() => process.exit(exitCode))
       .catch((error: unknown) => {
         app.logger.error({ err: String(error) }, 'shutdown failed');
         process.exit(1);

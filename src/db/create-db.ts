@@ -35,6 +35,8 @@ export function createDatabase(
     backgroundCheckpoints?: boolean;
     /** SQLite: NORMAL (default) survives a process crash; FULL also an OS crash or power loss. */
     synchronous?: 'NORMAL' | 'FULL';
+    /** SQLite: the connection's thread is gone (nothing more can be stored until a restart). */
+    onFailure?: (error: Error) => void;
   } = {},
 ): DatabaseHandle {
   if (target.kind === 'postgres') {
@@ -61,7 +63,9 @@ export function createDatabase(
     'foreign_keys = ON',
     ...(backgroundCheckpoints ? ['wal_autocheckpoint = 0'] : []),
   ];
-  const db = new Kysely<Database>({ dialect: new SqliteThreadDialect({ path: target.path, pragmas }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteThreadDialect({ path: target.path, pragmas, onFailure: options.onFailure }),
+  });
   const checkpoints = backgroundCheckpoints
     ? startBackgroundCheckpoints(target.path, {
         onFailure: () => void sql`pragma wal_autocheckpoint = 1000`.execute(db).catch(() => {}),

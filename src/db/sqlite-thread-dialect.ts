@@ -80,6 +80,8 @@ export type SqliteThreadOptions = {
   path: string;
   /** Run, in order, when the connection opens (e.g. `journal_mode = WAL`). */
   pragmas: readonly string[];
+  /** The thread stopped without being closed: from now on every statement fails. Called once. */
+  onFailure?: (error: Error) => void;
 };
 
 /**
@@ -241,9 +243,11 @@ class SqliteThreadDriver implements Driver {
 
   private fail(error: Error): void {
     if (!this.worker) return; // closed on purpose
+    const first = this.failure === null;
     this.failure ??= error;
     for (const waiter of this.pending.values()) waiter.reject(this.failure);
     this.pending.clear();
+    if (first) this.options.onFailure?.(this.failure);
   }
 
   private endTransaction(): void {

@@ -109,4 +109,28 @@ describe('SQLite on its own thread', () => {
     await handle.close(); // must not wait for a thread that has already stopped
     handle = createDatabase({ kind: 'sqlite', path: ':memory:' }); // for afterEach
   });
+
+  it('tells its owner once when the thread stops on its own, and not when it is closed', async () => {
+    const failures: string[] = [];
+    const directory = mkdtempSync(join(tmpdir(), 'sqlite-thread-'));
+    handle = createDatabase(
+      { kind: 'sqlite', path: directory },
+      { onFailure: (error) => failures.push(error.message) },
+    );
+    await expect(sql`select 1`.execute(handle.db)).rejects.toThrow(/unable to open database file/);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // both 'error' and 'exit' have arrived
+    expect(failures).toEqual(['unable to open database file']);
+    await handle.close();
+
+    const closed: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'sqlite-thread-'));
+    handle = createDatabase(
+      { kind: 'sqlite', path: join(dir, 'db.sqlite') },
+      { onFailure: (e) => closed.push(e.message) },
+    );
+    await sql`select 1`.execute(handle.db);
+    await handle.close();
+    expect(closed).toEqual([]);
+    handle = createDatabase({ kind: 'sqlite', path: ':memory:' }); // for afterEach
+  });
 });

@@ -94,6 +94,18 @@ export class AppProcess {
     await exited;
   }
 
+  /** Resolves with the exit code once the process has exited on its own. */
+  exited(): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
+    return new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  }
+
+  /** Sends a signal without waiting for anything (see stop() for a signal that ends the process). */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
