@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../src/db/create-db.js';
-import { AppProcess, bridgeEnv, freePort } from '../support/app-process.js';
-import { BOT_TOKEN, CHANNEL_ID, postMetaWebhook, SIGNING_SECRET } from '../support/bridge-harness.js';
+import type { AppProcess } from '../support/app-process.js';
+import { CHANNEL_ID, postMetaWebhook, SIGNING_SECRET } from '../support/bridge-harness.js';
 import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
 import { createSqliteDatabase, type TestDatabase } from '../support/databases.js';
-import { type FakeMetaGraph, startFakeMetaGraph } from '../support/fake-meta-graph.js';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
+import type { FakeMetaGraph } from '../support/fake-meta-graph.js';
+import type { FakeSlack } from '../support/fake-slack.js';
 import { inboundWebhook } from '../support/meta-webhooks.js';
+import { startProcessStack, stopProcessStack } from '../support/process-stack.js';
 import { eventCallback, postSlack } from '../support/slack-requests.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -26,26 +27,13 @@ describe('fault suite', () => {
   let app: AppProcess;
 
   beforeAll(async () => {
-    slack = await startFakeSlack({ botToken: BOT_TOKEN });
-    meta = await startFakeMetaGraph();
-    database = createSqliteDatabase();
-    app = new AppProcess(
-      bridgeEnv(
-        { slackUrl: slack.url, metaUrl: meta.url, database: database.target },
-        { SLACK_CHANNEL_POST_INTERVAL_MS: '1', WORK_LEASE_MS: '3000', WHATSAPP_MAX_MPS: '1000' },
-      ),
-      await freePort(),
-    );
-    await app.start();
+    ({ slack, meta, database, app } = await startProcessStack({
+      database: createSqliteDatabase(),
+      settings: { SLACK_CHANNEL_POST_INTERVAL_MS: '1', WORK_LEASE_MS: '3000', WHATSAPP_MAX_MPS: '1000' },
+    }));
   });
 
-  afterAll(async () => {
-    if (process.env.BRIDGE_TEST_LOGS) process.stderr.write(app?.output.join('') ?? '');
-    await app?.stop('SIGKILL');
-    await slack?.close();
-    await meta?.close();
-    await database?.drop();
-  });
+  afterAll(() => stopProcessStack({ slack, meta, database, app }));
 
   it(`${WEBHOOKS} inbound webhooks over ${CONTACTS} contacts, 10 % delivered twice, two kill -9 restarts: 0 lost, 0 duplicated, order kept`, async () => {
     const contacts = Array.from({ length: CONTACTS }, (_, i) => `4479114${String(10000 + i)}`);

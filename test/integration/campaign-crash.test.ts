@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../src/db/create-db.js';
-import { AppProcess, bridgeEnv, freePort } from '../support/app-process.js';
-import { BOT_TOKEN } from '../support/bridge-harness.js';
+import type { AppProcess } from '../support/app-process.js';
 import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
 import { createSqliteDatabase, dialects, type TestDatabase } from '../support/databases.js';
-import { type FakeMetaGraph, startFakeMetaGraph } from '../support/fake-meta-graph.js';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
+import type { FakeMetaGraph } from '../support/fake-meta-graph.js';
+import type { FakeSlack } from '../support/fake-slack.js';
 import { validateMetaMessageBody } from '../support/meta-openapi.js';
+import { startProcessStack, stopProcessStack } from '../support/process-stack.js';
 import { waitFor } from '../support/wait-for.js';
 
 const cases = await dialects();
@@ -29,26 +29,13 @@ for (const dialect of cases) {
     let database: TestDatabase;
     let app: AppProcess;
     beforeAll(async () => {
-      slack = await startFakeSlack({ botToken: BOT_TOKEN });
-      meta = await startFakeMetaGraph();
-      database = dialect.name === 'sqlite' ? createSqliteDatabase() : await dialect.create();
-      app = new AppProcess(
-        bridgeEnv(
-          { slackUrl: slack.url, metaUrl: meta.url, database: database.target },
-          { SLACK_CHANNEL_POST_INTERVAL_MS: '5', WORK_LEASE_MS: '3000', WHATSAPP_MAX_MPS: '150' },
-        ),
-        await freePort(),
-      );
-      await app.start();
+      ({ slack, meta, database, app } = await startProcessStack({
+        database: dialect.name === 'sqlite' ? createSqliteDatabase() : await dialect.create(),
+        settings: { SLACK_CHANNEL_POST_INTERVAL_MS: '5', WORK_LEASE_MS: '3000', WHATSAPP_MAX_MPS: '150' },
+      }));
     }, 60_000);
     const launch = (file: Buffer) => launchHelloWorld({ appUrl: app.url, slack, recipientsFile: file });
-    afterAll(async () => {
-      if (process.env.BRIDGE_TEST_LOGS) process.stderr.write(app?.output.join('') ?? '');
-      await app?.stop('SIGKILL');
-      await slack?.close();
-      await meta?.close();
-      await database?.drop();
-    });
+    afterAll(() => stopProcessStack({ slack, meta, database, app }));
 
     it('resumes after kill -9: every recipient gets it, duplicates bounded by the in-flight sends', async () => {
       const total = 600;

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../src/db/create-db.js';
-import { AppProcess, bridgeEnv, freePort } from '../support/app-process.js';
-import { BOT_TOKEN, CHANNEL_ID, postMetaWebhook, SIGNING_SECRET } from '../support/bridge-harness.js';
+import type { AppProcess } from '../support/app-process.js';
+import { CHANNEL_ID, postMetaWebhook, SIGNING_SECRET } from '../support/bridge-harness.js';
 import { createSqliteDatabase, dialects, type TestDatabase } from '../support/databases.js';
-import { type FakeMetaGraph, startFakeMetaGraph } from '../support/fake-meta-graph.js';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
+import type { FakeMetaGraph } from '../support/fake-meta-graph.js';
+import type { FakeSlack } from '../support/fake-slack.js';
 import { inboundWebhook } from '../support/meta-webhooks.js';
+import { startProcessStack, stopProcessStack } from '../support/process-stack.js';
 import { eventCallback, postSlack } from '../support/slack-requests.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -19,26 +20,13 @@ for (const dialect of cases) {
     let app: AppProcess;
 
     beforeAll(async () => {
-      slack = await startFakeSlack({ botToken: BOT_TOKEN });
-      meta = await startFakeMetaGraph();
-      database = dialect.name === 'sqlite' ? createSqliteDatabase() : await dialect.create();
-      app = new AppProcess(
-        bridgeEnv(
-          { slackUrl: slack.url, metaUrl: meta.url, database: database.target },
-          { SLACK_CHANNEL_POST_INTERVAL_MS: '2', WORK_LEASE_MS: '3000' },
-        ),
-        await freePort(),
-      );
-      await app.start();
+      ({ slack, meta, database, app } = await startProcessStack({
+        database: dialect.name === 'sqlite' ? createSqliteDatabase() : await dialect.create(),
+        settings: { SLACK_CHANNEL_POST_INTERVAL_MS: '2', WORK_LEASE_MS: '3000' },
+      }));
     }, 60_000);
 
-    afterAll(async () => {
-      if (process.env.BRIDGE_TEST_LOGS) process.stderr.write(app?.output.join('') ?? '');
-      await app?.stop('SIGKILL');
-      await slack?.close();
-      await meta?.close();
-      await database?.drop();
-    });
+    afterAll(() => stopProcessStack({ slack, meta, database, app }));
 
     it('loses no acknowledged inbound message, posts none twice and keeps each thread in order', async () => {
       const contacts = Array.from({ length: 10 }, (_, i) => `44770090${String(1000 + i)}`);

@@ -1,11 +1,12 @@
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppProcess, bridgeEnv, freePort } from '../support/app-process.js';
-import { BOT_TOKEN, CHANNEL_ID, postMetaWebhook } from '../support/bridge-harness.js';
+import type { AppProcess } from '../support/app-process.js';
+import { CHANNEL_ID, postMetaWebhook } from '../support/bridge-harness.js';
 import { createSqliteDatabase, type TestDatabase } from '../support/databases.js';
-import { type FakeMetaGraph, startFakeMetaGraph } from '../support/fake-meta-graph.js';
-import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
+import type { FakeMetaGraph } from '../support/fake-meta-graph.js';
+import type { FakeSlack } from '../support/fake-slack.js';
 import { inboundWebhook } from '../support/meta-webhooks.js';
+import { startProcessStack, stopProcessStack } from '../support/process-stack.js';
 import { waitFor } from '../support/wait-for.js';
 
 const stopper = join(resolve(import.meta.dirname, '..'), 'support/sqlite-thread-stopper.cjs');
@@ -17,27 +18,14 @@ describe('the SQLite connection thread dies under a running app', () => {
   let app: AppProcess;
 
   beforeAll(async () => {
-    slack = await startFakeSlack({ botToken: BOT_TOKEN });
-    meta = await startFakeMetaGraph();
-    database = createSqliteDatabase();
-    app = new AppProcess(
-      bridgeEnv(
-        { slackUrl: slack.url, metaUrl: meta.url, database: database.target },
-        { SLACK_CHANNEL_POST_INTERVAL_MS: '2' },
-      ),
-      await freePort(),
-      ['--require', stopper],
-    );
-    await app.start();
+    ({ slack, meta, database, app } = await startProcessStack({
+      database: createSqliteDatabase(),
+      settings: { SLACK_CHANNEL_POST_INTERVAL_MS: '2' },
+      nodeArgs: ['--require', stopper],
+    }));
   }, 60_000);
 
-  afterAll(async () => {
-    if (process.env.BRIDGE_TEST_LOGS) process.stderr.write(app?.output.join('') ?? '');
-    await app?.stop('SIGKILL');
-    await slack?.close();
-    await meta?.close();
-    await database?.drop();
-  });
+  afterAll(() => stopProcessStack({ slack, meta, database, app }));
 
   const inboundPosts = (id: string) =>
     slack.messages(CHANNEL_ID).filter((m) => m.metadata?.event_payload.key === id).length;
