@@ -87,30 +87,30 @@ export class AppProcess {
 
   /** SIGKILL: no chance to clean up, exactly like a crash. */
   async kill9(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-    child.kill('SIGKILL');
-    await exited;
+    await this.stop('SIGKILL');
   }
 
-  /** Resolves with the exit code once the process has exited on its own. */
+  /** Resolves with the exit code once the process has exited (at once if it already has). */
   exited(): Promise<number | null> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
+    const child = this.running();
+    if (!child) return Promise.resolve(this.child?.exitCode ?? null);
     return new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   }
 
   /** Sends a signal without waiting for anything (see stop() for a signal that ends the process). */
   signal(signal: NodeJS.Signals): void {
-    this.child?.kill(signal);
+    this.running()?.kill(signal);
   }
 
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-    child.kill(signal);
+  /** Sends the signal and waits for the process to exit; an exited process is left alone. */
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const exited = this.exited();
+    this.signal(signal);
     return exited;
+  }
+
+  private running(): ChildProcess | null {
+    const child = this.child;
+    return child && child.exitCode === null && child.signalCode === null ? child : null;
   }
 }
