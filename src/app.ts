@@ -575,9 +575,11 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   dispatcherRef = dispatcher;
 
   // Webhooks that arrive while a transaction is being written share the next one; each is
-  // acknowledged only once its own jobs are committed.
+  // acknowledged only once its own jobs are committed. A transaction holds at most 500 jobs, so
+  // a few webhooks carrying many events do not hold SQLite's single writer for long.
   const webhookIntake = createGroupCommit<NewJob[]>((lists) => jobs.enqueueAll(lists.flat(), clock.now()), {
     maxBatch: 500,
+    sizeOf: (list) => list.length,
   });
   const enqueueWebhookJobs = (list: NewJob[]) => (list.length === 0 ? Promise.resolve() : webhookIntake.add(list));
   // The sandbox's simulated delivery statuses take the same durable path as real webhooks.

@@ -56,6 +56,28 @@ describe('group commit', () => {
     expect(writes.map((w) => w.items)).toEqual([[1, 2], [3, 4], [5]]);
   });
 
+  it('counts a batch by the size of its items when told how, writing an oversized item on its own', async () => {
+    const { writes, write } = controllableWrites<string[]>();
+    const commit = createGroupCommit(write, { maxBatch: 4, sizeOf: (list) => list.length });
+    const all = [['a', 'b'], ['c', 'd'], ['e'], ['f', 'g', 'h', 'i', 'j'], ['k']].map((list) => commit.add(list));
+    for (let i = 0; i < 3; i++) {
+      await turn();
+      writes[i]?.finish();
+    }
+    await turn();
+    writes[3]?.finish();
+    await Promise.all(all);
+    expect(writes.map((w) => w.items)).toEqual([
+      [
+        ['a', 'b'],
+        ['c', 'd'],
+      ],
+      [['e']],
+      [['f', 'g', 'h', 'i', 'j']],
+      [['k']],
+    ]);
+  });
+
   it('rejects only the callers whose write failed; the next write goes ahead', async () => {
     const { writes, write } = controllableWrites<string>();
     const commit = createGroupCommit(write);
