@@ -98,12 +98,14 @@ import { createSlackConversationPort } from './slack/slack-conversation-port.js'
 import { describeSlackError, isTransientSlackError } from './slack/slack-errors.js';
 import { slackFileHosts } from './slack/slack-file-hosts.js';
 import { createSlackGateway, type SlackGateway } from './slack/slack-gateway.js';
+import { createUserFileDelivery, describeFileDelivery } from './slack/user-file-delivery.js';
 import {
   type CampaignFormMetadata,
   CampaignViewIds,
   campaignConfirmView,
   campaignFormView,
   campaignProblemView,
+  INVALID_LINES_SHOWN,
 } from './slack/views/campaign-views.js';
 import { HistoryIds, type HistoryQuery, historyModal } from './slack/views/history-views.js';
 import { type HomeState, homeView, noteModal, sessionsListMessage } from './slack/views/sessions-views.js';
@@ -320,7 +322,19 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const campaigns = createCampaignStore(db, database.dialect);
   const sendBudget = createSendBudgetStore(db);
   const apiKeys = createApiKeyStore(db);
-  const campaignSlack = createCampaignSlackPort({ gateway });
+  const campaignSlack = createCampaignSlackPort({
+    gateway,
+    http: createHttpClient({ timeoutMs: 10_000, retries: 1 }),
+    logger: logger.child({ component: 'campaign-progress' }),
+  });
+  const deliverFileToUser = createUserFileDelivery({
+    uploadToDm: (userId, file, comment) => campaignSlack.uploadToDm(userId, file, comment),
+    keepForDownload: (file, expiresAt) =>
+      mediaBlobs.save({ bytes: file.bytes, mimeType: file.mimeType, filename: file.filename }, expiresAt),
+    downloadLink: config.publicUrl ? (id, ttlMs) => mediaLinks.linkFor(id, ttlMs) : null,
+    now: clock.now,
+    logger: logger.child({ component: 'file-delivery' }),
+  });
   const reporter = createCampaignReporter({
     campaigns,
     slack: campaignSlack,
@@ -437,6 +451,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       result = await drafts.prepare({
         createdBy: request.userId,
         channelId: request.channelId,
+        slackResponseUrl: request.responseUrl ?? null,
         sendingNumberId: request.sendingNumberId,
         templateName: request.templateName,
         language: request.language,
@@ -459,21 +474,25 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       return;
     }
     const number = await conversations.sendingNumber(request.sendingNumberId);
-    await showView(campaignConfirmView(result.summary, number?.phone_number ?? request.sendingNumberId));
-    if (result.summary.invalid.length > 10) {
+    let invalidLinesNote: string | null = null;
+    if (result.summary.invalid.length > INVALID_LINES_SHOWN) {
       const lines = result.summary.invalid.map((i) => csvLine([i.line, i.input, i.reason])).join('');
-      await campaignSlack
-        .uploadToDm(
-          request.userId,
-          {
-            bytes: Buffer.from(`line,input,reason\r\n${lines}`),
-            filename: 'invalid-recipients.csv',
-            title: 'Invalid recipient lines',
-          },
-          `${result.summary.invalid.length} recipient lines were invalid and will be skipped.`,
-        )
-        .catch((error: unknown) => logger.warn({ err: String(error) }, 'sending the invalid-lines file failed'));
+      const filename = 'invalid-recipients.csv';
+      const outcome = await deliverFileToUser(
+        request.userId,
+        {
+          bytes: Buffer.from(`line,input,reason\r\n${lines}`),
+          filename,
+          title: 'Invalid recipient lines',
+          mimeType: 'text/csv',
+        },
+        `${result.summary.invalid.length} recipient lines were invalid and will be skipped.`,
+      );
+      invalidLinesNote = describeFileDelivery(outcome, 'The full list', filename);
     }
+    await showView(
+      campaignConfirmView(result.summary, number?.phone_number ?? request.sendingNumberId, invalidLinesNote),
+    );
   }
 
   async function exportCampaignCsv(campaignId: string, userId: string): Promise<string> {
@@ -494,16 +513,18 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
         );
       after = page[page.length - 1]?.id ?? after;
     }
-    await campaignSlack.uploadToDm(
+    const filename = `campaign-${campaign.template_name}-${campaignId.slice(0, 8)}.csv`;
+    const outcome = await deliverFileToUser(
       userId,
       {
         bytes: Buffer.from(chunks.join('')),
-        filename: `campaign-${campaign.template_name}-${campaignId.slice(0, 8)}.csv`,
+        filename,
         title: `Campaign ${campaign.template_name} — per-recipient status`,
+        mimeType: 'text/csv',
       },
       'Per-recipient status of your campaign.',
     );
-    return 'The per-recipient CSV is in your DM with the app.';
+    return describeFileDelivery(outcome, 'The per-recipient CSV', filename);
   }
   // Ingest first: while webhooks are arriving, background work (mostly posting to Slack, which
   // Slack paces at about one message per second per channel anyway) steps aside to a couple of
@@ -841,12 +862,13 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
             if (!checked.ok) return checked.error;
             const result = await history.exportCsv(userId, checked.filter);
             if (!result.ok) return `:no_entry: ${result.error}`;
-            await campaignSlack.uploadToDm(
+            const filename = 'whatsapp-history.csv';
+            const outcome = await deliverFileToUser(
               userId,
-              { bytes: result.csv, filename: 'whatsapp-history.csv', title: 'WhatsApp history export' },
+              { bytes: result.csv, filename, title: 'WhatsApp history export', mimeType: 'text/csv' },
               `${result.rows} messages exported.`,
             );
-            return `The CSV (${result.rows} messages) is in your DM with the app.`;
+            return describeFileDelivery(outcome, `The CSV (${result.rows} messages)`, filename);
           },
         }),
       (app) =>

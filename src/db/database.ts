@@ -56,6 +56,8 @@ export type CampaignTable = {
   finished_at: number | null;
   error: string | null;
   invalid_count: Generated<number>;
+  /** The launching `/wa send`'s response_url (valid 30 minutes), for notices Slack won't take elsewhere. */
+  slack_response_url: string | null;
 };
 
 /** The next free send slot of a sending number's schedule (epoch microseconds), shared by replicas. */
@@ -130,6 +132,8 @@ export type MediaBlobTable = {
   size: number;
   bytes: Buffer;
   created_at: number;
+  /** When the blob's link dies and the blob may go (null: kept for the retention period). */
+  expires_at: number | null;
 };
 
 export type Database = {

@@ -381,7 +381,8 @@ for (const dialect of cases) {
       const text = viewText(confirm);
       expect(text).toContain('*Recipients:* 2');
       expect(text).toContain('*Invalid numbers skipped:* 12');
-      expect(text).toContain('first 10 of 12; the full list is in your DM');
+      expect(text).toContain('first 10 of 12');
+      expect(text).toContain('The full list is in your DM with the app.');
       expect(text).toContain('line 11');
       expect(text).not.toContain('line 12:');
       const dm = await waitFor('invalid lines in DM', () =>

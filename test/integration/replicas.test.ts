@@ -72,6 +72,7 @@ describe.runIf(available)('two replicas on one PostgreSQL database', () => {
     await slack?.close();
     await meta?.close();
     await database?.drop();
+    slack?.assertFollowedRules();
   });
 
   it('shares webhooks without posting anything twice, keeping each thread in order', async () => {

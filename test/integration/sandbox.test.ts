@@ -34,6 +34,7 @@ describe('sandbox provider and npm run simulate', () => {
     await app?.stop('SIGKILL');
     await slack?.close();
     await database?.drop();
+    slack?.assertFollowedRules();
   });
 
   const simulate = (...args: string[]) =>

@@ -60,6 +60,7 @@ describe('Socket Mode', () => {
     await slack?.close();
     await meta?.close();
     await database?.drop();
+    slack?.assertFollowedRules();
   });
 
   it('connects over the WebSocket and answers slash commands through envelope acks', async () => {

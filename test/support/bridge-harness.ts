@@ -7,6 +7,7 @@ import { createSqliteDatabase, type TestDatabase } from './databases.js';
 import { startFakeEngageLab } from './fake-engagelab.js';
 import { startFakeMetaGraph } from './fake-meta-graph.js';
 import { startFakeSlack } from './fake-slack.js';
+import { readManifest, type SlackAppManifest } from './fake-slack-rules.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
 export const BOT_TOKEN = 'xoxb-test-bot-token-0123456789';
@@ -63,11 +64,20 @@ export async function startHarness(
     metaPhoneNumbers?: unknown[];
     /** Campaign retry backoff base (production: 1 s). */
     campaignRetryBaseDelayMs?: number;
+    /** Changes the installed app's manifest as the fake Slack sees it (default: manifest.yml as is). */
+    slackManifest?: (manifest: SlackAppManifest) => void;
+    /**
+     * Calls Slack refuses for breaking its rules (a missing scope, a DM with the Messages tab off,
+     * blocks over Block Kit's limits) fail the test when the harness stops, unless a test expects them.
+     */
+    expectSlackRuleViolations?: boolean;
   } = {},
 ): Promise<Harness> {
   const provider = options.provider ?? 'meta';
   const database = options.database ?? createSqliteDatabase();
-  const slack = await startFakeSlack({ botToken: BOT_TOKEN });
+  const manifest = readManifest();
+  options.slackManifest?.(manifest);
+  const slack = await startFakeSlack({ botToken: BOT_TOKEN, manifest });
   const meta = provider === 'meta' ? await startFakeMetaGraph() : null;
   if (meta && options.metaPhoneNumbers) meta.setPhoneNumbers(options.metaPhoneNumbers);
   const engagelab =
@@ -135,6 +145,7 @@ export async function startHarness(
       await meta?.close();
       await engagelab?.close();
       if (!options.database) await database.drop();
+      if (!options.expectSlackRuleViolations) slack.assertFollowedRules();
     },
   };
 }

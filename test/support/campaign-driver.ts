@@ -28,12 +28,19 @@ export async function launchCampaign(input: {
   fileName?: string;
   /** false: stop at the confirmation, leaving a draft. */
   confirm?: boolean;
+  /** The `/wa send` command's response_url (default: Slack's, unreachable from tests). */
+  responseUrl?: string;
 }): Promise<{ campaignId: string; submitAckMs: number; confirmedAt: number }> {
   const { appUrl, slack } = input;
   const viewsBefore = new Set(slack.views.keys());
   await postSlack(
     appUrl,
-    slashCommand(SIGNING_SECRET, { text: 'send', userId: input.userId, channelId: input.channelId }),
+    slashCommand(SIGNING_SECRET, {
+      text: 'send',
+      userId: input.userId,
+      channelId: input.channelId,
+      ...(input.responseUrl ? { responseUrl: input.responseUrl } : {}),
+    }),
   );
   const form = await waitFor(
     'campaign form',
@@ -141,6 +148,7 @@ export function launchHelloWorld(input: {
   channelId?: string;
   fileName?: string;
   confirm?: boolean;
+  responseUrl?: string;
 }): ReturnType<typeof launchCampaign> {
   const { channelId = 'C0MARKETING', ...rest } = input;
   return launchCampaign({

@@ -1,5 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  FILE_DOWNLOAD_SCOPE,
+  METHOD_SCOPES,
+  messageBlockProblems,
+  readManifest,
+  type SlackAppManifest,
+  viewProblems,
+} from './fake-slack-rules.js';
 
 /**
  * A local Slack Web API that speaks the real wire format: `POST /api/<method>` with a bearer token
@@ -10,6 +18,12 @@ import type { AddressInfo } from 'node:net';
  * threadReplies(channel, ts), addMessage, rateLimit(method|'*', {count?, untilMs?, retryAfterSeconds}),
  * failWith(method|'*', {status, count?, untilMs?}), addUser, addFile, downloads, uploads, completed, views,
  * deleteMessage(channel, ts), close }`.
+ *
+ * It follows Slack's rules (see fake-slack-rules.ts): methods whose bot scope is missing from the
+ * app's manifest answer `missing_scope`; DMs while the manifest's Messages tab is off answer
+ * `messages_tab_disabled`; blocks and views over Block Kit's limits answer `invalid_blocks` /
+ * `invalid_arguments`. Each such refusal is also kept in `violations`, which the test harness
+ * checks when it stops, so a product bug that only shows in a log still fails the test.
  */
 
 export type SlackCall = { method: string; body: Record<string, unknown>; at: number };
@@ -60,12 +74,26 @@ function parseMultipartFile(body: Buffer, contentType: string): Buffer {
   return Buffer.from(text.slice(start, end === -1 ? undefined : end), 'latin1');
 }
 
+export type RuleViolation = { method: string; error: string; details: string[] };
+
 export async function startFakeSlack(options: {
   botToken: string;
   appToken?: string;
   teamId?: string;
   botUserId?: string;
+  /** The installed app's manifest (default: the repository's manifest.yml). */
+  manifest?: SlackAppManifest;
 }) {
+  const manifest = options.manifest ?? readManifest();
+  const botScopes = new Set(manifest.oauth_config?.scopes?.bot ?? []);
+  const messagesTabEnabled = manifest.features?.app_home?.messages_tab_enabled === true;
+  const violations: RuleViolation[] = [];
+  const refuse = (method: string, error: string, details: string[] = [], extra: Record<string, unknown> = {}) => {
+    violations.push({ method, error, details });
+    return { ok: false, error, ...extra, ...(details.length > 0 ? { response_metadata: { messages: details } } : {}) };
+  };
+  /** A DM with a user: `D…` ids, or a user id given as the channel (Slack opens the DM). */
+  const isDirectMessage = (channel: string) => /^[DUW]/.test(channel);
   const calls: SlackCall[] = [];
   const messages: FakeMessage[] = [];
   const users = new Map<string, { id: string; name: string; real_name: string; display_name: string }>();
@@ -112,6 +140,34 @@ export async function startFakeSlack(options: {
           return fault;
         }
       }
+    }
+    return null;
+  };
+
+  /** Slack's refusal of a call that breaks its rules, or null when the call may go ahead. */
+  const ruleRefusal = (method: string, body: Record<string, unknown>): Record<string, unknown> | null => {
+    const needed = METHOD_SCOPES[method];
+    if (needed && !needed.some((scope) => botScopes.has(scope)))
+      return refuse(method, 'missing_scope', [`${method} needs ${needed.join(' or ')}`], {
+        needed: needed.join(','),
+        provided: [...botScopes].join(','),
+      });
+    const channel = typeof body.channel === 'string' ? body.channel : body.channel_id;
+    if (
+      (method === 'chat.postMessage' || method === 'files.completeUploadExternal') &&
+      typeof channel === 'string' &&
+      isDirectMessage(channel) &&
+      !messagesTabEnabled
+    )
+      return refuse(method, 'messages_tab_disabled');
+    if (method === 'chat.postMessage' || method === 'chat.update' || method === 'chat.postEphemeral') {
+      const problems = messageBlockProblems(body.blocks);
+      if (problems.length > 0) return refuse(method, 'invalid_blocks', problems, { errors: problems });
+      if (method !== 'chat.update' && !body.text && !body.blocks && !body.attachments) return refuse(method, 'no_text');
+    }
+    if (method === 'views.open' || method === 'views.push' || method === 'views.update' || method === 'views.publish') {
+      const problems = viewProblems(body.view);
+      if (problems.length > 0) return refuse(method, 'invalid_arguments', problems);
     }
     return null;
   };
@@ -348,7 +404,10 @@ export async function startFakeSlack(options: {
     }
     if (path.startsWith('/files/')) {
       downloads.push({ id: path.slice('/files/'.length).split('/')[0] ?? '', path, host: req.headers.host ?? '' });
-      if (req.headers.authorization !== `Bearer ${options.botToken}`) {
+      const scopeMissing = !botScopes.has(FILE_DOWNLOAD_SCOPE);
+      if (scopeMissing)
+        violations.push({ method: 'url_private', error: 'missing_scope', details: [FILE_DOWNLOAD_SCOPE] });
+      if (req.headers.authorization !== `Bearer ${options.botToken}` || scopeMissing) {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end('<html>login</html>');
         return;
@@ -360,11 +419,15 @@ export async function startFakeSlack(options: {
       return;
     }
     if (path.startsWith('/response/')) {
-      calls.push({
-        method: 'response_url',
-        body: JSON.parse(raw.toString() || '{}') as Record<string, unknown>,
-        at: Date.now(),
-      });
+      const body = JSON.parse(raw.toString() || '{}') as Record<string, unknown>;
+      calls.push({ method: 'response_url', body, at: Date.now() });
+      const problems = messageBlockProblems(body.blocks);
+      if (problems.length > 0) {
+        refuse('response_url', 'invalid_blocks', problems);
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        res.end('invalid_blocks');
+        return;
+      }
       return send(200, { ok: true });
     }
     const method = path.replace(/^\/api\//, '').split('?')[0] ?? '';
@@ -382,7 +445,7 @@ export async function startFakeSlack(options: {
     const appTokenCall =
       method === 'apps.connections.open' && options.appToken !== undefined && token === options.appToken;
     if (token !== options.botToken && !appTokenCall) return send(200, { ok: false, error: 'invalid_auth' });
-    const result = handle(method, body);
+    const result = ruleRefusal(method, body) ?? handle(method, body);
     if (fault?.kind === 'lost_response') return send(500, { ok: false, error: 'fatal_error' });
     send(200, result);
   }
@@ -416,6 +479,14 @@ export async function startFakeSlack(options: {
     },
     completed,
     views,
+    /** Calls Slack refused for breaking its rules (scopes, Messages tab, Block Kit limits). */
+    violations,
+    /** Throws when the app made calls that real Slack refuses for breaking its rules. */
+    assertFollowedRules() {
+      if (violations.length === 0) return;
+      const lines = violations.map((v) => `${v.method}: ${v.error} ${v.details.join('; ')}`);
+      throw new Error(`Slack refused calls that break its rules:\n${lines.join('\n')}`);
+    },
     uploads,
     downloads,
     rateLimit(method: string, fault: { count?: number; untilMs?: number; retryAfterSeconds?: number }) {

@@ -37,4 +37,5 @@ export async function stopProcessStack(stack: Partial<ProcessStack>): Promise<vo
   await stack.slack?.close();
   await stack.meta?.close();
   await stack.database?.drop();
+  stack.slack?.assertFollowedRules();
 }

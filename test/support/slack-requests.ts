@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { messageBlockProblems, viewProblems } from './fake-slack-rules.js';
 
 /**
  * Requests exactly as Slack sends them: v0 signature over `v0:<ts>:<raw body>`, form bodies for
@@ -251,5 +252,16 @@ export async function postSlack(
   } catch {
     json = null;
   }
+  const problems = acknowledgementProblems(json);
+  if (problems.length > 0) throw new Error(`Slack would refuse this acknowledgement:\n${problems.join('\n')}\n${text}`);
   return { status: response.status, text, json };
+}
+
+/** What Slack would refuse in an HTTP acknowledgement: a view sent back, or a command's blocks. */
+export function acknowledgementProblems(json: unknown): string[] {
+  if (typeof json !== 'object' || json === null) return [];
+  const ack = json as { response_action?: unknown; view?: unknown; blocks?: unknown };
+  if ((ack.response_action === 'update' || ack.response_action === 'push') && ack.view !== undefined)
+    return viewProblems(ack.view);
+  return messageBlockProblems(ack.blocks);
 }

@@ -38,6 +38,9 @@ describe('manifest.yml', () => {
         .sort(),
     ).toEqual(['global:wa_history', 'message:wa_history_thread']);
     expect(manifest.features.app_home.home_tab_enabled).toBe(true);
+    // Files and progress reach people in their DM with the app: Slack refuses DMs while the tab is off.
+    expect(manifest.features.app_home.messages_tab_enabled).toBe(true);
+    expect(manifest.features.app_home.messages_tab_read_only_enabled).toBe(true);
     expect(manifest.settings.event_subscriptions.bot_events).toEqual(
       expect.arrayContaining(['message.channels', 'message.groups', 'app_home_opened']),
     );

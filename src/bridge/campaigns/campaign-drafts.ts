@@ -36,6 +36,8 @@ export type InvalidLine = { line: number; input: string; reason: string };
 export type DraftRequest = {
   createdBy: string;
   channelId: string;
+  /** Where to reach the marketer if Slack takes the progress neither in the channel nor in their DM. */
+  slackResponseUrl?: string | null;
   sendingNumberId: string;
   templateName: string;
   language: string;
@@ -171,6 +173,7 @@ export function createCampaignDrafts(deps: {
         id: draftId,
         createdBy: request.createdBy,
         slackChannelId: request.channelId,
+        slackResponseUrl: request.slackResponseUrl ?? null,
         sendingNumberId: request.sendingNumberId,
         templateName: template.name,
         templateLanguage: template.language,

@@ -23,6 +23,8 @@ export type CampaignRecord = {
   started_at: number | null;
   finished_at: number | null;
   error: string | null;
+  /** The launching `/wa send`'s response_url (Slack keeps it valid for 30 minutes). */
+  slack_response_url: string | null;
 };
 
 /** Campaigns created by POST /api/v1/messages carry `api:<key id>` as their creator. */
@@ -62,6 +64,7 @@ export type NewCampaignRecord = {
   scheduledAt: number | null;
   invalidCount: number;
   recipients: { phoneNumber: string; parametersJson: string | null }[];
+  slackResponseUrl?: string | null;
 };
 
 export interface CampaignRepository {

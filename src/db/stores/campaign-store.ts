@@ -15,6 +15,8 @@ export type NewCampaign = {
   scheduledAt: number | null;
   invalidCount: number;
   recipients: { phoneNumber: string; parametersJson: string | null }[];
+  /** The launching command's response_url, if launched from Slack. */
+  slackResponseUrl?: string | null;
 };
 
 export type StatusCounts = Record<RecipientStatus, number>;
@@ -58,6 +60,7 @@ function campaignRow(campaign: NewCampaign, now: number, draft: boolean) {
     started_at: null,
     finished_at: null,
     error: null,
+    slack_response_url: campaign.slackResponseUrl ?? null,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { KnownBlock, ModalView } from '@slack/web-api';
 import type { DraftSummary } from '../../bridge/campaigns/campaign-drafts.js';
 import type { SendingNumberRecord } from '../../bridge/records.js';
+import { escapeSlackText } from '../../shared/slack-text.js';
 import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
 import { effectiveSelection, templateFormBlocks } from './template-form.js';
 
@@ -19,6 +20,8 @@ export const CampaignViewIds = {
 
 export type CampaignFormMetadata = {
   channelId: string;
+  /** The launching command's response_url (see WaSubcommandHandler). */
+  responseUrl?: string;
   sendingNumberId: string | null;
   templateName: string | null;
   language: string | null;
@@ -175,7 +178,15 @@ export function campaignProblemView(problem: string): ModalView {
   };
 }
 
-export function campaignConfirmView(summary: DraftSummary, sendingNumber: string): ModalView {
+/** Invalid recipient lines listed in the confirmation; the full list goes to the marketer as a file. */
+export const INVALID_LINES_SHOWN = 10;
+
+/** `invalidLinesNote`: where the full list of invalid lines went (when there are more than are shown). */
+export function campaignConfirmView(
+  summary: DraftSummary,
+  sendingNumber: string,
+  invalidLinesNote: string | null = null,
+): ModalView {
   const lines = [
     `*Recipients:* ${summary.recipients}`,
     `*Invalid numbers skipped:* ${summary.invalid.length}${summary.duplicates ? ` · *Duplicates removed:* ${summary.duplicates}` : ''}`,
@@ -192,18 +203,21 @@ export function campaignConfirmView(summary: DraftSummary, sendingNumber: string
   const blocks: unknown[] = [{ type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } }];
   if (summary.invalid.length > 0) {
     const shown = summary.invalid
-      .slice(0, 10)
-      .map((i) => `• line ${i.line}: \`${i.input.slice(0, 40).replace(/`/g, "'")}\` — ${i.reason}`);
+      .slice(0, INVALID_LINES_SHOWN)
+      .map((i) => `• line ${i.line}: \`${escapeSlackText(i.input.slice(0, 40).replace(/`/g, "'"))}\` — ${i.reason}`);
+    const more = summary.invalid.length > INVALID_LINES_SHOWN;
     blocks.push({
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `*Invalid lines*${summary.invalid.length > 10 ? ` (first 10 of ${summary.invalid.length}; the full list is in your DM)` : ''}:\n${shown.join('\n')}`.slice(
+        text: `*Invalid lines*${more ? ` (first ${INVALID_LINES_SHOWN} of ${summary.invalid.length})` : ''}:\n${shown.join('\n')}`.slice(
           0,
           3000,
         ),
       },
     });
+    if (more && invalidLinesNote)
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: invalidLinesNote.slice(0, 3000) } });
   }
   blocks.push({
     type: 'context',

@@ -3,6 +3,9 @@ import type { HistoryEntry } from '../../bridge/history.js';
 import type { SendingNumberRecord } from '../../bridge/records.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
 
+/** Longest number the history search takes (parseInternationalNumber refuses longer input anyway). */
+const NUMBER_INPUT_MAX = 40;
+
 export const HistoryIds = {
   callback: 'wa_history_modal',
   numberBlock: 'hist_number',
@@ -72,8 +75,8 @@ export function historyModal(input: {
       element: {
         type: 'plain_text_input',
         action_id: HistoryIds.numberAction,
-        max_length: 40,
-        ...(q.phoneNumber ? { initial_value: q.phoneNumber } : {}),
+        max_length: NUMBER_INPUT_MAX,
+        ...(q.phoneNumber ? { initial_value: q.phoneNumber.slice(0, NUMBER_INPUT_MAX) } : {}),
       },
     },
   ];

@@ -17,7 +17,7 @@ export function sendSubcommand(deps: {
   catalog: TemplateCatalog;
   logger: Logger;
 }): WaSubcommandHandler {
-  return async ({ userId, channelId, triggerId, respond }) => {
+  return async ({ userId, channelId, triggerId, responseUrl, respond }) => {
     if (!(await deps.mayLaunchCampaigns(userId))) {
       return ':no_entry: Only the people listed in MARKETERS can launch WhatsApp campaigns. Ask your Slack admin to add you.';
     }
@@ -37,6 +37,7 @@ export function sendSubcommand(deps: {
           view: campaignFormView({
             metadata: {
               channelId,
+              responseUrl,
               sendingNumberId: usable.length === 1 ? (usable[0]?.id ?? null) : null,
               templateName: null,
               language: null,

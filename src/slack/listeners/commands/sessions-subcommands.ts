@@ -1,5 +1,6 @@
 import { validateNote } from '../../../bridge/notes.js';
 import { parseInternationalNumber } from '../../../bridge/phone-number.js';
+import { escapeSlackText } from '../../../shared/slack-text.js';
 import type { WaReply, WaSubcommandHandler } from './wa-command.js';
 
 export function sessionsSubcommand(deps: { list(userId: string): Promise<WaReply> }): WaSubcommandHandler {
@@ -101,5 +102,14 @@ export function noteSubcommand(deps: {
 export function historySubcommand(deps: {
   open(triggerId: string, userId: string, phoneNumber: string | null): Promise<string | undefined>;
 }): WaSubcommandHandler {
-  return async ({ rest, userId, triggerId }) => deps.open(triggerId, userId, rest.trim() || null);
+  return async ({ rest, userId, triggerId }) => {
+    const number = rest.trim() || null;
+    if (number) {
+      // A modal can't show a field error before it is submitted: say what is wrong here instead.
+      const parsed = parseInternationalNumber(number);
+      if (!parsed.ok)
+        return `:warning: \`${escapeSlackText(number.slice(0, 40))}\` is not a phone number (${parsed.reason}). Write it in international format: \`/wa history +44 7700 900123\`, or \`/wa history\` to search.`;
+    }
+    return deps.open(triggerId, userId, number);
+  };
 }

@@ -12,6 +12,8 @@ export type WaSubcommandHandler = (args: {
   userId: string;
   channelId: string;
   triggerId: string;
+  /** The command's response_url: Slack keeps it valid for 30 minutes, for up to 5 messages. */
+  responseUrl: string;
   respond: (text: WaReply) => Promise<void>;
 }) => Promise<WaReply | undefined>;
 
@@ -32,7 +34,7 @@ export const HELP_TEXT = [
  * The ack carries the reply when the subcommand answers fast; slow ones use `respond`.
  */
 export function registerWaCommand(app: App, subcommands: ReadonlyMap<string, WaSubcommandHandler>): void {
-  app.command(WA_COMMAND, async ({ command, ack, respond }) => {
+  app.command(WA_COMMAND, async ({ command, ack, respond, logger }) => {
     const text = command.text.trim();
     const [name = '', ...restParts] = text.split(/\s+/);
     const handler = subcommands.get(name.toLowerCase());
@@ -52,12 +54,18 @@ export function registerWaCommand(app: App, subcommands: ReadonlyMap<string, WaS
         await ack(body);
       } else await respond(body);
     };
+    // A subcommand that fails still gets an answer: an unanswered command is Slack's
+    // "operation_timeout" for the person, and an error here must not become a 5xx.
     const work = handler({
       rest: restParts.join(' '),
       userId: command.user_id,
       channelId: command.channel_id,
       triggerId: command.trigger_id,
+      responseUrl: command.response_url,
       respond: say,
+    }).catch((error: unknown): WaReply => {
+      logger.error(`/wa ${name.slice(0, 40)} failed: ${error instanceof Error ? error.message : String(error)}`);
+      return ':warning: That did not work. Try again in a moment; if it keeps failing, tell whoever runs the bridge (the error is in its log).';
     });
     // Slack gives up on a command after 3 seconds. Most answers come well before that; when one
     // is slow (a busy channel delays posting a thread header), acknowledge now and answer later.
@@ -69,7 +77,7 @@ export function registerWaCommand(app: App, subcommands: ReadonlyMap<string, WaS
     clearTimeout(timer);
     if (first === 'slow' && !acked) {
       await say('Working on it…');
-      const reply = await work.catch((error: unknown) => `:warning: That did not work: ${String(error)}`);
+      const reply = await work;
       if (reply) await say(reply);
       return;
     }

@@ -20,6 +20,8 @@ export type CampaignPrepareRequest = {
   viewId: string;
   userId: string;
   channelId: string;
+  /** The launching command's response_url, when known. */
+  responseUrl?: string;
   sendingNumberId: string;
   templateName: string;
   language: string;
@@ -115,6 +117,7 @@ export function registerCampaignSubmissions(
       viewId: view.id,
       userId: body.user.id,
       channelId: metadata.channelId,
+      ...(metadata.responseUrl ? { responseUrl: metadata.responseUrl } : {}),
       sendingNumberId: metadata.sendingNumberId,
       templateName: template.name,
       language: template.language,
