@@ -126,16 +126,19 @@ function optionList(p: Problems, path: string, element: Json, max: number, requi
   }
   const all: unknown[] = [];
   if (options !== undefined) {
-    if (!Array.isArray(options)) return (p.add(`${path}/options`, 'must be an array'), []);
+    if (!Array.isArray(options)) {
+      p.add(`${path}/options`, 'must be an array');
+      return [];
+    }
     if (options.length > max) p.add(`${path}/options`, `must provide at most ${max} items (has ${options.length})`);
-    options.forEach((o, i) => option(p, `${path}/options/${i}`, o));
+    for (const [i, o] of options.entries()) option(p, `${path}/options/${i}`, o);
     all.push(...options);
   }
   if (Array.isArray(groups)) {
     groups.forEach((group: unknown, g) => {
       const items = isObject(group) && Array.isArray(group.options) ? group.options : [];
       if (items.length > max) p.add(`${path}/option_groups/${g}/options`, `must provide at most ${max} items`);
-      items.forEach((o, i) => option(p, `${path}/option_groups/${g}/options/${i}`, o));
+      for (const [i, o] of items.entries()) option(p, `${path}/option_groups/${g}/options/${i}`, o);
       all.push(...items);
     });
   }
@@ -231,7 +234,8 @@ function block(p: Problems, path: string, value: unknown, surface: Surface, bloc
         else {
           if (value.fields.length > LIMITS.sectionFields)
             p.add(`${path}/fields`, `must provide at most ${LIMITS.sectionFields} items`);
-          value.fields.forEach((f, i) => textObject(p, `${path}/fields/${i}`, f, { max: LIMITS.sectionFieldText }));
+          for (const [i, f] of value.fields.entries())
+            textObject(p, `${path}/fields/${i}`, f, { max: LIMITS.sectionFieldText });
         }
       }
       if (value.accessory !== undefined) element(p, `${path}/accessory`, value.accessory, surface);
@@ -255,7 +259,7 @@ function block(p: Problems, path: string, value: unknown, surface: Surface, bloc
       if (!elements || elements.length === 0) return p.add(`${path}/elements`, 'must provide at least 1 item');
       if (elements.length > LIMITS.actionsElements)
         p.add(`${path}/elements`, `must provide at most ${LIMITS.actionsElements} items`);
-      elements.forEach((e, i) => element(p, `${path}/elements/${i}`, e, surface));
+      for (const [i, e] of elements.entries()) element(p, `${path}/elements/${i}`, e, surface);
       return;
     }
     case 'input':
@@ -284,7 +288,7 @@ function blockList(p: Problems, value: unknown, surface: Surface, max: number) {
   if (!Array.isArray(value)) return p.add('/blocks', 'must be an array');
   if (value.length > max) p.add('/blocks', `must provide at most ${max} items (has ${value.length})`);
   const ids = new Set<string>();
-  value.forEach((b, i) => block(p, `/blocks/${i}`, b, surface, ids));
+  for (const [i, b] of value.entries()) block(p, `/blocks/${i}`, b, surface, ids);
 }
 
 /** What Slack would refuse in a message's blocks (chat.postMessage, chat.update, responses). */
