@@ -28,7 +28,14 @@ export type SlackGatewayOptions = {
   onRateLimited?: (channelId: string | null, retryAfterMs: number) => void;
 };
 
-type ChannelLane = { tail: Promise<unknown>; tokens: number; refilledAt: number; pausedUntil: number };
+type ChannelLane = {
+  tail: Promise<unknown>;
+  tokens: number;
+  refilledAt: number;
+  pausedUntil: number;
+  /** The call in flight took the first token of a full bucket: Slack's refill starts when it lands. */
+  leftFull: boolean;
+};
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -74,6 +81,7 @@ export function createSlackGateway(options: SlackGatewayOptions): SlackGateway {
         lane.refilledAt += refill * interval;
       }
       if (lane.tokens > 0) {
+        lane.leftFull = lane.tokens === burst;
         lane.tokens -= 1;
         return;
       }
@@ -86,13 +94,22 @@ export function createSlackGateway(options: SlackGatewayOptions): SlackGateway {
     inChannel(channelId, call) {
       let lane = lanes.get(channelId);
       if (!lane) {
-        lane = { tail: Promise.resolve(), tokens: burst, refilledAt: now(), pausedUntil: 0 };
+        lane = { tail: Promise.resolve(), tokens: burst, refilledAt: now(), pausedUntil: 0, leftFull: false };
         lanes.set(channelId, lane);
       }
       const current = lane;
       const run = current.tail.then(async () => {
         await takeToken(current);
-        return withRateLimitRetries(channelId, current, () => call(options.client));
+        try {
+          return await withRateLimitRetries(channelId, current, () => call(options.client));
+        } finally {
+          // Slack starts counting from when the post reached it, which is no later than now: refill
+          // from here, so our pace never runs ahead of Slack's by the time a request takes.
+          if (current.leftFull) {
+            current.refilledAt = now();
+            current.leftFull = false;
+          }
+        }
       });
       current.tail = run.catch(() => {});
       return run;

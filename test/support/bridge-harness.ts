@@ -71,13 +71,19 @@ export async function startHarness(
      * blocks over Block Kit's limits) fail the test when the harness stops, unless a test expects them.
      */
     expectSlackRuleViolations?: boolean;
+    /** Slack's per-channel posting limit, enforced by the fake (see startFakeSlack). */
+    slackChannelPostRate?: { perSecond: number; burst: number };
   } = {},
 ): Promise<Harness> {
   const provider = options.provider ?? 'meta';
   const database = options.database ?? createSqliteDatabase();
   const manifest = readManifest();
   options.slackManifest?.(manifest);
-  const slack = await startFakeSlack({ botToken: BOT_TOKEN, manifest });
+  const slack = await startFakeSlack({
+    botToken: BOT_TOKEN,
+    manifest,
+    ...(options.slackChannelPostRate ? { channelPostRate: options.slackChannelPostRate } : {}),
+  });
   const meta = provider === 'meta' ? await startFakeMetaGraph() : null;
   if (meta && options.metaPhoneNumbers) meta.setPhoneNumbers(options.metaPhoneNumbers);
   const engagelab =

@@ -83,6 +83,12 @@ export async function startFakeSlack(options: {
   botUserId?: string;
   /** The installed app's manifest (default: the repository's manifest.yml). */
   manifest?: SlackAppManifest;
+  /**
+   * chat.postMessage's special rate limit: about one post per second per channel, with short
+   * bursts (a token bucket of `burst`, refilled `perSecond`); beyond it Slack answers 429 with
+   * Retry-After. Off unless given, since most tests shorten the app's own pacing.
+   */
+  channelPostRate?: { perSecond: number; burst: number };
 }) {
   const manifest = options.manifest ?? readManifest();
   const botScopes = new Set(manifest.oauth_config?.scopes?.bot ?? []);
@@ -95,6 +101,24 @@ export async function startFakeSlack(options: {
   /** A DM with a user: `D…` ids, or a user id given as the channel (Slack opens the DM). */
   const isDirectMessage = (channel: string) => /^[DUW]/.test(channel);
   const calls: SlackCall[] = [];
+  const postBuckets = new Map<string, { tokens: number; at: number }>();
+  /** Posts refused by the per-channel rate limit (429), per channel. */
+  const rateLimitedPosts = new Map<string, number>();
+  const overChannelRate = (channel: string): boolean => {
+    const rate = options.channelPostRate;
+    if (!rate) return false;
+    const now = Date.now();
+    const bucket = postBuckets.get(channel) ?? { tokens: rate.burst, at: now };
+    bucket.tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.at) / 1000) * rate.perSecond);
+    bucket.at = now;
+    postBuckets.set(channel, bucket);
+    if (bucket.tokens < 1) {
+      rateLimitedPosts.set(channel, (rateLimitedPosts.get(channel) ?? 0) + 1);
+      return true;
+    }
+    bucket.tokens -= 1;
+    return false;
+  };
   const messages: FakeMessage[] = [];
   const users = new Map<string, { id: string; name: string; real_name: string; display_name: string }>();
   const files = new Map<string, { id: string; name: string; mimetype: string; bytes: Buffer; title?: string }>();
@@ -445,6 +469,8 @@ export async function startFakeSlack(options: {
     const appTokenCall =
       method === 'apps.connections.open' && options.appToken !== undefined && token === options.appToken;
     if (token !== options.botToken && !appTokenCall) return send(200, { ok: false, error: 'invalid_auth' });
+    if (method === 'chat.postMessage' && typeof body.channel === 'string' && overChannelRate(body.channel))
+      return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': '1' });
     const result = ruleRefusal(method, body) ?? handle(method, body);
     if (fault?.kind === 'lost_response') return send(500, { ok: false, error: 'fatal_error' });
     send(200, result);
@@ -481,6 +507,8 @@ export async function startFakeSlack(options: {
     views,
     /** Calls Slack refused for breaking its rules (scopes, Messages tab, Block Kit limits). */
     violations,
+    /** chat.postMessage calls refused with a 429 by `channelPostRate`, per channel. */
+    rateLimitedPosts,
     /** Throws when the app made calls that real Slack refuses for breaking its rules. */
     assertFollowedRules() {
       if (violations.length === 0) return;
