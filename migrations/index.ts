@@ -4,6 +4,7 @@ import * as sendBudget from './2026_11_24_1300_send_budget.js';
 import * as slackPostIntents from './2026_12_01_0900_slack_post_intents.js';
 import * as recipientRetryAt from './2026_12_01_1200_campaign_recipient_retry_at.js';
 import * as sendSchedule from './2026_12_01_1300_send_schedule.js';
+import * as apiKeyExpiry from './2026_12_08_0900_api_key_expiry.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so they load
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0900_slack_post_intents': slackPostIntents,
   '2026_12_01_1200_campaign_recipient_retry_at': recipientRetryAt,
   '2026_12_01_1300_send_schedule': sendSchedule,
+  '2026_12_08_0900_api_key_expiry': apiKeyExpiry,
 };
