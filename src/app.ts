@@ -1037,6 +1037,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       });
       const port = (httpServer.address() as AddressInfo).port;
       logger.info({ port, database: database.dialect, provider: provider.name, socketMode }, 'bridge started');
+      logger.info({ marketers: mayLaunchCampaigns.holders, leads: isLead.holders }, 'roles');
       return { port };
     },
     async stop() {

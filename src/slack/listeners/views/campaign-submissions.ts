@@ -146,7 +146,7 @@ export function registerCampaignSubmissions(
       await ack({
         response_action: 'update',
         view: campaignProblemView(
-          `You can no longer launch campaigns: only ${deps.mayLaunchCampaigns.holders} can, and your account is not (or no longer) one of them. This draft will not be sent.`,
+          `You can no longer launch campaigns: only ${deps.mayLaunchCampaigns.holders} can. This draft was prepared while you could; it will not be sent.`,
         ),
       });
       return;
