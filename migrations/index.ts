@@ -5,6 +5,7 @@ import * as slackPostIntents from './2026_12_01_0900_slack_post_intents.js';
 import * as recipientRetryAt from './2026_12_01_1200_campaign_recipient_retry_at.js';
 import * as sendSchedule from './2026_12_01_1300_send_schedule.js';
 import * as userDownloads from './2026_12_04_1000_user_downloads.js';
+import * as apiKeyExpiry from './2026_12_04_1100_api_key_expiry.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so they load
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_1200_campaign_recipient_retry_at': recipientRetryAt,
   '2026_12_01_1300_send_schedule': sendSchedule,
   '2026_12_04_1000_user_downloads': userDownloads,
+  '2026_12_04_1100_api_key_expiry': apiKeyExpiry,
 };

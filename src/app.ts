@@ -6,6 +6,7 @@ import { WebClient } from '@slack/web-api';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import cron from 'node-cron';
 import { type AgentReplyPayload, createAgentReplies } from './bridge/agent-replies.js';
+import { createApiKeyAccess } from './bridge/api-key-access.js';
 import { createCampaignDispatcher } from './bridge/campaigns/campaign-dispatcher.js';
 import { createCampaignDrafts } from './bridge/campaigns/campaign-drafts.js';
 import { createCampaignReporter } from './bridge/campaigns/campaign-reporter.js';
@@ -22,7 +23,7 @@ import {
 import { JobKind } from './bridge/job-kinds.js';
 import { validateNote } from './bridge/notes.js';
 import { createOpenConversation } from './bridge/open-conversation.js';
-import { createPermissionCheck } from './bridge/permissions.js';
+import { createRoleCheck } from './bridge/permissions.js';
 import { parseInternationalNumber } from './bridge/phone-number.js';
 import type { ChannelRouting, JobQueue } from './bridge/ports.js';
 import { createRetention } from './bridge/retention.js';
@@ -95,6 +96,7 @@ import { registerNoteSubmission } from './slack/listeners/views/note-submission.
 import { registerTemplatePickerSubmission } from './slack/listeners/views/template-picker-submission.js';
 import { createSingleWorkspaceAuthorize } from './slack/single-workspace-authorize.js';
 import { createSlackConversationPort } from './slack/slack-conversation-port.js';
+import { createSlackDirectory } from './slack/slack-directory.js';
 import { describeSlackError, isTransientSlackError } from './slack/slack-errors.js';
 import { slackFileHosts } from './slack/slack-file-hosts.js';
 import { createSlackGateway, type SlackGateway } from './slack/slack-gateway.js';
@@ -119,6 +121,8 @@ import type { InboundMessageEvent, StatusEvent, WhatsAppProvider } from './whats
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 const SLACK_BODY_LIMIT = '1mb';
+/** How long Slack's answer about a user or user group counts for role checks. */
+const ROLE_CACHE_MS = 60_000;
 /** Agent replies and conversation templates sent at once (each conversation stays in order). */
 const PROVIDER_BOUND_CONCURRENCY = 8;
 
@@ -341,17 +345,18 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     now: clock.now,
     logger: logger.child({ component: 'campaign-progress' }),
   });
-  const groupMembers = new Map<string, { members: string[]; until: number }>();
-  const membersOf = async (groupId: string): Promise<string[]> => {
-    const hit = groupMembers.get(groupId);
-    if (hit && hit.until > clock.now()) return hit.members;
-    const result = await gateway.direct((client) => client.usergroups.users.list({ usergroup: groupId }));
-    const members = result.users ?? [];
-    groupMembers.set(groupId, { members, until: clock.now() + 5 * 60_000 });
-    return members;
-  };
-  const mayLaunchCampaigns = createPermissionCheck(config.marketers, membersOf);
-  const isLead = createPermissionCheck(config.leads, membersOf);
+  // Roles are checked at every step that acts; Slack's answers are kept a minute.
+  const directory = createSlackDirectory({ client: slackClient, ttlMs: ROLE_CACHE_MS, now: clock.now });
+  const roleLookupFailed = (userId: string, error: unknown) =>
+    logger.warn({ userId, err: String(error) }, 'could not check a role with Slack; refused');
+  const mayLaunchCampaigns = createRoleCheck('MARKETERS', config.marketers, directory, roleLookupFailed);
+  const isLead = createRoleCheck('LEADS', config.leads, directory, roleLookupFailed);
+  const authenticateApiKey = createApiKeyAccess({
+    keys: apiKeys,
+    mayHoldKeys: mayLaunchCampaigns,
+    ttlMs: config.apiKeyTtlMs,
+    now: clock.now,
+  });
   const drafts = createCampaignDrafts({
     campaigns,
     catalog,
@@ -496,10 +501,10 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   }
 
   async function exportCampaignCsv(campaignId: string, userId: string): Promise<string> {
+    if (!(await mayLaunchCampaigns(userId)))
+      return `:no_entry: Only ${mayLaunchCampaigns.holders} can export campaign reports.`;
     const campaign = await campaigns.get(campaignId);
     if (!campaign) return 'That campaign no longer exists.';
-    if (campaign.created_by !== userId && !(await mayLaunchCampaigns(userId)))
-      return ':no_entry: Only marketers can export campaign reports.';
     const chunks: string[] = [
       csvLine(['phone_number', 'status', 'provider_message_id', 'error_code', 'error_detail', 'attempts']),
     ];
@@ -647,7 +652,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   guardAcknowledgements(bolt, logger.child({ component: 'slack' }));
 
   // ---- Sessions, notes, history, retention -------------------------------------------------
-  const history = createHistory({ repository: messages, isLead });
+  const history = createHistory({ repository: messages, isLead, leads: isLead.holders });
   const homeStates = new Map<string, HomeState>();
   // Publishes for one user run one at a time, the last one with the latest state and data.
   const republishHome = createLatestWins(renderAndPublishHome);
@@ -796,9 +801,11 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
         'apikey',
         apikeySubcommand({
           mayManage: mayLaunchCampaigns,
-          create: (name, userId) => apiKeys.create(name, userId, clock.now()),
-          revoke: (id) => apiKeys.revoke(id, clock.now()),
-          list: () => apiKeys.list(),
+          create: (name, userId) => apiKeys.create(name, userId, clock.now(), clock.now() + config.apiKeyTtlMs),
+          revoke: (id, userId) => apiKeys.revoke(id, userId, clock.now()),
+          list: (limit) => apiKeys.list(limit),
+          ttlMs: config.apiKeyTtlMs,
+          now: clock.now,
         }),
       ],
     ]),
@@ -874,6 +881,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       (app) =>
         registerTemplatePickerSubmission(app, {
           catalog,
+          isMarketer: mayLaunchCampaigns,
           queueTemplate: (request) => conversationTemplates.queue(request),
         }),
       (app) =>
@@ -928,10 +936,9 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       (app) =>
         registerCampaignActions(app, {
           cancel: async (campaignId, userId) => {
-            const campaign = await campaigns.get(campaignId);
-            if (!campaign) return 'That campaign no longer exists.';
-            if (campaign.created_by !== userId && !(await mayLaunchCampaigns(userId)))
-              return ':no_entry: Only marketers can cancel campaigns.';
+            if (!(await mayLaunchCampaigns(userId)))
+              return `:no_entry: Only ${mayLaunchCampaigns.holders} can cancel campaigns.`;
+            if (!(await campaigns.get(campaignId))) return 'That campaign no longer exists.';
             const cancelled = await campaigns.cancel(campaignId, clock.now());
             await reporter.now(campaignId);
             return cancelled
@@ -959,13 +966,16 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       if (outcome === 'accepted') metrics.webhookAckSeconds.observe(durationMs / 1000);
     },
   });
-  expressApp.use(apiRoutes({ authenticate: (key) => apiKeys.authenticate(key, clock.now()), templates: triggered }));
+  expressApp.use(apiRoutes({ authenticate: authenticateApiKey, templates: triggered }));
   expressApp.use(
     metricsRoute({
       registry: metrics.registry,
-      authorize: async (token) =>
-        (config.metricsToken !== undefined && safeEqual(token, config.metricsToken)) ||
-        (await apiKeys.authenticate(token, clock.now())) !== null,
+      authorize: async (token) => {
+        if (config.metricsToken !== undefined && safeEqual(token, config.metricsToken)) return { ok: true };
+        const access = await authenticateApiKey(token);
+        if (access.ok) return { ok: true };
+        return access.status === 403 ? { ok: false, status: 403, error: access.error } : { ok: false, status: 401 };
+      },
       refresh: async () => {
         metrics.queueDepth.reset();
         metrics.queueOldestSeconds.reset();
@@ -1049,6 +1059,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       });
       const port = (httpServer.address() as AddressInfo).port;
       logger.info({ port, database: database.dialect, provider: provider.name, socketMode }, 'bridge started');
+      logger.info({ marketers: mayLaunchCampaigns.holders, leads: isLead.holders }, 'roles');
       return { port };
     },
     async stop() {

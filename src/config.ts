@@ -9,6 +9,19 @@ import { z } from 'zod';
 
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
+/**
+ * Who holds a role (MARKETERS, LEADS). Unset: workspace admins and owners only. `*`: every full
+ * member (guests excluded). Otherwise the listed users and members of the listed user groups.
+ * Deactivated accounts and bots never hold a role.
+ */
+export type RoleMembers = { kind: 'admins' } | { kind: 'everyone' } | { kind: 'listed'; ids: readonly string[] };
+
+function roleMembers(ids: readonly string[] | undefined): RoleMembers {
+  if (ids === undefined) return Object.freeze({ kind: 'admins' });
+  if (ids.includes('*')) return Object.freeze({ kind: 'everyone' });
+  return Object.freeze({ kind: 'listed', ids: Object.freeze([...ids]) });
+}
+
 const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().trim().optional());
 const requiredString = (what: string) =>
@@ -33,7 +46,7 @@ const url = (fallback: string) =>
   z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default(fallback));
 
 const internationalNumber = /^\+[1-9]\d{6,14}$/;
-const slackPrincipal = /^[US][A-Z0-9]{2,}$/;
+const slackPrincipalOrEveryone = /^(\*|[US][A-Z0-9]{2,})$/;
 
 const commaList = <T extends z.ZodType<string>>(item: T) =>
   z.preprocess(
@@ -46,6 +59,11 @@ const commaList = <T extends z.ZodType<string>>(item: T) =>
         : undefined,
     z.array(item).optional(),
   );
+
+/** MARKETERS / LEADS: `*`, or Slack user (U…) and user-group (S…) ids; unset is handled in loadConfig. */
+const roleList = commaList(
+  z.string().regex(slackPrincipalOrEveryone, 'must be * or Slack user (U…) or user-group (S…) ids'),
+).refine((ids) => ids === undefined || !ids.includes('*') || ids.length === 1, '* cannot be combined with ids');
 
 const channelMap = z.preprocess((value) => {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
@@ -143,8 +161,9 @@ const environmentSchema = z.object({
   WORK_LEASE_MS: intWithDefault(15_000, 2_000, 600_000),
   SANDBOX_WEBHOOK_SECRET: optionalString,
   METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
-  MARKETERS: commaList(z.string().regex(slackPrincipal, 'must be Slack user (U…) or user-group (S…) ids')),
-  LEADS: commaList(z.string().regex(slackPrincipal, 'must be Slack user (U…) or user-group (S…) ids')),
+  MARKETERS: roleList,
+  LEADS: roleList,
+  API_KEY_TTL_DAYS: intWithDefault(90, 1, 365),
 });
 
 /** Every variable the bridge reads (README and .env.example document each one). */
@@ -228,8 +247,10 @@ export type Config = Readonly<{
   workLeaseMs: number;
   /** Bearer token for GET /metrics (API keys work too). */
   metricsToken: string | undefined;
-  marketers: readonly string[] | undefined;
-  leads: readonly string[] | undefined;
+  marketers: RoleMembers;
+  leads: RoleMembers;
+  /** How long a new API key stays valid. */
+  apiKeyTtlMs: number;
 }>;
 
 export type MetaSettings = {
@@ -361,7 +382,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     retentionCron: e.RETENTION_CRON,
     workLeaseMs: e.WORK_LEASE_MS,
     metricsToken: e.METRICS_TOKEN,
-    marketers: e.MARKETERS ? Object.freeze([...e.MARKETERS]) : undefined,
-    leads: e.LEADS ? Object.freeze([...e.LEADS]) : undefined,
+    marketers: roleMembers(e.MARKETERS),
+    leads: roleMembers(e.LEADS),
+    apiKeyTtlMs: e.API_KEY_TTL_DAYS * 24 * 60 * 60 * 1000,
   });
 }

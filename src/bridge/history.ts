@@ -25,12 +25,17 @@ export interface HistoryRepository {
 export const HISTORY_PAGE_SIZE = 20;
 
 /**
- * History for team leads: messages both ways with delivery status. When LEADS is set, anyone else
+ * History for team leads: messages both ways with delivery status. Anyone who is not a lead
  * sees only the conversations they took part in: those where they sent a message as the agent (a
  * reply in the thread, a template from it). Keeping the number in My Sessions (anyone can, with
  * `/wa chat`), setting its note or launching a campaign that reached it does not count.
  */
-export function createHistory(deps: { repository: HistoryRepository; isLead(userId: string): Promise<boolean> }) {
+export function createHistory(deps: {
+  repository: HistoryRepository;
+  isLead(userId: string): Promise<boolean>;
+  /** Who the leads are, for the refusal message. */
+  leads?: string;
+}) {
   return {
     async page(
       userId: string,
@@ -56,7 +61,7 @@ export function createHistory(deps: { repository: HistoryRepository; isLead(user
       filter: HistoryFilter,
     ): Promise<{ ok: true; csv: Buffer; rows: number } | { ok: false; error: string }> {
       if (!(await deps.isLead(userId)))
-        return { ok: false, error: 'Only the people listed in LEADS can export history.' };
+        return { ok: false, error: `Only ${deps.leads ?? 'the people listed in LEADS'} can export history.` };
       const lines = [
         csvLine([
           'time',

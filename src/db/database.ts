@@ -116,6 +116,9 @@ export type ApiKeyTable = {
   created_at: number;
   revoked_at: number | null;
   last_used_at: number | null;
+  /** Null only for a key written by a replica older than the expiry migration: created_at + API_KEY_TTL_DAYS. */
+  expires_at: number | null;
+  revoked_by: string | null;
 };
 
 export type ApiRequestTable = {

@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { z } from 'zod';
+import type { ApiKeyAccess } from '../bridge/api-key-access.js';
 import type { TriggeredTemplates } from '../bridge/campaigns/triggered-templates.js';
 
 const messageRequestSchema = z.object({
@@ -43,22 +44,23 @@ function jsonBody(req: Request, res: Response, next: NextFunction): void {
 
 /** POST /api/v1/messages (send a template) and GET /api/v1/messages/:id (its status), bearer API keys. */
 export function apiRoutes(deps: {
-  authenticate(key: string): Promise<string | null>;
+  /** Checked on every request: the key, its expiry and its creator's role. */
+  authenticate(key: string): Promise<ApiKeyAccess>;
   templates: TriggeredTemplates;
 }): Router {
   const router = Router();
   const authenticated = async (req: Request, res: Response): Promise<string | null> => {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S{10,200})$/i.exec(header);
-    const keyId = match?.[1] ? await deps.authenticate(match[1]) : null;
-    if (!keyId) {
-      res
-        .status(401)
-        .setHeader('www-authenticate', 'Bearer')
-        .json({ error: 'a valid API key is required: Authorization: Bearer <key>' });
+    const access: ApiKeyAccess = match?.[1]
+      ? await deps.authenticate(match[1])
+      : { ok: false, status: 401, error: 'a valid API key is required: Authorization: Bearer <key>' };
+    if (!access.ok) {
+      if (access.status === 401) res.setHeader('www-authenticate', 'Bearer');
+      res.status(access.status).json({ error: access.error });
       return null;
     }
-    return keyId;
+    return access.keyId;
   };
 
   // Authentication comes before the body is even parsed: without a key, nothing is read.

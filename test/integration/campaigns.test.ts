@@ -43,6 +43,7 @@ for (const dialect of cases) {
         campaignRetryBaseDelayMs: 10,
       });
       h.slack.addGroup('SGROWTH', ['UGROWTH1']);
+      h.slack.addUser({ id: 'UGROWTH1', name: 'growth' });
     });
     afterAll(async () => {
       // A whole run's logs (debug level) carry no token, secret or API key.
@@ -445,10 +446,10 @@ for (const dialect of cases) {
       answered.add(cancel);
       expect(cancel.body).toMatchObject({
         response_type: 'ephemeral',
-        text: expect.stringMatching(/Only marketers can cancel campaigns/),
+        text: expect.stringMatching(/Only the people listed in MARKETERS can cancel campaigns/),
       });
       const csv = await click('wa_campaign_csv', 'r-csv');
-      expect(csv.body.text).toMatch(/Only marketers can export campaign reports/);
+      expect(csv.body.text).toMatch(/Only the people listed in MARKETERS can export campaign reports/);
       expect(h.slack.completed.some((c) => c.channel_id === 'DURANDOM')).toBe(false);
       expect(await campaignStatus(campaignId)).not.toBe('cancelled');
     });

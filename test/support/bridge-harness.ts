@@ -19,6 +19,13 @@ export const ENGAGELAB_DEV_SECRET = 'engagelab-dev-secret-0123';
 export const ENGAGELAB_CALLBACK_TOKEN = 'engagelab-callback-token-0123456789';
 export const CHANNEL_ID = 'C0CONVERSATIONS';
 export const WABA_ID = '102290129340398';
+/**
+ * The marketer and the lead the suites act as: MARKETERS and LEADS name them unless a test's env
+ * says otherwise (`''` restores the unset default, workspace admins and owners only). Both exist in
+ * the fake Slack as plain active members, so the lists are what grants them their roles.
+ */
+export const MARKETER = 'UMARKETER';
+export const LEAD = 'ULEAD';
 
 export type Harness = {
   url: string;
@@ -84,6 +91,8 @@ export async function startHarness(
     manifest,
     ...(options.slackChannelPostRate ? { channelPostRate: options.slackChannelPostRate } : {}),
   });
+  slack.addUser({ id: MARKETER, name: 'marketer' });
+  slack.addUser({ id: LEAD, name: 'lead' });
   const meta = provider === 'meta' ? await startFakeMetaGraph() : null;
   if (meta && options.metaPhoneNumbers) meta.setPhoneNumbers(options.metaPhoneNumbers);
   const engagelab =
@@ -99,6 +108,8 @@ export async function startHarness(
     SLACK_API_URL: slack.url,
     SLACK_CHANNEL_ID: CHANNEL_ID,
     WHATSAPP_PROVIDER: provider,
+    MARKETERS: MARKETER,
+    LEADS: LEAD,
     ...(meta
       ? { META_ACCESS_TOKEN, META_APP_SECRET, META_VERIFY_TOKEN, META_WABA_ID: WABA_ID, META_GRAPH_URL: meta.url }
       : {

@@ -140,7 +140,11 @@ export async function launchCampaign(input: {
   return { campaignId, submitAckMs, confirmedAt: Date.now() };
 }
 
-/** `/wa send` of hello_world (body variable "friend") by a marketer, from C0MARKETING unless told. */
+/**
+ * `/wa send` of hello_world (body variable "friend") by a marketer, from C0MARKETING unless told.
+ * UMARKETER is made a workspace admin in the fake Slack, so it is a marketer under the default
+ * (MARKETERS unset) as well as when MARKETERS lists it.
+ */
 export function launchHelloWorld(input: {
   appUrl: string;
   slack: FakeSlack;
@@ -151,6 +155,7 @@ export function launchHelloWorld(input: {
   responseUrl?: string;
 }): ReturnType<typeof launchCampaign> {
   const { channelId = 'C0MARKETING', ...rest } = input;
+  input.slack.addUser({ id: 'UMARKETER', name: 'marketer', isAdmin: true });
   return launchCampaign({
     userId: 'UMARKETER',
     channelId,

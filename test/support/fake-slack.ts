@@ -26,6 +26,17 @@ import {
  * checks when it stops, so a product bug that only shows in a log still fails the test.
  */
 
+/** users.info's account flags (`deleted`, `is_admin`, …), settable per user. */
+export type SlackUserFlags = {
+  deleted?: boolean;
+  isBot?: boolean;
+  isAdmin?: boolean;
+  isOwner?: boolean;
+  isPrimaryOwner?: boolean;
+  isRestricted?: boolean;
+  isUltraRestricted?: boolean;
+};
+
 export type SlackCall = { method: string; body: Record<string, unknown>; at: number };
 export type FakeMessage = {
   channel: string;
@@ -120,7 +131,10 @@ export async function startFakeSlack(options: {
     return false;
   };
   const messages: FakeMessage[] = [];
-  const users = new Map<string, { id: string; name: string; real_name: string; display_name: string }>();
+  const users = new Map<
+    string,
+    { id: string; name: string; real_name: string; display_name: string; flags: Required<SlackUserFlags> }
+  >();
   const files = new Map<string, { id: string; name: string; mimetype: string; bytes: Buffer; title?: string }>();
   const uploads = new Map<string, { filename: string; bytes: Buffer | null }>();
   const completed: {
@@ -304,6 +318,13 @@ export async function startFakeSlack(options: {
             id: user.id,
             name: user.name,
             real_name: user.real_name,
+            deleted: user.flags.deleted,
+            is_bot: user.flags.isBot,
+            is_admin: user.flags.isAdmin,
+            is_owner: user.flags.isOwner,
+            is_primary_owner: user.flags.isPrimaryOwner,
+            is_restricted: user.flags.isRestricted,
+            is_ultra_restricted: user.flags.isUltraRestricted,
             profile: { display_name: user.display_name, real_name: user.real_name },
           },
         };
@@ -552,12 +573,22 @@ export async function startFakeSlack(options: {
     clearFaults() {
       faults.clear();
     },
-    addUser(user: { id: string; name: string; realName?: string; displayName?: string }) {
+    /** Adds (or replaces) a user; by default an active full member, as users.info reports one. */
+    addUser(user: { id: string; name: string; realName?: string; displayName?: string } & SlackUserFlags) {
       users.set(user.id, {
         id: user.id,
         name: user.name,
         real_name: user.realName ?? user.name,
         display_name: user.displayName ?? '',
+        flags: {
+          deleted: user.deleted ?? false,
+          isBot: user.isBot ?? false,
+          isAdmin: user.isAdmin ?? false,
+          isOwner: user.isOwner ?? false,
+          isPrimaryOwner: user.isPrimaryOwner ?? false,
+          isRestricted: user.isRestricted ?? false,
+          isUltraRestricted: user.isUltraRestricted ?? false,
+        },
       });
     },
     addGroup(id: string, members: string[]) {

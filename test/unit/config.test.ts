@@ -48,8 +48,10 @@ describe('configuration', () => {
     expect(config.maxMessagesPerSecond).toBe(80);
     expect(config.retentionDays).toBe(30);
     expect(config.sqliteSynchronous).toBe('NORMAL');
-    expect(config.marketers).toBeUndefined();
-    expect(config.leads).toBeUndefined();
+    // Roles are closed by default: workspace admins and owners only.
+    expect(config.marketers).toEqual({ kind: 'admins' });
+    expect(config.leads).toEqual({ kind: 'admins' });
+    expect(config.apiKeyTtlMs).toBe(90 * 24 * 60 * 60 * 1000);
   });
 
   it('takes SQLITE_SYNCHRONOUS=full for power-cut durability, and refuses anything else', async () => {
@@ -118,6 +120,19 @@ describe('configuration', () => {
     expect(problems.some((p) => p.startsWith('MARKETERS'))).toBe(true);
     expect(problems.some((p) => p.startsWith('WHATSAPP_MAX_MPS must be at most 1000'))).toBe(true);
     expect(problems.some((p) => p.startsWith('WHATSAPP_PROVIDER'))).toBe(true);
+  });
+
+  it('reads MARKETERS and LEADS as admins only (unset), everyone (*) or a list, and API_KEY_TTL_DAYS', () => {
+    const config = loadConfig({ ...metaEnv, MARKETERS: ' * ', LEADS: 'U123ABC, S0LEADS', API_KEY_TTL_DAYS: '30' });
+    expect(config.marketers).toEqual({ kind: 'everyone' });
+    expect(config.leads).toEqual({ kind: 'listed', ids: ['U123ABC', 'S0LEADS'] });
+    expect(config.apiKeyTtlMs).toBe(30 * 24 * 60 * 60 * 1000);
+    expect(loadConfig({ ...metaEnv, MARKETERS: '  ' }).marketers).toEqual({ kind: 'admins' });
+    expect(problemsOf({ ...metaEnv, MARKETERS: '*,U123ABC', API_KEY_TTL_DAYS: '0' })).toEqual([
+      'MARKETERS * cannot be combined with ids',
+      'API_KEY_TTL_DAYS must be at least 1',
+    ]);
+    expect(problemsOf({ ...metaEnv, API_KEY_TTL_DAYS: '366' })).toEqual(['API_KEY_TTL_DAYS must be at most 365']);
   });
 
   it('parses every DATABASE_URL form', () => {

@@ -7,7 +7,12 @@ const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 /** API keys for POST /api/v1/messages. Only a SHA-256 hash is stored; the key is shown once. */
 export function createApiKeyStore(db: Kysely<Database>) {
   return {
-    async create(name: string, createdBy: string, now: number): Promise<{ id: string; key: string }> {
+    async create(
+      name: string,
+      createdBy: string,
+      now: number,
+      expiresAt: number,
+    ): Promise<{ id: string; key: string; expiresAt: number }> {
       const id = randomUUID().slice(0, 8);
       const key = `wab_${randomBytes(24).toString('base64url')}`;
       await db
@@ -20,36 +25,41 @@ export function createApiKeyStore(db: Kysely<Database>) {
           created_at: now,
           revoked_at: null,
           last_used_at: null,
+          expires_at: expiresAt,
+          revoked_by: null,
         })
         .execute();
-      return { id, key };
+      return { id, key, expiresAt };
     },
-    async revoke(id: string, now: number): Promise<boolean> {
+    async revoke(id: string, revokedBy: string, now: number): Promise<boolean> {
       const result = await db
         .updateTable('api_key')
-        .set({ revoked_at: now })
+        .set({ revoked_at: now, revoked_by: revokedBy })
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
-    async list() {
+    /** The newest `limit` keys first, revoked and expired ones included. */
+    async list(limit: number) {
       return db
         .selectFrom('api_key')
-        .select(['id', 'name', 'created_by', 'created_at', 'revoked_at', 'last_used_at'])
-        .orderBy('created_at')
+        .select(['id', 'name', 'created_by', 'created_at', 'expires_at', 'revoked_at', 'revoked_by', 'last_used_at'])
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .limit(limit)
         .execute();
     },
-    /** The key's id when it is valid and not revoked. */
-    async authenticate(key: string, now: number): Promise<string | null> {
-      const row = await db
+    /** The stored key for a presented secret, whatever its state (the caller decides). */
+    async find(key: string) {
+      return db
         .selectFrom('api_key')
-        .select(['id', 'revoked_at'])
+        .select(['id', 'created_by', 'created_at', 'expires_at', 'revoked_at'])
         .where('key_hash', '=', hashKey(key))
         .executeTakeFirst();
-      if (!row || row.revoked_at !== null) return null;
-      await db.updateTable('api_key').set({ last_used_at: now }).where('id', '=', row.id).execute();
-      return row.id;
+    },
+    async recordUse(id: string, now: number): Promise<void> {
+      await db.updateTable('api_key').set({ last_used_at: now }).where('id', '=', id).execute();
     },
     async findRequest(apiKeyId: string, idempotencyKey: string) {
       return db

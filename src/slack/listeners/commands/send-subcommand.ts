@@ -1,4 +1,5 @@
 import type { WebClient } from '@slack/web-api';
+import type { RoleCheck } from '../../../bridge/permissions.js';
 import type { SendingNumberRecord } from '../../../bridge/records.js';
 import type { TemplateCatalog } from '../../../bridge/templates.js';
 import type { Logger } from '../../../shared/logger.js';
@@ -12,14 +13,14 @@ import type { WaSubcommandHandler } from './wa-command.js';
  */
 export function sendSubcommand(deps: {
   client: WebClient;
-  mayLaunchCampaigns(userId: string): Promise<boolean>;
+  mayLaunchCampaigns: RoleCheck;
   sendingNumbers(): Promise<SendingNumberRecord[]>;
   catalog: TemplateCatalog;
   logger: Logger;
 }): WaSubcommandHandler {
   return async ({ userId, channelId, triggerId, responseUrl, respond }) => {
     if (!(await deps.mayLaunchCampaigns(userId))) {
-      return ':no_entry: Only the people listed in MARKETERS can launch WhatsApp campaigns. Ask your Slack admin to add you.';
+      return `:no_entry: Only ${deps.mayLaunchCampaigns.holders} can launch WhatsApp campaigns. Ask your Slack admin to add you.`;
     }
     const opened = await deps.client.views.open({
       trigger_id: triggerId,

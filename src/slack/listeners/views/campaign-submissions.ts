@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import { MAX_RECIPIENTS_FILE_BYTES, MAX_TYPED_RECIPIENTS } from '../../../bridge/campaigns/campaign-drafts.js';
+import type { RoleCheck } from '../../../bridge/permissions.js';
 import type { TemplateCatalog } from '../../../bridge/templates.js';
 import {
   type CampaignFormMetadata,
@@ -49,7 +50,7 @@ export function registerCampaignSubmissions(
   deps: {
     catalog: TemplateCatalog;
     isUsableNumber(id: string): Promise<boolean>;
-    mayLaunchCampaigns(userId: string): Promise<boolean>;
+    mayLaunchCampaigns: RoleCheck;
     /** Stores the request durably; the heavy part (file parsing, media upload) runs after the ack. */
     queuePreparation(request: CampaignPrepareRequest): Promise<void>;
     confirm(draftId: string, userId: string): Promise<{ ok: true } | { ok: false; error: string }>;
@@ -69,7 +70,9 @@ export function registerCampaignSubmissions(
     if (!(await deps.mayLaunchCampaigns(body.user.id))) {
       await ack({
         response_action: 'errors',
-        errors: { [CampaignViewIds.recipientsBlock]: 'Only people listed in MARKETERS can launch campaigns.' },
+        errors: {
+          [CampaignViewIds.recipientsBlock]: `Only ${deps.mayLaunchCampaigns.holders} can launch campaigns.`,
+        },
       });
       return;
     }
@@ -139,6 +142,16 @@ export function registerCampaignSubmissions(
     }
     if (!draftId) {
       await ack();
+      return;
+    }
+    // Checked again here: the role may have been taken away since the draft was prepared.
+    if (!(await deps.mayLaunchCampaigns(body.user.id))) {
+      await ack({
+        response_action: 'update',
+        view: campaignProblemView(
+          `You can no longer launch campaigns: only ${deps.mayLaunchCampaigns.holders} can. This draft was prepared while you could; it will not be sent.`,
+        ),
+      });
       return;
     }
     const result = await deps.confirm(draftId, body.user.id);

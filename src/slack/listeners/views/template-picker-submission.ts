@@ -1,14 +1,17 @@
 import type { App } from '@slack/bolt';
 import type { HeaderFile } from '../../../bridge/conversation-templates.js';
+import { type RoleCheck, templateNeedsMarketer } from '../../../bridge/permissions.js';
 import type { TemplateCatalog } from '../../../bridge/templates.js';
 import { headerFileFrom, parseViewState, variableValuesFrom } from '../../views/template-form.js';
-import { TEMPLATE_PICKER_CALLBACK, templateFormErrors } from '../../views/template-picker-view.js';
+import { loadingView, TEMPLATE_PICKER_CALLBACK, templateFormErrors } from '../../views/template-picker-view.js';
 import { parseTemplatePickerMetadata } from '../actions/template-picker-actions.js';
 
 export function registerTemplatePickerSubmission(
   app: App,
   deps: {
     catalog: TemplateCatalog;
+    /** MARKETING templates (any category but UTILITY and AUTHENTICATION) need the marketer role. */
+    isMarketer: RoleCheck;
     queueTemplate(request: {
       contactId: string;
       requestedBy: string;
@@ -31,6 +34,19 @@ export function registerTemplatePickerSubmission(
         : undefined;
     if (!metadata || !template) {
       await ack({ response_action: 'errors', errors: { tpl_template: 'Choose a template and a language first.' } });
+      return;
+    }
+    // The category comes from the provider's catalog, never from the request.
+    if (templateNeedsMarketer(template.category) && !(await deps.isMarketer(body.user.id))) {
+      // Slack shows `errors` only under input blocks, and the template menu is not one: the refusal
+      // opens on top of the picker, which is still there (with its values) once it is closed.
+      await ack({
+        response_action: 'push',
+        view: loadingView(
+          'Not sent',
+          `:no_entry: *${template.name}* is a ${template.category} template: only ${deps.isMarketer.holders} can send those. Choose a UTILITY or AUTHENTICATION template, or ask a marketer. Nothing was sent.`,
+        ),
+      });
       return;
     }
     const errors = templateFormErrors(template, values, headerFile);
