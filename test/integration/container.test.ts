@@ -1,9 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
-  copyFileSync,
   cpSync,
   existsSync,
   lstatSync,
@@ -30,133 +28,25 @@ import {
   ofKind,
   propertiesOf,
   repo,
+  run,
+  SANDBOX_SETTINGS,
   type Stage,
 } from '../support/container-files.js';
 import { createPostgresDatabase, postgresIsReachable } from '../support/databases.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
- * The image, run. With a container engine (`docker info` answers) the image is built and run with a
- * read-only root file system until its HEALTHCHECK turns healthy. Without one, that is said loudly,
- * and the runtime stage is reproduced on the host from the Dockerfile's own instructions instead:
- * the build stage's commands, the lockfile's production tree, the runtime stage's COPYs, its ENV,
- * USER, CMD and HEALTHCHECK. test/unit/container-files.test.ts checks the files themselves either way.
- * REQUIRE_CONTAINER_ENGINE=1 turns a missing engine into a failure.
+ * The image's runtime stage, reproduced on the host from the Dockerfile's own instructions, on every
+ * machine (with or without a container engine): the build stage's commands, the lockfile's
+ * production tree, the runtime stage's COPYs, its ENV, USER, CMD and HEALTHCHECK. Where an engine
+ * exists, `.ci/run` also builds and runs the real image (test/container/); the files themselves are
+ * checked by test/unit/container-files.test.ts.
  */
 
-const SLACK_SETTINGS = {
-  WHATSAPP_PROVIDER: 'sandbox',
-  SLACK_BOT_TOKEN: 'xoxb-container-test',
-  SLACK_SIGNING_SECRET: 'container-test-signing-secret',
-  SLACK_CHANNEL_ID: 'C0CONTAINER',
-  LOG_LEVEL: 'warn',
-};
-
-function run(command: string, args: string[], options: { cwd?: string; timeout?: number } = {}) {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 2 ** 20, ...options });
-  return {
-    ...result,
-    output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`,
-  };
-}
-
-function probeEngine(): { available: boolean; detail: string } {
-  const info = run('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 20_000 });
-  if (info.status === 0) return { available: true, detail: `Docker engine ${info.stdout.trim()}` };
-  const reason = info.output.trim().split('\n').at(-1) || `exit ${info.status}`;
-  if (process.env.REQUIRE_CONTAINER_ENGINE === '1')
-    throw new Error(`a container engine is required (REQUIRE_CONTAINER_ENGINE=1) but docker info failed: ${reason}`);
-  return { available: false, detail: reason };
-}
-
-const engine = probeEngine();
 const postgres = await postgresIsReachable();
 const caddy = run('caddy', ['version']).status === 0;
-const composePlugin = run('docker', ['compose', 'version'], { timeout: 20_000 }).status === 0;
 
-// Said at collection, where every run prints it: a test that cannot run here must not pass unseen.
-if (!engine.available)
-  console.warn(
-    `\n*** No container engine (docker info: ${engine.detail}): the image was NOT built or run here. ` +
-      'Checked the files only (test/unit/container-files.test.ts) and reproduced the runtime stage on the host instead. ***\n',
-  );
-if (!composePlugin)
-  console.warn(
-    '\n*** No `docker compose` here: docker-compose.yml was checked only by test/unit/container-files.test.ts. ***\n',
-  );
 if (!caddy) console.warn('\n*** caddy is not installed: deploy/Caddyfile was checked as text only, not run. ***\n');
-
-describe('the image, with a container engine', () => {
-  it.runIf(engine.available)(
-    'builds, runs read-only as a non-root user with SQLite on a volume, turns healthy, stops cleanly on SIGTERM',
-    async () => {
-      const tag = `slack-whatsapp-bridge:test-${randomBytes(4).toString('hex')}`;
-      const volume = `bridge-test-${randomBytes(4).toString('hex')}`;
-      let container = '';
-      try {
-        const build = run('docker', ['build', '-t', tag, '.'], { cwd: repo, timeout: 1_200_000 });
-        expect(build.status, build.output.slice(-4000)).toBe(0);
-        const started = run('docker', [
-          'run',
-          '--detach',
-          '--read-only',
-          '--tmpfs',
-          '/tmp',
-          '--volume',
-          `${volume}:/data`,
-          '--health-interval',
-          '1s',
-          '--publish',
-          '127.0.0.1::3000',
-          ...Object.entries(SLACK_SETTINGS).flatMap(([name, value]) => ['--env', `${name}=${value}`]),
-          tag,
-        ]);
-        expect(started.status, started.output).toBe(0);
-        container = started.stdout.trim();
-        const inspect = (format: string) => run('docker', ['inspect', '--format', format, container]).stdout.trim();
-        await waitFor(
-          'the container to turn healthy',
-          () => {
-            const status = inspect('{{.State.Health.Status}}');
-            if (status === 'unhealthy' || inspect('{{.State.Running}}') === 'false')
-              throw new Error(`${status}: ${run('docker', ['logs', container]).output.slice(-2000)}`);
-            return status === 'healthy';
-          },
-          120_000,
-        );
-        const port = run('docker', ['port', container, '3000/tcp']).stdout.trim().split(':').at(-1);
-        expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-        expect(run('docker', ['exec', container, 'id', '-u']).stdout.trim()).not.toBe('0');
-        const write = run('docker', ['exec', container, 'touch', '/app/dist/written']);
-        expect(write.status).not.toBe(0);
-        expect(run('docker', ['exec', container, 'ls', '/data']).stdout).toContain('bridge.sqlite');
-        expect(run('docker', ['stop', '--time', '35', container]).status).toBe(0);
-        expect(inspect('{{.State.ExitCode}}')).toBe('0');
-      } finally {
-        if (container) run('docker', ['rm', '--force', container]);
-        run('docker', ['volume', 'rm', '--force', volume]);
-        run('docker', ['image', 'rm', '--force', tag]);
-      }
-    },
-    1_500_000,
-  );
-
-  it.runIf(composePlugin)('docker compose accepts docker-compose.yml', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bridge-compose-'));
-    try {
-      copyFileSync(join(repo, 'docker-compose.yml'), join(dir, 'docker-compose.yml'));
-      cpSync(join(repo, 'deploy'), join(dir, 'deploy'), { recursive: true });
-      writeFileSync(
-        join(dir, '.env'),
-        `${readFileSync(join(repo, '.env.example'), 'utf8')}\nPOSTGRES_PASSWORD=container-test\n`,
-      );
-      const config = run('docker', ['compose', 'config', '--quiet'], { cwd: dir });
-      expect(config.status, config.output).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
 
 // --- the runtime stage, reproduced on the host --------------------------------------------------------
 
@@ -347,7 +237,7 @@ describe("the image's runtime stage, reproduced on the host", () => {
     // The image's DATABASE_URL, with the volume's mount point where the volume is here.
     expect(env.DATABASE_URL).toMatch(/^sqlite:\/data\//);
     const bridge = await start({
-      ...SLACK_SETTINGS,
+      ...SANDBOX_SETTINGS,
       PORT: String(port),
       DATABASE_URL: env.DATABASE_URL!.replace('sqlite:/data/', `sqlite:${data}/`),
     });
@@ -375,7 +265,7 @@ describe("the image's runtime stage, reproduced on the host", () => {
       const database = await createPostgresDatabase();
       const ports = [await freePort(), await freePort()];
       const settings = (port: number) => ({
-        ...SLACK_SETTINGS,
+        ...SANDBOX_SETTINGS,
         PORT: String(port),
         DATABASE_URL: database.target.kind === 'postgres' ? database.target.url : '',
       });

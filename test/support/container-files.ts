@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
@@ -108,4 +109,22 @@ export function dockerignorePatterns(): string[] {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** The sandbox provider needs only Slack settings: what the image is started with in tests. */
+export const SANDBOX_SETTINGS = {
+  WHATSAPP_PROVIDER: 'sandbox',
+  SLACK_BOT_TOKEN: 'xoxb-container-test',
+  SLACK_SIGNING_SECRET: 'container-test-signing-secret',
+  SLACK_CHANNEL_ID: 'C0CONTAINER',
+  LOG_LEVEL: 'warn',
+};
+
+/** Runs a command to completion; `output` is stdout, stderr and any spawn error together. */
+export function run(command: string, args: string[], options: { cwd?: string; timeout?: number } = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 2 ** 20, ...options });
+  return {
+    ...result,
+    output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`,
+  };
 }
