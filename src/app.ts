@@ -746,7 +746,9 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       purgeProcessedEvents: async (cutoff) =>
         (await processedEvents.purgeOlderThan(cutoff)) + (await intents.purgeOlderThan(cutoff)),
       purgeFinishedJobs: (cutoff) => jobs.purgeFinished(cutoff),
-      purgeCampaignVariables: (cutoff) => campaigns.purgeRecipientVariables(cutoff),
+      purgeCampaignVariables: async (cutoff) =>
+        (await campaigns.purgeRecipientVariables(cutoff)) + (await campaigns.purgeCampaignParameters(cutoff)),
+      purgeApiRequests: (cutoff) => apiKeys.purgeRequestsBefore(cutoff),
       purgeDrafts: (cutoff) => campaigns.purgeDrafts(cutoff),
     },
     retentionDays: config.retentionDays,
