@@ -54,6 +54,7 @@ import {
   createJobRunner,
   type FailureDecision,
   type JobHandler,
+  JobInterruptedError,
   type JobRunner,
   type JobRunnerOptions,
 } from './jobs/job-runner.js';
@@ -442,15 +443,29 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     [JobKind.templateSend]: (payload, context) => conversationTemplates.send(payload as TemplateSendPayload, context),
   };
 
+  const showCampaignView = (request: CampaignPrepareRequest, view: ReturnType<typeof campaignProblemView>) =>
+    gateway
+      .direct((client) => client.views.update({ view_id: request.viewId, view }))
+      .catch((error: unknown) => {
+        logger.info({ err: String(error) }, 'campaign modal no longer open');
+        return null;
+      });
+
+  /** The preparation will not be tried again: the modal (if still open) and a DM say so. */
+  async function reportPreparationGaveUp(request: CampaignPrepareRequest, error: unknown): Promise<void> {
+    const problem =
+      error instanceof JobInterruptedError
+        ? `The recipients file could not be processed: reading it was interrupted ${error.maxAttempts} times (the app stopped while preparing the campaign). Check the file, or split it, and run \`/wa send\` again.`
+        : `The campaign could not be prepared: ${error instanceof Error ? error.message : String(error)}`;
+    await showCampaignView(request, campaignProblemView(problem));
+    const channel = await campaignSlack.openDm(request.userId);
+    await gateway.inChannel(channel, (client) =>
+      client.chat.postMessage({ channel, text: `:warning: ${problem} Nothing was sent.` }),
+    );
+  }
+
   async function prepareCampaign(request: CampaignPrepareRequest): Promise<void> {
-    const showView = (view: ReturnType<typeof campaignProblemView>) =>
-      gateway
-        .direct((client) => client.views.update({ view_id: request.viewId, view }))
-        .catch((error: unknown) => {
-          // The person may have closed the modal; the outcome is also sent by DM below.
-          logger.info({ err: String(error) }, 'campaign modal no longer open');
-          return null;
-        });
+    const showView = (view: ReturnType<typeof campaignProblemView>) => showCampaignView(request, view);
     let result: Awaited<ReturnType<typeof drafts.prepare>>;
     try {
       result = await drafts.prepare({
@@ -562,6 +577,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
           'an inbound WhatsApp message could not be posted to Slack; it is kept in the history',
         );
       }
+      if (job.kind === JobKind.campaignPrepare)
+        await reportPreparationGaveUp(job.payload as CampaignPrepareRequest, error);
     },
     pollIntervalMs: options.pollIntervalMs ?? 250,
     ...(options.jobBackoffMs
@@ -755,7 +772,9 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
       purgeProcessedEvents: async (cutoff) =>
         (await processedEvents.purgeOlderThan(cutoff)) + (await intents.purgeOlderThan(cutoff)),
       purgeFinishedJobs: (cutoff) => jobs.purgeFinished(cutoff),
-      purgeCampaignVariables: (cutoff) => campaigns.purgeRecipientVariables(cutoff),
+      purgeCampaignVariables: async (cutoff) =>
+        (await campaigns.purgeRecipientVariables(cutoff)) + (await campaigns.purgeCampaignParameters(cutoff)),
+      purgeApiRequests: (cutoff) => apiKeys.purgeRequestsBefore(cutoff),
       purgeDrafts: (cutoff) => campaigns.purgeDrafts(cutoff),
     },
     retentionDays: config.retentionDays,

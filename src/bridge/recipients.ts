@@ -5,11 +5,18 @@ export type InvalidRecipient = { line: number; input: string; reason: string };
 
 export type TypedRecipients = { numbers: string[]; invalid: InvalidRecipient[]; tooMany: boolean; duplicates: number };
 
-export type RecipientRow = { e164: string; variables: Record<string, string> };
-
 export type RecipientsFileResult =
   | { ok: false; error: string }
-  | { ok: true; numbers: string[]; invalid: InvalidRecipient[]; duplicates: number; rows?: RecipientRow[] };
+  | {
+      ok: true;
+      numbers: string[];
+      invalid: InvalidRecipient[];
+      duplicates: number;
+      /** A CSV's per-recipient variables (template key → non-empty value), in the order of `numbers`. */
+      variables?: (Record<string, string> | null)[];
+      /** Header names of CSV columns that fill no variable of the template (never read). */
+      ignoredColumns: string[];
+    };
 
 /** Numbers typed in the modal: one per line or separated by commas/semicolons, at most `max`. */
 export function parseTypedRecipients(text: string, options: { max?: number } = {}): TypedRecipients {
@@ -37,40 +44,147 @@ export function parseTypedRecipients(text: string, options: { max?: number } = {
   return { numbers, invalid, tooMany: entries > max, duplicates };
 }
 
-function splitCsvLine(line: string): string[] {
-  const fields: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const char = line[i];
-    if (quoted) {
-      if (char === '"') {
-        if (line[i + 1] === '"') {
-          current += '"';
-          i++;
-        } else quoted = false;
-      } else current += char;
-    } else if (char === '"' && current === '') quoted = true;
-    else if (char === ',') {
-      fields.push(current);
-      current = '';
-    } else current += char;
-  }
-  fields.push(current);
-  return fields.map((f) => f.trim());
-}
+/** Columns a recipients CSV may have: the phone column and the template's variables, with room to spare. */
+export const MAX_CSV_COLUMNS = 50;
+/** Longest line read: 50 columns of WhatsApp's longest variable value (1,024 characters), and more. */
+export const MAX_LINE_CHARS = 64 * 1024;
 
 const PHONE_HEADERS = new Set(['phone', 'phone_number', 'number', 'mobile', 'to', 'recipient', 'whatsapp']);
 
 /**
+ * A CSV column names the variable it fills: `header.1`, `body.2` and `button.0.1` (URL button 0,
+ * placeholder 1) as in the form; a bare `1` or `name` means the body's. An empty cell keeps the
+ * value typed in the form.
+ */
+export function csvVariableKey(column: string): string {
+  return /^(header|body)\.\w+$/.test(column) || /^button\.\d+\.\w+$/.test(column) ? column : `body.${column}`;
+}
+
+const headerName = (field: string) => field.toLowerCase().replace(/^\{\{\s*|\s*\}\}$/g, '');
+
+/**
+ * Reads the fields of one CSV line (`text` from `start` to `end`, no line break inside), calling
+ * `take(column, value)` for the columns `wanted` says (null: every column) and stopping after
+ * `lastColumn`. Values are trimmed; a field that starts with `"` is quoted (`""` inside is a quote).
+ * Fields that are not wanted are skipped without being copied. Returns the number of fields read.
+ */
+function readFields(
+  text: string,
+  start: number,
+  end: number,
+  wanted: ((column: number) => boolean) | null,
+  lastColumn: number,
+  take: (column: number, value: string) => void,
+): number {
+  let pos = start;
+  let column = 0;
+  for (;;) {
+    const want = wanted === null || wanted(column);
+    let fieldEnd: number;
+    let value = '';
+    if (text.charCodeAt(pos) === 34 /* " */ && pos < end) {
+      // Quoted: up to the closing quote, then (unusually) anything up to the comma.
+      let cursor = pos + 1;
+      let parts = '';
+      for (;;) {
+        const quote = text.indexOf('"', cursor);
+        if (quote === -1 || quote >= end) {
+          if (want) parts += text.slice(cursor, end);
+          cursor = end;
+          break;
+        }
+        if (want) parts += text.slice(cursor, quote);
+        cursor = quote + 1;
+        if (quote + 1 < end && text.charCodeAt(quote + 1) === 34) {
+          if (want) parts += '"';
+          cursor++;
+        } else break;
+      }
+      const comma = text.indexOf(',', cursor);
+      fieldEnd = comma === -1 || comma >= end ? end : comma;
+      if (want) value = parts + text.slice(cursor, fieldEnd);
+    } else {
+      const comma = text.indexOf(',', pos);
+      fieldEnd = comma === -1 || comma >= end ? end : comma;
+      if (want) value = text.slice(pos, fieldEnd);
+    }
+    if (want) take(column, value.trim());
+    column++;
+    if (fieldEnd >= end || column > lastColumn) return column;
+    pos = fieldEnd + 1;
+  }
+}
+
+/** Where a line ends: at the next LF or CR (their positions, -1 for none), or the end of the text. */
+function lineEnd(text: string, nextLf: number, nextCr: number): number {
+  if (nextLf === -1) return nextCr === -1 ? text.length : nextCr;
+  return nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
+}
+
+/** Calls `line(start, end, number)` for each line of `text` (LF, CRLF or CR), without splitting it. */
+function forEachLine(text: string, line: (start: number, end: number, number: number) => void): void {
+  let nextLf = text.indexOf('\n');
+  let nextCr = text.indexOf('\r');
+  for (let pos = 0, number = 1; pos <= text.length; number++) {
+    if (nextLf !== -1 && nextLf < pos) nextLf = text.indexOf('\n', pos);
+    if (nextCr !== -1 && nextCr < pos) nextCr = text.indexOf('\r', pos);
+    const end = lineEnd(text, nextLf, nextCr);
+    line(pos, end, number);
+    pos = end + (text.charCodeAt(end) === 13 && text.charCodeAt(end + 1) === 10 ? 2 : 1);
+  }
+}
+
+type CsvLayout = {
+  /** Number of columns in the header. */
+  columns: number;
+  phoneColumn: number;
+  /** Column → slot of the template variable it fills (kept columns only). */
+  slots: Map<number, number>;
+  /** The template variable key of each slot. */
+  keys: string[];
+  lastColumn: number;
+  ignored: string[];
+};
+
+/**
+ * The header's layout when it names a phone column: which columns fill one of `variableKeys`
+ * (matched without regard to case). Other columns are ignored, and never read in the rows.
+ */
+function csvLayout(text: string, end: number, variableKeys: readonly string[], maxColumns: number): CsvLayout | null {
+  const byLowerKey = new Map(variableKeys.map((key) => [key.toLowerCase(), key]));
+  let phoneColumn = -1;
+  const slots = new Map<number, number>();
+  const keys: string[] = [];
+  const ignored: string[] = [];
+  const columns = readFields(text, 0, end, null, Number.MAX_SAFE_INTEGER, (column, raw) => {
+    const name = headerName(raw);
+    if (phoneColumn === -1 && PHONE_HEADERS.has(name)) phoneColumn = column;
+    else if (name !== '' && column < maxColumns) {
+      const key = byLowerKey.get(csvVariableKey(name));
+      if (key !== undefined && !keys.includes(key)) {
+        slots.set(column, keys.length);
+        keys.push(key);
+      } else ignored.push(raw);
+    }
+  });
+  if (phoneColumn === -1) return null;
+  return { columns, phoneColumn, slots, keys, lastColumn: Math.max(phoneColumn, ...slots.keys()), ignored };
+}
+
+/**
  * An uploaded recipients file: UTF-8 text, one number per line (BOM, CRLF, blank lines, spaces and
- * dashes tolerated), or a CSV whose header has a phone column plus one column per variable. The
- * numbers are validated in bulk by `validate` (a worker pool for big files); lines with the same
- * text are validated once.
+ * dashes tolerated), or a CSV whose header has a phone column plus one column per variable of the
+ * template (`variableKeys`); other columns are ignored. At most MAX_CSV_COLUMNS columns (more if
+ * the template has that many variables), lines of at most MAX_LINE_CHARS. The numbers are
+ * validated in bulk by `validate` (a worker pool for big files); lines with the same text are
+ * validated once.
+ *
+ * Memory: the decoded text, and per line a few numbers and its kept cells, whatever the number of
+ * columns or the length of the lines.
  */
 export async function parseRecipientsFile(
   bytes: Buffer,
-  options: { maxBytes?: number; validate?: NumberValidator } = {},
+  options: { variableKeys: readonly string[]; maxBytes?: number; validate?: NumberValidator },
 ): Promise<RecipientsFileResult> {
   const maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
   const validate = options.validate ?? validateInThread;
@@ -93,46 +207,75 @@ export async function parseRecipientsFile(
     };
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split(/\r?\n|\r/);
 
-  const header = splitCsvLine(lines[0] ?? '').map((h) => h.toLowerCase().replace(/^\{\{\s*|\s*\}\}$/g, ''));
-  const phoneColumn = header.findIndex((h) => PHONE_HEADERS.has(h));
-  const isCsv = phoneColumn >= 0 && header.length > 1;
-
-  // First pass: what each line says (cheap); the numbers are validated together afterwards.
-  const entries: { line: number; value: string; variables: Record<string, string> | null }[] = [];
-  const distinct = new Map<string, number>();
-  for (let index = isCsv ? 1 : phoneColumn === 0 ? 1 : 0; index < lines.length; index++) {
-    const line = lines[index] ?? '';
-    if (line.trim() === '') continue;
-    let value = line;
-    let variables: Record<string, string> | null = null;
-    if (isCsv) {
-      const fields = splitCsvLine(line);
-      value = fields[phoneColumn] ?? '';
-      variables = {};
-      for (const [column, name] of header.entries()) {
-        if (column !== phoneColumn && name) variables[name] = fields[column] ?? '';
-      }
-    }
-    value = value.trim();
-    if (!distinct.has(value)) distinct.set(value, distinct.size);
-    entries.push({ line: index + 1, value, variables });
+  const { variableKeys } = options;
+  const maxColumns = Math.max(MAX_CSV_COLUMNS, variableKeys.length + 1);
+  // A header names a phone column; one with nothing else is the title of a one-number-per-line file.
+  const header = csvLayout(text, lineEnd(text, text.indexOf('\n'), text.indexOf('\r')), variableKeys, maxColumns);
+  const csv = header && header.columns > 1 ? header : null;
+  if (csv && csv.columns > maxColumns) {
+    const variables = variableKeys.length > 0 ? ` (${variableKeys.join(', ')})` : '';
+    return {
+      ok: false,
+      error: `The file has ${csv.columns.toLocaleString('en-US')} columns; at most ${maxColumns} are read. Keep the phone column and one column per template variable${variables}, and upload it again.`,
+    };
   }
-  const verdicts = await validate([...distinct.keys()]);
+
+  // First pass: what each line says (cheap); the numbers are validated together afterwards. Kept
+  // per line: its number, the id of its text and its variable cells.
+  const lineNumbers: number[] = [];
+  const valueIds: number[] = [];
+  const width = csv?.keys.length ?? 0;
+  const cells: string[] = [];
+  const distinct = new Map<string, number>();
+  const invalid: InvalidRecipient[] = [];
+  const row: string[] = new Array<string>(width).fill('');
+  let phone = '';
+  const wanted = csv ? (column: number) => column === csv.phoneColumn || csv.slots.has(column) : null;
+  const takeCell = (column: number, value: string) => {
+    if (column === csv?.phoneColumn) phone = value;
+    else row[csv?.slots.get(column) ?? 0] = value;
+  };
+  forEachLine(text, (start, end, lineNumber) => {
+    if (lineNumber === 1 && header) return;
+    if (end - start > MAX_LINE_CHARS) {
+      invalid.push({
+        line: lineNumber,
+        input: text.slice(start, start + 60),
+        reason: `the line is longer than ${MAX_LINE_CHARS.toLocaleString('en-US')} characters`,
+      });
+      return;
+    }
+    const line = text.slice(start, end).trim();
+    if (line === '') return;
+    if (csv) {
+      phone = '';
+      row.fill('');
+      readFields(text, start, end, wanted, csv.lastColumn, takeCell);
+      for (const cell of row) cells.push(cell);
+    }
+    const value = csv ? phone : line;
+    let id = distinct.get(value);
+    if (id === undefined) {
+      id = distinct.size;
+      distinct.set(value, id);
+    }
+    lineNumbers.push(lineNumber);
+    valueIds.push(id);
+  });
+  const values = [...distinct.keys()];
+  distinct.clear(); // not needed while the numbers are validated (the longest wait)
+  const verdicts = await validate(values);
 
   const numbers: string[] = [];
+  const variables: (Record<string, string> | null)[] = [];
   const seen = new Set<string>();
-  const invalid: InvalidRecipient[] = [];
-  const rows: RecipientRow[] = [];
   let duplicates = 0;
-  for (const entry of entries) {
-    const parsed = verdicts[distinct.get(entry.value) ?? -1] ?? {
-      ok: false,
-      reason: 'the number could not be checked',
-    };
+  for (let entry = 0; entry < lineNumbers.length; entry++) {
+    const id = valueIds[entry] ?? -1;
+    const parsed = verdicts[id] ?? { ok: false, reason: 'the number could not be checked' };
     if (!parsed.ok) {
-      invalid.push({ line: entry.line, input: entry.value.slice(0, 60), reason: parsed.reason });
+      invalid.push({ line: lineNumbers[entry] ?? 0, input: (values[id] ?? '').slice(0, 60), reason: parsed.reason });
       continue;
     }
     if (seen.has(parsed.e164)) {
@@ -141,7 +284,26 @@ export async function parseRecipientsFile(
     }
     seen.add(parsed.e164);
     numbers.push(parsed.e164);
-    if (entry.variables) rows.push({ e164: parsed.e164, variables: entry.variables });
+    if (csv && width > 0) {
+      const filled: Record<string, string> = {};
+      let any = false;
+      for (let slot = 0; slot < width; slot++) {
+        const cell = cells[entry * width + slot] ?? '';
+        if (cell === '') continue;
+        filled[csv.keys[slot] ?? ''] = cell;
+        any = true;
+      }
+      variables.push(any ? filled : null);
+    }
   }
-  return { ok: true, numbers, invalid, duplicates, ...(isCsv ? { rows } : {}) };
+  // Lines too long were noted in the first pass, the others in the second: report in file order.
+  invalid.sort((a, b) => a.line - b.line);
+  return {
+    ok: true,
+    numbers,
+    invalid,
+    duplicates,
+    ignoredColumns: csv?.ignored ?? [],
+    ...(csv && width > 0 ? { variables } : {}),
+  };
 }

@@ -7,8 +7,13 @@ export type RetentionStores = {
   purgeMedia(cutoff: number): Promise<number>;
   purgeProcessedEvents(cutoff: number): Promise<number>;
   purgeFinishedJobs(cutoff: number): Promise<number>;
-  /** Per-recipient variables (names, codes: message content) of campaigns finished before cutoff. */
+  /**
+   * Variables (names, codes: message content) of campaigns finished before cutoff: per recipient
+   * and campaign-level (an API send's are campaign-level), with the header media reference.
+   */
   purgeCampaignVariables(cutoff: number): Promise<number>;
+  /** API idempotency keys (client-chosen text, often naming an order or a person). */
+  purgeApiRequests(cutoff: number): Promise<number>;
   /** Campaigns never confirmed (a closed or abandoned confirmation), with their recipients. */
   purgeDrafts(cutoff: number): Promise<number>;
 };
@@ -18,8 +23,9 @@ const DRAFT_LIFETIME_MS = DAY_MS;
 
 /**
  * Messages older than the retention period lose their bodies and media references, and finished
- * campaigns their per-recipient variables; contacts, notes, sessions and campaign totals stay.
- * Bookkeeping (dedupe keys, finished jobs) goes after a week, unconfirmed campaign drafts after a day.
+ * campaigns their variables; contacts, notes, sessions and campaign totals stay. Bookkeeping
+ * (dedupe keys, finished jobs with their payloads, API idempotency keys) goes after a week, or
+ * after the retention period if that is shorter; unconfirmed campaign drafts after a day.
  */
 export function createRetention(deps: {
   stores: RetentionStores;
@@ -33,6 +39,7 @@ export function createRetention(deps: {
     events: number;
     jobs: number;
     campaignVariables: number;
+    apiRequests: number;
     drafts: number;
     cutoff: number;
   }> {
@@ -44,11 +51,12 @@ export function createRetention(deps: {
     const events = await deps.stores.purgeProcessedEvents(bookkeepingCutoff);
     const jobs = await deps.stores.purgeFinishedJobs(bookkeepingCutoff);
     const campaignVariables = await deps.stores.purgeCampaignVariables(cutoff);
+    const apiRequests = await deps.stores.purgeApiRequests(bookkeepingCutoff);
     const drafts = await deps.stores.purgeDrafts(now - DRAFT_LIFETIME_MS);
     deps.logger.info(
-      { messages, media, events, jobs, campaignVariables, drafts, cutoff: new Date(cutoff).toISOString() },
+      { messages, media, events, jobs, campaignVariables, apiRequests, drafts, cutoff: new Date(cutoff).toISOString() },
       'retention purge done',
     );
-    return { messages, media, events, jobs, campaignVariables, drafts, cutoff };
+    return { messages, media, events, jobs, campaignVariables, apiRequests, drafts, cutoff };
   };
 }

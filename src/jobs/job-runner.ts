@@ -40,6 +40,16 @@ export type JobRunner = {
   idle(): Promise<void>;
 };
 
+/** A job given up because each of its attempts ended without an outcome (see execute). */
+export class JobInterruptedError extends Error {
+  constructor(readonly maxAttempts: number) {
+    super(
+      `it was interrupted ${maxAttempts} times without finishing (the process stopped or lost its lease while running it)`,
+    );
+    this.name = 'JobInterruptedError';
+  }
+}
+
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number): number {
   const exponential = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exponential / 2 + Math.random() * (exponential / 2));
@@ -75,9 +85,27 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     }
   };
 
+  async function giveUp(job: ClaimedJob, error: unknown, log: Logger): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    log.error({ err: message }, 'job failed permanently');
+    try {
+      await options.onGaveUp?.(job, error);
+    } catch (reportError) {
+      log.error({ err: String(reportError) }, 'reporting a failed job failed');
+    }
+    await store.failPermanently(job.id, workerId, message, clock.now());
+  }
+
   async function execute(job: ClaimedJob): Promise<void> {
     const handler = options.handlers[job.kind];
     const log = logger.child({ jobId: job.id, kind: job.kind, attempt: job.attempts });
+    // Every claim counts an attempt, and a failure that is caught never retries past the budget:
+    // a job over it was claimed again after its runs ended without an outcome (the process died
+    // while running it, or its lease ran out). Running it again could take the process down again.
+    if (job.attempts > job.maxAttempts) {
+      await giveUp(job, new JobInterruptedError(job.maxAttempts), log);
+      return;
+    }
     const renew = setInterval(
       () => {
         store.extendLease(job.id, workerId, clock.now() + leaseMs).catch(() => {});
@@ -100,15 +128,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         const delay = decision.delayMs ?? backoffDelay(job.attempts, baseBackoffMs, maxBackoffMs);
         log.warn({ err: message, retryInMs: delay }, 'job failed, will retry');
         await store.retryLater(job.id, workerId, message, clock.now() + delay, clock.now());
-      } else {
-        log.error({ err: message }, 'job failed permanently');
-        try {
-          await options.onGaveUp?.(job, error);
-        } catch (reportError) {
-          log.error({ err: String(reportError) }, 'reporting a failed job failed');
-        }
-        await store.failPermanently(job.id, workerId, message, clock.now());
-      }
+      } else await giveUp(job, error, log);
     } finally {
       clearInterval(renew);
     }

@@ -521,6 +521,66 @@ for (const dialect of cases) {
       });
     });
 
+    it('refuses a recipients CSV of 3,000 columns in the modal, naming the cap, and keeps serving', async () => {
+      // ~430 KB: a 3,000-column header over 30,000 short rows (each row used to become 3,000 values).
+      const header = ['phone', ...Array.from({ length: 2999 }, (_, i) => String(i + 1))].join(',');
+      const rows = Array.from({ length: 30_000 }, (_, i) => `+4479112${String(i).padStart(5, '0')}`);
+      const bytes = Buffer.from(`${header}\n${rows.join('\n')}\n`);
+      expect(bytes.length).toBeGreaterThan(420_000);
+      expect(bytes.length).toBeLessThan(440_000);
+      const wide = h.slack.addFile({ id: 'FWIDE', name: 'wide.csv', mimetype: 'text/csv', bytes });
+      const campaignCount = async () => (await h.app.database.db.selectFrom('campaign').select('id').execute()).length;
+      const campaignsBefore = await campaignCount();
+      const view = await formFor('UMARKETER', 'hello_world');
+      const response = await submitForm(view, 'UMARKETER', {
+        cmp_recipients_file: { file: { type: 'file_input', files: [wide] } },
+        ...variable('body.1', 'you'),
+      });
+      expect(response.json).toMatchObject({ response_action: 'update' });
+      const problem = await waitFor('the cap named in the modal', () => {
+        const text = viewText(h.slack.views.get(view.id) as StoredView);
+        return text.includes('Nothing was sent') ? text : null;
+      });
+      expect(problem).toContain('The file has 3,000 columns; at most 50 are read');
+      expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+      expect(await campaignCount(), 'no draft was made').toBe(campaignsBefore);
+    });
+
+    it("stores only the template's variables from a CSV with other columns, and names the columns it ignored", async () => {
+      const csv = h.slack.addFile({
+        id: 'FEXTRA',
+        name: 'crm-export.csv',
+        mimetype: 'text/csv',
+        bytes: Buffer.from(
+          'phone,{{1}},date_of_birth,iban\n+44 7911 123501,Ana,1990-01-02,GB33BUKB20201555555555\n+44 7911 123502,,1985-03-04,GB94BARC10201530093459\n',
+        ),
+      });
+      const view = await formFor('UMARKETER', 'hello_world');
+      await submitForm(view, 'UMARKETER', {
+        cmp_recipients_file: { file: { type: 'file_input', files: [csv] } },
+        ...variable('body.1', 'friend'),
+      });
+      const confirm = await waitFor('csv confirmation', () =>
+        viewText(h.slack.views.get(view.id) as StoredView).includes('Confirm campaign')
+          ? (h.slack.views.get(view.id) as StoredView)
+          : null,
+      );
+      const draftId = JSON.parse(confirm.view.private_metadata ?? '{}').draftId as string;
+      const stored = (await recipientRows(draftId)).map((r) => [r.phone_number, r.parameters_json]);
+      expect(stored).toEqual([
+        ['+447911123501', JSON.stringify({ 'body.1': 'Ana' })],
+        ['+447911123502', null],
+      ]);
+      const everything = JSON.stringify(
+        await h.app.database.db.selectFrom('campaign').selectAll().where('id', '=', draftId).execute(),
+      );
+      for (const secret of ['1990-01-02', 'GB33BUKB20201555555555', '1985-03-04'])
+        expect(everything).not.toContain(secret);
+      expect(viewText(confirm)).toContain(
+        '*Columns ignored* (not variables of this template): `date_of_birth`, `iban`',
+      );
+    });
+
     it('takes per-recipient variables from a CSV, header media from the form, a send-later time, and exports a per-recipient CSV', async () => {
       const csv = h.slack.addFile({
         id: 'FCSV',

@@ -613,6 +613,15 @@ for (const dialect of cases) {
       );
       expect(bad.json).toMatchObject({ response_action: 'errors', errors: { hist_number: expect.any(String) } });
 
+      // A customer's text that a spreadsheet would run as a formula (a sign, then more than a number).
+      const formula = "-1+1+cmd|' /C calc'!A0";
+      await postMetaWebhook(
+        h.url,
+        inboundWebhook({ type: 'text', text: { body: formula } }, { from: '447911150000', name: 'Nora' }),
+      );
+      await waitFor('formula text stored', () =>
+        h.app.database.db.selectFrom('message').select('id').where('body', '=', formula).executeTakeFirst(),
+      );
       await postSlack(
         h.url,
         interactivity(
@@ -632,7 +641,11 @@ for (const dialect of cases) {
       const upload = await waitFor('CSV uploaded to the DM', () =>
         h.slack.completed.find((c) => c.channel_id === 'DULEAD'),
       );
-      expect(upload.bytes[0]?.toString()).toMatch(/^time,direction,contact[\s\S]*hello/);
+      const exported = upload.bytes[0]?.toString() ?? '';
+      expect(exported).toMatch(/^time,direction,contact[\s\S]*hello/);
+      // Defused: the cell starts with a quote mark, so the spreadsheet shows it as text.
+      expect(exported).toContain(`,text,'${formula},received,`);
+      expect(exported).not.toContain(`,text,${formula}`);
 
       // The message shortcut opens the same history for a thread's conversation; /wa history too.
       const header = h.slack.rootMessages(CHANNEL_ID).find((m) => JSON.stringify(m.blocks).includes('+447911150000'));

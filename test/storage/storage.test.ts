@@ -3,6 +3,8 @@ import { createDatabase, type DatabaseHandle } from '../../src/db/create-db.js';
 import { isMigrated, migrateToLatest } from '../../src/db/migrate.js';
 import { createJobStore } from '../../src/db/stores/job-store.js';
 import { createProcessedEventStore } from '../../src/db/stores/processed-event-store.js';
+import { createJobRunner, JobInterruptedError } from '../../src/jobs/job-runner.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
 
 const cases = await dialects();
@@ -215,6 +217,53 @@ for (const dialect of cases) {
         expect(await jobs.complete(taken!.id, 'dead', 10_700)).toBe(false);
         expect(await jobs.complete(taken!.id, 'alive', 10_700)).toBe(true);
       });
+
+      for (const restart of [
+        'a restart releasing the leases (SQLite)',
+        'lease expiry (PostgreSQL replicas)',
+      ] as const) {
+        it(`fails a job that was interrupted on each of its attempts, after ${restart}, instead of running it again`, async () => {
+          const jobs = createJobStore(handle.db, handle.dialect);
+          const kind = `crashing-${restart.slice(0, 5)}`;
+          let now = 30_000;
+          const leaseMs = 1_000;
+          const id = await jobs.enqueue({ kind, payload: { file: 'F1' }, maxAttempts: 3 }, now);
+          // Three runs that never finished: each claimed the job, then the process died mid-run.
+          for (let attempt = 1; attempt <= 3; attempt++) {
+            const [claimed] = await jobs.claim({ workerId: `dead-${attempt}`, now, leaseMs, limit: 1, kinds: [kind] });
+            expect(claimed?.attempts).toBe(attempt);
+            if (restart.startsWith('a restart')) await jobs.releaseAllLeases(now);
+            else now += leaseMs + 1;
+          }
+          // The next process: its runner claims the job (a 4th claim) but must not hand it over.
+          const ran: unknown[] = [];
+          const gaveUp: { id: number; error: unknown }[] = [];
+          const runner = createJobRunner({
+            store: jobs,
+            handlers: { [kind]: async (payload) => void ran.push(payload) },
+            clock: { now: () => now },
+            logger: createLogger('silent'),
+            classifyFailure: () => ({ retry: true }),
+            onGaveUp: async (job, error) => void gaveUp.push({ id: job.id, error }),
+            leaseMs,
+            pollIntervalMs: 10,
+          });
+          runner.start();
+          await runner.idle();
+          await runner.stop();
+          expect(ran, 'the handler never ran again').toEqual([]);
+          expect(gaveUp.map((g) => g.id)).toEqual([id]);
+          expect(gaveUp[0]?.error).toBeInstanceOf(JobInterruptedError);
+          const row = await jobs.get(id!);
+          expect(row).toMatchObject({ status: 'failed', attempts: 4, locked_by: null });
+          expect(row?.last_error).toMatch(/interrupted 3 times/);
+          // Failed for good: neither a restart nor time brings it back.
+          await jobs.releaseAllLeases(now);
+          expect(await jobs.claim({ workerId: 'later', now: now + 60_000, leaseMs, limit: 1, kinds: [kind] })).toEqual(
+            [],
+          );
+        });
+      }
 
       it('never gives the same job to two concurrent claimers', async () => {
         const second = createDatabase(testDb.target);

@@ -5,29 +5,14 @@ import type { HeaderFile } from '../conversation-templates.js';
 import { outboundMediaRule } from '../outbound-media.js';
 import { createNumberValidatorPool, type NumberValidator } from '../phone-number-pool.js';
 import { parseRecipientsFile, parseTypedRecipients } from '../recipients.js';
-import { headerMediaKind, type TemplateCatalog } from '../templates.js';
+import { headerMediaKind, type TemplateCatalog, templateVariables } from '../templates.js';
 import type { CampaignParameters, CampaignRepository } from './campaign-ports.js';
 
 export const MAX_TYPED_RECIPIENTS = 50;
 export const MAX_RECIPIENTS_FILE_BYTES = 10 * 1024 * 1024;
 
-/**
- * A CSV column names the variable it fills: `header.1`, `body.2` and `button.0.1` (URL button 0,
- * placeholder 1) as in the form; a bare `1` or `name` means the body's. An empty cell keeps the
- * value typed in the form.
- */
-export function csvVariableKey(column: string): string {
-  return /^(header|body)\.\w+$/.test(column) || /^button\.\d+\.\w+$/.test(column) ? column : `body.${column}`;
-}
-
-const perRecipientJson = (values: Record<string, string> | undefined) =>
-  values && Object.keys(values).length > 0 ? JSON.stringify(values) : null;
-
-function csvVariables(row: Record<string, string>): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const [column, value] of Object.entries(row)) if (value.trim() !== '') values[csvVariableKey(column)] = value;
-  return values;
-}
+const perRecipientJson = (values: Record<string, string> | null | undefined) =>
+  values ? JSON.stringify(values) : null;
 
 export type RecipientsFile = { name: string; mimeType: string; size: number; urlPrivate: string };
 
@@ -59,6 +44,8 @@ export type DraftSummary = {
   category: string;
   scheduledAt: number | null;
   perRecipientVariables: boolean;
+  /** Columns of the recipients CSV that fill no variable of the template: not read. */
+  ignoredColumns: string[];
 };
 
 export type DraftResult =
@@ -97,7 +84,8 @@ export function createCampaignDrafts(deps: {
     let numbers: string[];
     let invalid: InvalidLine[];
     let duplicates: number;
-    let perRecipient: Map<string, Record<string, string>> | null = null;
+    let perRecipient: (Record<string, string> | null)[] | null = null;
+    let ignoredColumns: string[] = [];
     if (request.recipientsFile) {
       const file = request.recipientsFile;
       const extension = file.name.toLowerCase().split('.').pop() ?? '';
@@ -113,6 +101,7 @@ export function createCampaignDrafts(deps: {
       }
       const bytes = await deps.downloadSlackFile(file.urlPrivate, MAX_RECIPIENTS_FILE_BYTES);
       const parsed = await parseRecipientsFile(bytes, {
+        variableKeys: templateVariables(template).map((v) => v.key),
         maxBytes: MAX_RECIPIENTS_FILE_BYTES,
         validate: validateNumbers,
       });
@@ -120,9 +109,8 @@ export function createCampaignDrafts(deps: {
       numbers = parsed.numbers;
       invalid = parsed.invalid;
       duplicates = parsed.duplicates;
-      if (parsed.rows && parsed.rows.length > 0) {
-        perRecipient = new Map(parsed.rows.map((row) => [row.e164, csvVariables(row.variables)]));
-      }
+      ignoredColumns = parsed.ignoredColumns;
+      if (parsed.variables?.some((values) => values !== null)) perRecipient = parsed.variables;
     } else {
       const parsed = parseTypedRecipients(request.typedRecipients ?? '', { max: MAX_TYPED_RECIPIENTS });
       if (parsed.tooMany) {
@@ -181,9 +169,9 @@ export function createCampaignDrafts(deps: {
         parametersJson: JSON.stringify(parameters),
         scheduledAt: request.scheduledAt,
         invalidCount: invalid.length,
-        recipients: numbers.map((phoneNumber) => ({
+        recipients: numbers.map((phoneNumber, index) => ({
           phoneNumber,
-          parametersJson: perRecipientJson(perRecipient?.get(phoneNumber)),
+          parametersJson: perRecipientJson(perRecipient?.[index]),
         })),
       },
       deps.now(),
@@ -202,6 +190,7 @@ export function createCampaignDrafts(deps: {
         category: template.category,
         scheduledAt: request.scheduledAt,
         perRecipientVariables: perRecipient !== null,
+        ignoredColumns,
       },
     };
   }

@@ -61,6 +61,11 @@ export function createApiKeyStore(db: Kysely<Database>) {
     async recordUse(id: string, now: number): Promise<void> {
       await db.updateTable('api_key').set({ last_used_at: now }).where('id', '=', id).execute();
     },
+    /** Idempotency keys recorded before then are forgotten: the same key sends again. */
+    async purgeRequestsBefore(cutoff: number): Promise<number> {
+      const result = await db.deleteFrom('api_request').where('created_at', '<', cutoff).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
     async findRequest(apiKeyId: string, idempotencyKey: string) {
       return db
         .selectFrom('api_request')

@@ -31,6 +31,9 @@ const RECIPIENT_RANK: Record<RecipientStatus, number> = {
   cancelled: 5,
 };
 
+/** What a finished campaign's parameters become once retention has passed (still valid to read). */
+export const PURGED_PARAMETERS = JSON.stringify({ values: {}, headerMedia: null });
+
 const CANCELLED_RECIPIENT = {
   status: 'cancelled',
   error_code: 'cancelled',
@@ -342,6 +345,21 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
         .set({ parameters_json: null })
         .where('campaign_id', 'in', finished)
         .where('parameters_json', 'is not', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    /**
+     * Campaign-level variables (the form's values, an API send's name or one-time code) and header
+     * media of campaigns finished before then; template, totals and statuses stay.
+     */
+    async purgeCampaignParameters(finishedBefore: number): Promise<number> {
+      const result = await db
+        .updateTable('campaign')
+        .set({ parameters_json: PURGED_PARAMETERS })
+        .where('finished_at', 'is not', null)
+        .where('finished_at', '<', finishedBefore)
+        .where('parameters_json', '!=', PURGED_PARAMETERS)
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
     },

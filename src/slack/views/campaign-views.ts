@@ -196,6 +196,14 @@ export function campaignConfirmView(
     `*Category:* ${summary.category}`,
   ];
   if (summary.perRecipientVariables) lines.push('Variables come from the CSV file, per recipient.');
+  if (summary.ignoredColumns.length > 0) {
+    const names = summary.ignoredColumns
+      .slice(0, 10)
+      .map((name) => `\`${escapeSlackText(name.slice(0, 40).replace(/`/g, "'"))}\``)
+      .join(', ');
+    const more = summary.ignoredColumns.length > 10 ? ` and ${summary.ignoredColumns.length - 10} more` : '';
+    lines.push(`*Columns ignored* (not variables of this template): ${names}${more}`);
+  }
   if (summary.scheduledAt)
     lines.push(
       `*Scheduled for:* <!date^${Math.floor(summary.scheduledAt / 1000)}^{date_short_pretty} {time}|${new Date(summary.scheduledAt).toISOString()}>`,
