@@ -57,8 +57,9 @@ for (const dialect of cases) {
       ({ slack, meta, database, app } = await startProcessStack({
         database: dialect.name === 'sqlite' ? createSqliteDatabase() : await dialect.create(),
         // PostgreSQL has no restart release (replicas): an abandoned job is taken back after its lease.
-        settings: { WORK_LEASE_MS: '2000' },
+        settings: { WORK_LEASE_MS: '2000', MARKETERS: 'UMARKETER' },
       }));
+      slack.addUser({ id: 'UMARKETER', name: 'marketer' });
     }, 60_000);
     afterAll(async () => {
       await stopProcessStack({ slack, meta, database, app });
