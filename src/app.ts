@@ -96,7 +96,7 @@ import { registerTemplatePickerSubmission } from './slack/listeners/views/templa
 import { createSingleWorkspaceAuthorize } from './slack/single-workspace-authorize.js';
 import { createSlackConversationPort } from './slack/slack-conversation-port.js';
 import { describeSlackError, isTransientSlackError } from './slack/slack-errors.js';
-import { slackFileHosts } from './slack/slack-file-hosts.js';
+import { slackFileUrls } from './slack/slack-file-hosts.js';
 import { createSlackGateway, type SlackGateway } from './slack/slack-gateway.js';
 import {
   type CampaignFormMetadata,
@@ -255,7 +255,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     gateway,
     http: createHttpClient({ timeoutMs: 120_000, retries: 2 }),
     botToken: config.slack.botToken,
-    fileHosts: slackFileHosts(config.slack.apiUrl),
+    fileUrls: slackFileUrls(config.slack.apiUrl),
     now: clock.now,
   });
   const routeChannel: ChannelRouting = (sendingNumber) =>

@@ -1,3 +1,5 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BOT_TOKEN,
@@ -140,6 +142,88 @@ describe('media downloads only from Slack and the provider (Meta)', () => {
     expect(h.slack.downloads.some((d) => d.path.startsWith('/files/FSEC1') && d.host.startsWith('127.0.0.1'))).toBe(
       true,
     );
+  });
+
+  it("never sends the bot token or a file to a host other than Slack's own, even on the API host's address", async () => {
+    // Another server on Slack's address (the fake's 127.0.0.1, another port) and under another name.
+    const seen: { method: string; path: string; headers: IncomingHttpHeaders }[] = [];
+    const other = createServer((req, res) => {
+      seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end('stolen');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const port = (other.address() as AddressInfo).port;
+    try {
+      const threadTs = await contactWrites('447700900303');
+      const sendsBefore = h.meta?.sent().length ?? 0;
+      const file = h.slack.addFile({
+        id: 'FSEC3',
+        name: 'photo.png',
+        mimetype: 'image/png',
+        bytes: Buffer.from('PNG'),
+      });
+      const elsewhere = [
+        `http://127.0.0.1:${port}/files/FSEC3`,
+        `http://localhost:${port}/files/FSEC3`,
+        `https://127.0.0.1:${port}/files/FSEC3`,
+        'https://attacker.example/files/FSEC3',
+        'http://files.slack.com/files-pri/T111-FSEC3/photo.png',
+      ];
+      for (const [i, url] of elsewhere.entries()) {
+        const ts = `1799999997.00000${i}`;
+        await postSlack(
+          h.url,
+          eventCallback(SIGNING_SECRET, {
+            type: 'message',
+            subtype: 'file_share',
+            channel: CHANNEL_ID,
+            user: 'UAGENT1',
+            text: '',
+            ts,
+            thread_ts: threadTs,
+            files: [{ ...file, url_private: url, url_private_download: url }],
+          }),
+        );
+        const refused = await waitFor(`the reply with ${url} refused`, () =>
+          h.app.database.db
+            .selectFrom('message')
+            .select(['error_code', 'error_detail'])
+            .where('slack_ts', '=', ts)
+            .where('status', '=', 'failed')
+            .executeTakeFirst(),
+        );
+        expect(refused.error_code, url).toBe('file_unavailable');
+        expect(refused.error_detail, url).toContain('refusing to download a Slack file from');
+      }
+
+      // An upload URL elsewhere than Slack's is refused too: the customer's file never goes there.
+      h.slack.setUploadBaseUrl(`http://127.0.0.1:${port}/`);
+      h.meta?.addMedia('5550003', Buffer.from('JPEG-upload'), 'image/jpeg');
+      const id = nextWamid();
+      const webhook = inboundWebhook(
+        { type: 'image', image: { id: '5550003', mime_type: 'image/jpeg', sha256: 'x' } },
+        { from: '447700900303', id },
+      );
+      expect((await postMetaWebhook(h.url, webhook)).status).toBe(200);
+      await waitFor('the upload refused', () =>
+        h.logs.some((line) => line.includes(`refusing to upload a file to 127.0.0.1:${port}`)),
+      );
+      h.slack.setUploadBaseUrl(null);
+      await waitFor(
+        "uploaded to Slack once the upload URL is Slack's again",
+        () => h.slack.completed.some((c) => c.bytes[0]?.toString() === 'JPEG-upload'),
+        20_000,
+      );
+
+      expect(seen, 'the other server was never called').toEqual([]);
+      expect(h.meta?.sent().length).toBe(sendsBefore);
+    } finally {
+      h.slack.setUploadBaseUrl(null);
+      other.closeAllConnections();
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
   });
 
   it('refuses inbound media whose Meta download URL is on a foreign host, and says so in the thread', async () => {

@@ -100,6 +100,7 @@ export async function startFakeSlack(options: {
   const after = (oldest: string | undefined) => (m: FakeMessage) =>
     oldest === undefined || Number(m.ts) > Number(oldest);
   let url = '';
+  let uploadBase: string | null = null;
   let socketModeUrl: string | null = null;
 
   const activeFault = (method: string): Fault | null => {
@@ -260,7 +261,7 @@ export async function startFakeSlack(options: {
       case 'files.getUploadURLExternal': {
         const id = `F${++idCounter}`;
         uploads.set(id, { filename: str('filename') ?? 'file', bytes: null });
-        return { ok: true, upload_url: `${url}upload/${id}`, file_id: id };
+        return { ok: true, upload_url: `${uploadBase ?? url}upload/${id}`, file_id: id };
       }
       case 'files.completeUploadExternal': {
         const list = (body.files as { id: string; title?: string }[] | undefined) ?? [];
@@ -445,6 +446,10 @@ export async function startFakeSlack(options: {
       const list = faults.get(method) ?? [];
       list.push({ kind: 'lost_response', remaining: count, until: 0, retryAfterSeconds: 0, status: 500 });
       faults.set(method, list);
+    },
+    /** Where files.getUploadURLExternal sends uploads (null: this fake itself). */
+    setUploadBaseUrl(base: string | null) {
+      uploadBase = base;
     },
     /** Where `apps.connections.open` points Socket Mode clients. */
     setSocketModeUrl(wsUrl: string) {
