@@ -321,6 +321,63 @@ describe('signed media links and a full run without a secret in the logs (Engage
     expect(Buffer.from(await served.arrayBuffer()).equals(bytes)).toBe(true);
   });
 
+  it('serves shared files as inert content: nosniff, a sandbox CSP, and anything but image/video/audio as a download', async () => {
+    const threadTs = h.slack.messages(CHANNEL_ID).find((m) => m.text === 'hello')?.thread_ts;
+    expect(threadTs).toBeDefined();
+    const cases = [
+      // (A text/html download from Slack reads as its login page and is refused before it gets here.)
+      { name: 'page.xhtml', mimetype: 'application/xhtml+xml', disposition: 'attachment' },
+      { name: 'drawing.svg', mimetype: 'image/svg+xml', disposition: 'attachment' },
+      { name: 'feed.xml', mimetype: 'application/xml', disposition: 'attachment' },
+      { name: 'script.js', mimetype: 'text/javascript', disposition: 'attachment' },
+      { name: 'report.pdf', mimetype: 'application/pdf', disposition: 'attachment' },
+      { name: 'photo.jpg', mimetype: 'image/jpeg', disposition: 'inline' },
+      { name: 'clip.mp4', mimetype: 'video/mp4', disposition: 'inline' },
+      { name: 'voice.ogg', mimetype: 'audio/ogg', disposition: 'inline' },
+      { name: 'reçu "final" 📄.txt', mimetype: 'text/plain', disposition: 'attachment' },
+    ];
+    const files = cases.map((c, i) =>
+      h.slack.addFile({
+        id: `FSECINERT${i}`,
+        name: c.name,
+        mimetype: c.mimetype,
+        bytes: Buffer.from(`<html><script>alert(${i})</script></html>`),
+      }),
+    );
+    const before = h.engagelab?.sent().length ?? 0;
+    await postSlack(
+      h.url,
+      eventCallback(SIGNING_SECRET, {
+        type: 'message',
+        subtype: 'file_share',
+        channel: CHANNEL_ID,
+        user: 'UAGENT1',
+        text: '',
+        ts: '1799999996.000009',
+        thread_ts: threadTs,
+        files,
+      }),
+    );
+    const sent = await waitFor('every file sent by link', () => {
+      const bodies = h.engagelab?.sent().slice(before) ?? [];
+      return bodies.length >= cases.length ? bodies : undefined;
+    });
+    for (const [i, c] of cases.entries()) {
+      const body = sent[i]?.body as Record<string, { link?: string }>;
+      const kind = String((body as { type?: string }).type);
+      const link = new URL(String(body[kind]?.link));
+      const response = await fetch(`${h.url}${link.pathname}${link.search}`);
+      expect(response.status, c.name).toBe(200);
+      expect(response.headers.get('x-content-type-options'), c.name).toBe('nosniff');
+      expect(response.headers.get('content-security-policy'), c.name).toBe('sandbox');
+      expect(response.headers.get('content-type'), c.name).toMatch(new RegExp(`^${c.mimetype.replace('+', '\\+')}`));
+      const disposition = response.headers.get('content-disposition') ?? '';
+      expect(disposition.split(';')[0], c.name).toBe(c.disposition);
+      expect(disposition, c.name).toContain(`filename*=UTF-8''${encodeURIComponent(c.name).replace(/'/g, '%27')}`);
+      await response.arrayBuffer();
+    }
+  });
+
   it('refuses a tampered link: signature, media id or expiry changed, or parts missing', async () => {
     const url = new URL(mediaLink);
     const id = url.pathname.split('/').at(-1) ?? '';
