@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../shared/logger.js';
+import { escapeSlackText } from '../shared/slack-text.js';
 import { describeFailure, ProviderError } from '../whatsapp/provider-errors.js';
 import type { TemplateParameters, WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
 import type { ConversationThreads } from './conversation-threads.js';
@@ -205,12 +206,13 @@ export function createConversationTemplates(deps: {
     const thread = await deps.threads.ensureThread(contact);
     const quoted = (message.body ?? '')
       .split('\n')
-      .map((line) => `>${line}`)
+      .map((line) => `>${escapeSlackText(line)}`)
       .join('\n');
+    const template = `*${escapeSlackText(payload.templateName)}* (${escapeSlackText(payload.language)})`;
     const text =
       message.status === 'failed'
-        ? `:x: Template *${payload.templateName}* (${payload.language}) was not sent: ${message.error_detail ?? 'unknown error'}`
-        : `:outbox_tray: Template *${payload.templateName}* (${payload.language}) sent by <@${payload.requestedBy}>:\n${quoted}`;
+        ? `:x: Template ${template} was not sent: ${escapeSlackText(message.error_detail ?? 'unknown error')}`
+        : `:outbox_tray: Template ${template} sent by <@${payload.requestedBy}>:\n${quoted}`;
     const key = `wa_template:${message.id}`;
     const posted = await postInThreadOnce(
       { slack, intents: deps.intents, now: deps.now },

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.js';
+import { escapeSlackText } from '../shared/slack-text.js';
 import { ProviderError } from '../whatsapp/provider-errors.js';
 import type { InboundMessageEvent, WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
 import type { ConversationThreads } from './conversation-threads.js';
@@ -122,9 +123,11 @@ export function createInboundMessageHandler(deps: {
     }
     const text = renderInbound(content, { replyToLink, mediaProblem });
     const author = {
-      name: contact.profile_name
-        ? `${contact.profile_name} (${contact.phone_number ?? 'WhatsApp'})`
-        : (contact.phone_number ?? 'WhatsApp contact'),
+      name: escapeSlackText(
+        contact.profile_name
+          ? `${contact.profile_name} (${contact.phone_number ?? 'WhatsApp'})`
+          : (contact.phone_number ?? 'WhatsApp contact'),
+      ),
     };
 
     const postOnce = () =>

@@ -1,6 +1,7 @@
 import type { KnownBlock, ModalView } from '@slack/web-api';
 import type { DraftSummary } from '../../bridge/campaigns/campaign-drafts.js';
 import type { SendingNumberRecord } from '../../bridge/records.js';
+import { escapeSlackText } from '../../shared/slack-text.js';
 import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
 import { effectiveSelection, templateFormBlocks } from './template-form.js';
 
@@ -75,7 +76,7 @@ export function campaignFormView(input: {
       elements: [
         {
           type: 'mrkdwn',
-          text: `Unavailable: ${unavailable.map((n) => `${n.phone_number} (${n.health_reason ?? 'not connected'})`).join(', ')}`.slice(
+          text: `Unavailable: ${unavailable.map((n) => `${n.phone_number} (${escapeSlackText(n.health_reason ?? 'not connected')})`).join(', ')}`.slice(
             0,
             3000,
           ),
@@ -166,7 +167,7 @@ export function campaignProblemView(problem: string): ModalView {
     title: { type: 'plain_text', text: 'WhatsApp campaign' },
     close: { type: 'plain_text', text: 'Close' },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `:warning: ${problem}`.slice(0, 3000) } },
+      { type: 'section', text: { type: 'mrkdwn', text: `:warning: ${escapeSlackText(problem)}`.slice(0, 3000) } },
       {
         type: 'context',
         elements: [{ type: 'mrkdwn', text: 'Nothing was sent. Run `/wa send` again after fixing it.' }],
@@ -180,9 +181,9 @@ export function campaignConfirmView(summary: DraftSummary, sendingNumber: string
     `*Recipients:* ${summary.recipients}`,
     `*Invalid numbers skipped:* ${summary.invalid.length}${summary.duplicates ? ` · *Duplicates removed:* ${summary.duplicates}` : ''}`,
     `*Sending number:* ${sendingNumber}`,
-    `*Template:* ${summary.templateName}`,
-    `*Language:* ${summary.language}`,
-    `*Category:* ${summary.category}`,
+    `*Template:* ${escapeSlackText(summary.templateName)}`,
+    `*Language:* ${escapeSlackText(summary.language)}`,
+    `*Category:* ${escapeSlackText(summary.category)}`,
   ];
   if (summary.perRecipientVariables) lines.push('Variables come from the CSV file, per recipient.');
   if (summary.scheduledAt)
@@ -193,7 +194,10 @@ export function campaignConfirmView(summary: DraftSummary, sendingNumber: string
   if (summary.invalid.length > 0) {
     const shown = summary.invalid
       .slice(0, 10)
-      .map((i) => `• line ${i.line}: \`${i.input.slice(0, 40).replace(/`/g, "'")}\` — ${i.reason}`);
+      .map(
+        (i) =>
+          `• line ${i.line}: \`${escapeSlackText(i.input.slice(0, 40).replace(/`/g, "'"))}\` — ${escapeSlackText(i.reason)}`,
+      );
     blocks.push({
       type: 'section',
       text: {
