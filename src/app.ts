@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
+import { App, ExpressReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import cron from 'node-cron';
@@ -46,6 +46,7 @@ import { healthRoute } from './http/health-route.js';
 import { mediaRoute } from './http/media-route.js';
 import { metricsRoute, safeEqual } from './http/metrics-route.js';
 import { slackReplayGuard } from './http/slack-replay-guard.js';
+import { closeConnectionIfBodyUnread } from './http/unread-body.js';
 import { createWhatsAppWebhookHandler, isWhatsAppWebhookRequest } from './http/whatsapp-webhook-routes.js';
 import { createIngestTracker, INGEST_PRIORITY_CONCURRENCY, PRESSURE_START_SPACING_MS } from './jobs/ingest-priority.js';
 import {
@@ -93,6 +94,7 @@ import {
 import { registerHistoryModal } from './slack/listeners/views/history-submission.js';
 import { registerNoteSubmission } from './slack/listeners/views/note-submission.js';
 import { registerTemplatePickerSubmission } from './slack/listeners/views/template-picker-submission.js';
+import { acknowledgeRefusals, answerRefusals } from './slack/request-guard.js';
 import { createSingleWorkspaceAuthorize } from './slack/single-workspace-authorize.js';
 import { createSlackConversationPort } from './slack/slack-conversation-port.js';
 import { describeSlackError, isTransientSlackError } from './slack/slack-errors.js';
@@ -604,22 +606,32 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   expressApp.post(SLACK_EVENTS_PATH, slackReplayGuard());
   const boltLogger = boltLoggerFrom(logger);
   const socketMode = config.slack.appToken !== undefined;
-  const receiver = socketMode
-    ? undefined
-    : new ExpressReceiver({
-        signingSecret: config.slack.signingSecret,
-        endpoints: SLACK_EVENTS_PATH,
-        app: expressApp,
-        logger: boltLogger,
-        bodyLimit: SLACK_BODY_LIMIT,
-        // Acknowledge only after the listener ran: an agent reply is stored before Slack stops retrying.
-        processBeforeResponse: true,
-      });
+  const receiver =
+    config.slack.appToken !== undefined
+      ? new SocketModeReceiver({
+          appToken: config.slack.appToken,
+          logger: boltLogger,
+          installerOptions: { clientOptions: { slackApiUrl: config.slack.apiUrl } },
+          processEventErrorHandler: acknowledgeRefusals,
+        })
+      : new ExpressReceiver({
+          signingSecret: config.slack.signingSecret,
+          endpoints: SLACK_EVENTS_PATH,
+          app: expressApp,
+          logger: boltLogger,
+          bodyLimit: SLACK_BODY_LIMIT,
+          // Acknowledge only after the listener ran: an agent reply is stored before Slack stops retrying.
+          processBeforeResponse: true,
+          // Malformed requests and other workspaces' get their 4xx instead of Bolt's 500 / 401.
+          processEventErrorHandler: answerRefusals,
+        });
   const bolt = new App({
     // Bolt's own single-token authorization calls auth.test on every incoming request when token
-    // verification is deferred; this asks once, and again only after a failure.
-    authorize: createSingleWorkspaceAuthorize(slackClient, config.slack.botToken),
-    ...(receiver ? { receiver } : { socketMode: true, appToken: config.slack.appToken }),
+    // verification is deferred; this asks once, and again only after a failure. It also refuses
+    // requests from any workspace but the installed one.
+    authorize: createSingleWorkspaceAuthorize(slackClient, config.slack.botToken, logger.child({ component: 'slack' })),
+    receiver,
+    ...(socketMode ? { socketMode: true, appToken: config.slack.appToken } : {}),
     clientOptions: { slackApiUrl: config.slack.apiUrl },
     logger: boltLogger,
   });
@@ -1000,9 +1012,11 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
         if (released > 0) logger.info({ released }, 'resumed jobs interrupted by the last shutdown');
       }
       // Provider webhooks take the plain node:http path (see whatsapp-webhook-routes.ts); the rest is express.
-      const httpServer = createServer((req, res) =>
-        isWhatsAppWebhookRequest(req) ? handleWhatsAppWebhook(req, res) : expressApp(req, res),
-      );
+      const httpServer = createServer((req, res) => {
+        closeConnectionIfBodyUnread(req, res);
+        if (isWhatsAppWebhookRequest(req)) handleWhatsAppWebhook(req, res);
+        else expressApp(req, res);
+      });
       server = httpServer;
       httpServer.headersTimeout = 20_000;
       httpServer.requestTimeout = 30_000;

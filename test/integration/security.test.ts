@@ -16,7 +16,18 @@ import {
   startHarness,
 } from '../support/bridge-harness.js';
 import { inboundWebhook, nextWamid } from '../support/meta-webhooks.js';
-import { eventCallback, postSlack, slashCommand } from '../support/slack-requests.js';
+import {
+  blockActionsPayload,
+  eventCallback,
+  interactivity,
+  messageShortcutPayload,
+  postSlack,
+  type SignedRequest,
+  shortcutPayload,
+  signSlackRequest,
+  slashCommand,
+  viewSubmissionPayload,
+} from '../support/slack-requests.js';
 import { waitFor } from '../support/wait-for.js';
 
 const METRICS_TOKEN = 'metrics-token-for-security-0123456789';
@@ -468,5 +479,162 @@ describe('signed media links and a full run without a secret in the logs (Engage
     const leaked = secretsOf(h, apiKeys).filter((secret) => logs.includes(secret));
     expect(leaked).toEqual([]);
     expect(logs).not.toMatch(/wab_[A-Za-z0-9_-]{20,}/);
+  });
+});
+
+describe('requests from another workspace are refused (HTTP)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  /** Rewrites every workspace id in a Slack body (`T111`, the installed one) to `team`, or drops them. */
+  function fromWorkspace(request: SignedRequest, team: string | null): SignedRequest {
+    const form = request.headers['content-type'] === 'application/x-www-form-urlencoded';
+    const params = form ? new URLSearchParams(request.body) : null;
+    const rewrite = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(rewrite);
+      if (value && typeof value === 'object') {
+        const out: Record<string, unknown> = {};
+        for (const [key, inner] of Object.entries(value)) {
+          if (key === 'team_id' || key === 'app_installed_team_id') {
+            if (team !== null) out[key] = team;
+          } else if (key === 'team') out[key] = team === null ? null : { id: team, domain: 'other' };
+          else out[key] = rewrite(inner);
+        }
+        return out;
+      }
+      return value;
+    };
+    let body: string;
+    if (params?.has('payload')) {
+      params.set('payload', JSON.stringify(rewrite(JSON.parse(params.get('payload') ?? '{}'))));
+      body = params.toString();
+    } else if (params) {
+      if (team === null) params.delete('team_id');
+      else params.set('team_id', team);
+      body = params.toString();
+    } else body = JSON.stringify(rewrite(JSON.parse(request.body)));
+    return signSlackRequest(SIGNING_SECRET, body, request.headers['content-type'] ?? 'application/json');
+  }
+
+  it('refuses an event, a command, an action, shortcuts, a suggestion and a view submission from another workspace, and runs nothing', async () => {
+    const id = nextWamid();
+    const webhook = inboundWebhook({ type: 'text', text: { body: 'hello' } }, { from: '447700900601', id });
+    expect((await postMetaWebhook(h.url, webhook)).status).toBe(200);
+    const post = await waitFor('inbound post', () =>
+      h.slack.messages(CHANNEL_ID).find((m) => m.thread_ts && m.metadata?.event_payload.key === id),
+    );
+    const threadTs = post.thread_ts as string;
+    await h.settle();
+    const surfaces: { name: string; request: SignedRequest }[] = [
+      {
+        name: 'event (an agent reply)',
+        request: eventCallback(SIGNING_SECRET, {
+          type: 'message',
+          channel: CHANNEL_ID,
+          user: 'UAGENT1',
+          text: 'from elsewhere',
+          ts: '1799999998.000001',
+          thread_ts: threadTs,
+        }),
+      },
+      {
+        name: 'app_home_opened',
+        request: eventCallback(SIGNING_SECRET, { type: 'app_home_opened', user: 'UAGENT1', tab: 'home' }),
+      },
+      { name: 'slash command', request: slashCommand(SIGNING_SECRET, { text: 'sessions', triggerId: 't.foreign' }) },
+      {
+        name: 'block action',
+        request: interactivity(
+          SIGNING_SECRET,
+          blockActionsPayload({
+            actionId: 'wa_template_open',
+            value: 'x',
+            triggerId: 't.foreign.action',
+            message: { channelId: CHANNEL_ID, ts: threadTs },
+          }),
+        ),
+      },
+      {
+        name: 'global shortcut',
+        request: interactivity(
+          SIGNING_SECRET,
+          shortcutPayload({ callbackId: 'wa_history', triggerId: 't.foreign.sc' }),
+        ),
+      },
+      {
+        name: 'message shortcut',
+        request: interactivity(
+          SIGNING_SECRET,
+          messageShortcutPayload({ callbackId: 'wa_history_thread', channelId: CHANNEL_ID, messageTs: threadTs }),
+        ),
+      },
+      {
+        name: 'view submission',
+        request: interactivity(
+          SIGNING_SECRET,
+          viewSubmissionPayload({
+            viewId: 'VFOREIGN',
+            callbackId: 'wa_note_modal',
+            privateMetadata: JSON.stringify({ contactId: 'x', fromHome: true }),
+            values: { note: { value: { type: 'plain_text_input', value: 'from elsewhere' } } },
+          }),
+        ),
+      },
+      {
+        name: 'block suggestion',
+        request: interactivity(SIGNING_SECRET, {
+          type: 'block_suggestion',
+          user: { id: 'UAGENT1', name: 'agent1', team_id: 'T111' },
+          team: { id: 'T111', domain: 'acme' },
+          api_app_id: 'A111',
+          token: 'legacy',
+          action_id: 'x',
+          block_id: 'b',
+          value: 'abc',
+          container: { type: 'view', view_id: 'V1' },
+        }),
+      },
+    ];
+    for (const surface of surfaces) {
+      for (const team of ['T999OTHER', null]) {
+        const callsBefore = h.slack.calls.length;
+        const logsBefore = h.logs.length;
+        const response = await postSlack(h.url, fromWorkspace(surface.request, team));
+        expect(response.status, `${surface.name} from ${team}`).toBe(403);
+        expect(h.logs.slice(logsBefore).join(''), surface.name).toContain(
+          'refused a Slack request from another workspace',
+        );
+        await h.settle();
+        expect(
+          h.slack.calls.slice(callsBefore).filter((c) => c.method !== 'auth.test'),
+          `${surface.name} from ${team} ran nothing`,
+        ).toEqual([]);
+      }
+    }
+    const stored = await h.app.database.db
+      .selectFrom('message')
+      .select('id')
+      .where('slack_ts', '=', '1799999998.000001')
+      .executeTakeFirst();
+    expect(stored, 'the foreign reply was not stored').toBeUndefined();
+
+    // The same requests from the installed workspace are served.
+    const own = await postSlack(h.url, slashCommand(SIGNING_SECRET, { text: 'help' }));
+    expect(own.status).toBe(200);
+    expect(JSON.stringify(own.json)).toContain('/wa chat');
+    const reply = await postSlack(h.url, surfaces[0]?.request as SignedRequest);
+    expect(reply.status).toBe(200);
+    await waitFor('the own reply stored', () =>
+      h.app.database.db
+        .selectFrom('message')
+        .select('id')
+        .where('slack_ts', '=', '1799999998.000001')
+        .executeTakeFirst(),
+    );
   });
 });
