@@ -57,6 +57,7 @@ import {
   type JobRunner,
   type JobRunnerOptions,
 } from './jobs/job-runner.js';
+import { createByteBudget } from './shared/byte-budget.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { csvLine } from './shared/csv.js';
 import { createGroupCommit } from './shared/group-commit.js';
@@ -206,6 +207,9 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     now: clock.now,
   });
   const metrics: Metrics = createMetrics();
+  // Every media transfer (provider → Slack, Slack → provider, campaign header files) holds its
+  // file's size of this budget from download to upload; the rest wait their turn.
+  const mediaBudget = createByteBudget(config.mediaMemoryBudgetBytes);
   const rawProvider =
     options.provider ??
     createProvider({
@@ -290,6 +294,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     provider,
     jobs: jobQueue,
     deliveries: processedEvents,
+    mediaBudget,
     internalNotePrefix: config.chat.internalNotePrefix,
     signAgentName: config.chat.signAgentName,
     now: clock.now,
@@ -304,6 +309,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     catalog,
     jobs: jobQueue,
     intents,
+    mediaBudget,
     now: clock.now,
     logger: logger.child({ component: 'templates' }),
   });
@@ -315,6 +321,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     intents,
     jobs: jobQueue,
     provider,
+    mediaBudget,
     now: clock.now,
     logger: logger.child({ component: 'inbound' }),
   });
@@ -344,7 +351,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     campaigns,
     catalog,
     provider,
-    downloadSlackFile: (url, maxBytes) => slack.downloadFile(url, maxBytes),
+    downloadSlackFile: (url, maxBytes, memory) => slack.downloadFile(url, maxBytes, memory),
+    mediaBudget,
     now: clock.now,
     logger: logger.child({ component: 'campaign-drafts' }),
   });

@@ -268,7 +268,7 @@ export function createSlackConversationPort(deps: {
       });
     },
 
-    async downloadFile(url, maxBytes) {
+    async downloadFile(url, maxBytes, memory) {
       if (!URL.canParse(url)) throw new SlackFileUnavailableError('the file has no valid download link');
       if (!deps.fileUrls(url))
         throw new SlackFileUnavailableError(`refusing to download a Slack file from ${hostOf(url)}`);
@@ -280,6 +280,12 @@ export function createSlackConversationPort(deps: {
           headers: { authorization: `Bearer ${deps.botToken}` },
           maxResponseBytes: maxBytes,
           timeoutMs: 120_000,
+          ...(memory
+            ? {
+                beforeBody: (status: number, length: number | null) =>
+                  status === 200 ? memory.reserve(length ?? maxBytes) : Promise.resolve(),
+              }
+            : {}),
         });
       } catch (error) {
         if (error instanceof HttpError && error.kind === 'too_large')

@@ -65,12 +65,14 @@ export async function startFakeSlack(options: {
   appToken?: string;
   teamId?: string;
   botUserId?: string;
+  /** false: uploads are counted, not kept (benchmarks moving gigabytes); `uploads` then has only their size. */
+  keepUploads?: boolean;
 }) {
   const calls: SlackCall[] = [];
   const messages: FakeMessage[] = [];
   const users = new Map<string, { id: string; name: string; real_name: string; display_name: string }>();
   const files = new Map<string, { id: string; name: string; mimetype: string; bytes: Buffer; title?: string }>();
-  const uploads = new Map<string, { filename: string; bytes: Buffer | null }>();
+  const uploads = new Map<string, { filename: string; bytes: Buffer | null; size?: number }>();
   const completed: {
     channel_id?: string;
     thread_ts?: string;
@@ -337,6 +339,16 @@ export async function startFakeSlack(options: {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(payload));
     };
+    if (options.keepUploads === false && path.startsWith('/upload/')) {
+      const upload = uploads.get(path.slice('/upload/'.length));
+      let size = 0;
+      for await (const chunk of req) size += (chunk as Buffer).length;
+      if (!upload) return send(404, { ok: false });
+      upload.size = size;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`OK - ${size}`);
+      return;
+    }
     const raw = await readBody(req);
     if (path.startsWith('/upload/')) {
       const id = path.slice('/upload/'.length);
