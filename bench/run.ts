@@ -19,6 +19,7 @@ import { startFakeMetaGraph } from '../test/support/fake-meta-graph.js';
 import { startFakeSlack } from '../test/support/fake-slack.js';
 import { inboundWebhook } from '../test/support/meta-webhooks.js';
 import { runCampaignBenchmarks } from './campaign-bench.js';
+import { runMediaBenchmark } from './media-bench.js';
 
 /**
  * `npm run bench`: measures, never asserts. Results go to bench/results.json; the README quotes
@@ -271,6 +272,7 @@ const results: Record<string, unknown> = {
 const only = process.argv[2];
 if (!only || only === 'chat') results.chat = await chatBenchmarks();
 if (!only || only === 'campaign') results.campaign = await runCampaignBenchmarks();
+if (!only || only === 'media') results.media = await runMediaBenchmark();
 const output = join(repo, 'bench/results.json');
 let previous: Record<string, unknown> = {};
 try {

@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
+import { App, ExpressReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import cron from 'node-cron';
@@ -47,6 +47,7 @@ import { healthRoute } from './http/health-route.js';
 import { mediaRoute } from './http/media-route.js';
 import { metricsRoute, safeEqual } from './http/metrics-route.js';
 import { slackReplayGuard } from './http/slack-replay-guard.js';
+import { closeConnectionIfBodyUnread } from './http/unread-body.js';
 import { createWhatsAppWebhookHandler, isWhatsAppWebhookRequest } from './http/whatsapp-webhook-routes.js';
 import { createIngestTracker, INGEST_PRIORITY_CONCURRENCY, PRESSURE_START_SPACING_MS } from './jobs/ingest-priority.js';
 import {
@@ -58,6 +59,7 @@ import {
   type JobRunner,
   type JobRunnerOptions,
 } from './jobs/job-runner.js';
+import { createByteBudget } from './shared/byte-budget.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { csvLine } from './shared/csv.js';
 import { createGroupCommit } from './shared/group-commit.js';
@@ -95,11 +97,12 @@ import {
 import { registerHistoryModal } from './slack/listeners/views/history-submission.js';
 import { registerNoteSubmission } from './slack/listeners/views/note-submission.js';
 import { registerTemplatePickerSubmission } from './slack/listeners/views/template-picker-submission.js';
+import { acknowledgeRefusals, answerRefusals } from './slack/request-guard.js';
 import { createSingleWorkspaceAuthorize } from './slack/single-workspace-authorize.js';
 import { createSlackConversationPort } from './slack/slack-conversation-port.js';
 import { createSlackDirectory } from './slack/slack-directory.js';
 import { describeSlackError, isTransientSlackError } from './slack/slack-errors.js';
-import { slackFileHosts } from './slack/slack-file-hosts.js';
+import { slackFileUrls } from './slack/slack-file-hosts.js';
 import { createSlackGateway, type SlackGateway } from './slack/slack-gateway.js';
 import { createUserFileDelivery, describeFileDelivery } from './slack/user-file-delivery.js';
 import {
@@ -211,6 +214,9 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     now: clock.now,
   });
   const metrics: Metrics = createMetrics();
+  // Every media transfer (provider → Slack, Slack → provider, campaign header files) holds its
+  // file's size of this budget from download to upload; the rest wait their turn.
+  const mediaBudget = createByteBudget(config.mediaMemoryBudgetBytes);
   const rawProvider =
     options.provider ??
     createProvider({
@@ -262,7 +268,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     gateway,
     http: createHttpClient({ timeoutMs: 120_000, retries: 2 }),
     botToken: config.slack.botToken,
-    fileHosts: slackFileHosts(config.slack.apiUrl),
+    fileUrls: slackFileUrls(config.slack.apiUrl),
     now: clock.now,
   });
   const routeChannel: ChannelRouting = (sendingNumber) =>
@@ -295,6 +301,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     provider,
     jobs: jobQueue,
     deliveries: processedEvents,
+    mediaBudget,
     internalNotePrefix: config.chat.internalNotePrefix,
     signAgentName: config.chat.signAgentName,
     now: clock.now,
@@ -309,6 +316,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     catalog,
     jobs: jobQueue,
     intents,
+    mediaBudget,
     now: clock.now,
     logger: logger.child({ component: 'templates' }),
   });
@@ -320,6 +328,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     intents,
     jobs: jobQueue,
     provider,
+    mediaBudget,
     now: clock.now,
     logger: logger.child({ component: 'inbound' }),
   });
@@ -362,7 +371,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     campaigns,
     catalog,
     provider,
-    downloadSlackFile: (url, maxBytes) => slack.downloadFile(url, maxBytes),
+    downloadSlackFile: (url, maxBytes, memory) => slack.downloadFile(url, maxBytes, memory),
+    mediaBudget,
     now: clock.now,
     logger: logger.child({ component: 'campaign-drafts' }),
   });
@@ -647,22 +657,32 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   expressApp.post(SLACK_EVENTS_PATH, slackReplayGuard());
   const boltLogger = boltLoggerFrom(logger);
   const socketMode = config.slack.appToken !== undefined;
-  const receiver = socketMode
-    ? undefined
-    : new ExpressReceiver({
-        signingSecret: config.slack.signingSecret,
-        endpoints: SLACK_EVENTS_PATH,
-        app: expressApp,
-        logger: boltLogger,
-        bodyLimit: SLACK_BODY_LIMIT,
-        // Acknowledge only after the listener ran: an agent reply is stored before Slack stops retrying.
-        processBeforeResponse: true,
-      });
+  const receiver =
+    config.slack.appToken !== undefined
+      ? new SocketModeReceiver({
+          appToken: config.slack.appToken,
+          logger: boltLogger,
+          installerOptions: { clientOptions: { slackApiUrl: config.slack.apiUrl } },
+          processEventErrorHandler: acknowledgeRefusals,
+        })
+      : new ExpressReceiver({
+          signingSecret: config.slack.signingSecret,
+          endpoints: SLACK_EVENTS_PATH,
+          app: expressApp,
+          logger: boltLogger,
+          bodyLimit: SLACK_BODY_LIMIT,
+          // Acknowledge only after the listener ran: an agent reply is stored before Slack stops retrying.
+          processBeforeResponse: true,
+          // Malformed requests and other workspaces' get their 4xx instead of Bolt's 500 / 401.
+          processEventErrorHandler: answerRefusals,
+        });
   const bolt = new App({
     // Bolt's own single-token authorization calls auth.test on every incoming request when token
-    // verification is deferred; this asks once, and again only after a failure.
-    authorize: createSingleWorkspaceAuthorize(slackClient, config.slack.botToken),
-    ...(receiver ? { receiver } : { socketMode: true, appToken: config.slack.appToken }),
+    // verification is deferred; this asks once, and again only after a failure. It also refuses
+    // requests from any workspace but the installed one.
+    authorize: createSingleWorkspaceAuthorize(slackClient, config.slack.botToken, logger.child({ component: 'slack' })),
+    receiver,
+    ...(socketMode ? { socketMode: true, appToken: config.slack.appToken } : {}),
     clientOptions: { slackApiUrl: config.slack.apiUrl },
     logger: boltLogger,
   });
@@ -1051,9 +1071,11 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
         if (released > 0) logger.info({ released }, 'resumed jobs interrupted by the last shutdown');
       }
       // Provider webhooks take the plain node:http path (see whatsapp-webhook-routes.ts); the rest is express.
-      const httpServer = createServer((req, res) =>
-        isWhatsAppWebhookRequest(req) ? handleWhatsAppWebhook(req, res) : expressApp(req, res),
-      );
+      const httpServer = createServer((req, res) => {
+        closeConnectionIfBodyUnread(req, res);
+        if (isWhatsAppWebhookRequest(req)) handleWhatsAppWebhook(req, res);
+        else expressApp(req, res);
+      });
       server = httpServer;
       httpServer.headersTimeout = 20_000;
       httpServer.requestTimeout = 30_000;

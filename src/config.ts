@@ -159,6 +159,7 @@ const environmentSchema = z.object({
   ),
   SLACK_CHANNEL_POST_INTERVAL_MS: intWithDefault(1000, 1, 60_000),
   WORK_LEASE_MS: intWithDefault(15_000, 2_000, 600_000),
+  MEDIA_MEMORY_BUDGET_MB: intWithDefault(96, 16, 4096),
   SANDBOX_WEBHOOK_SECRET: optionalString,
   METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
   MARKETERS: roleList,
@@ -245,6 +246,8 @@ export type Config = Readonly<{
   retentionCron: string;
   /** How long a claimed job or campaign recipient stays owned by a replica that stopped renewing it. */
   workLeaseMs: number;
+  /** Bytes media transfers may hold in memory at once (MEDIA_MEMORY_BUDGET_MB). */
+  mediaMemoryBudgetBytes: number;
   /** Bearer token for GET /metrics (API keys work too). */
   metricsToken: string | undefined;
   marketers: RoleMembers;
@@ -381,6 +384,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     retentionDays: e.RETENTION_DAYS,
     retentionCron: e.RETENTION_CRON,
     workLeaseMs: e.WORK_LEASE_MS,
+    mediaMemoryBudgetBytes: e.MEDIA_MEMORY_BUDGET_MB * 1024 * 1024,
     metricsToken: e.METRICS_TOKEN,
     marketers: roleMembers(e.MARKETERS),
     leads: roleMembers(e.LEADS),

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { ByteBudget } from '../shared/byte-budget.js';
 import type { Logger } from '../shared/logger.js';
 import { describeFailure, ProviderError } from '../whatsapp/provider-errors.js';
-import type { OutboundMessage, WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
+import type { OutboundMediaRef, OutboundMessage, WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
 import { windowState } from './conversation-window.js';
 import { slackToWhatsApp } from './formatting/slack-to-whatsapp.js';
 import { JobKind } from './job-kinds.js';
@@ -97,6 +98,8 @@ export function createAgentReplies(deps: {
   provider: WhatsAppProvider;
   jobs: JobQueue;
   deliveries: DeliveryLog;
+  /** Bounds the bytes of agents' files held in memory between Slack and the provider. */
+  mediaBudget: ByteBudget;
   internalNotePrefix: string;
   signAgentName: boolean;
   now: () => number;
@@ -336,12 +339,19 @@ export function createAgentReplies(deps: {
     if (part.type === 'text') return { type: 'text', to, text: part.text, previewUrl: /https?:\/\//.test(part.text) };
     const file = part.file.urlPrivate ? part.file : { ...part.file, ...(await slack.fileInfo(part.file.id)) };
     const rule = outboundMediaRule(file.mimeType);
-    const bytes = await slack.downloadFile(file.urlPrivate, rule.maxBytes);
-    const media = await deps.provider.uploadMedia(sendingNumberId, {
-      bytes,
-      mimeType: file.mimeType,
-      filename: file.name,
-    });
+    const memory = deps.mediaBudget.hold();
+    let media: OutboundMediaRef;
+    try {
+      await memory.reserve(file.size > 0 ? Math.min(file.size, rule.maxBytes) : rule.maxBytes);
+      const bytes = await slack.downloadFile(file.urlPrivate, rule.maxBytes, memory);
+      media = await deps.provider.uploadMedia(sendingNumberId, {
+        bytes,
+        mimeType: file.mimeType,
+        filename: file.name,
+      });
+    } finally {
+      memory.release();
+    }
     return {
       type: 'media',
       to,

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { ByteBudget } from '../shared/byte-budget.js';
 import type { Logger } from '../shared/logger.js';
+import { escapeSlackText } from '../shared/slack-text.js';
 import { describeFailure, ProviderError } from '../whatsapp/provider-errors.js';
 import type { TemplateParameters, WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
 import type { ConversationThreads } from './conversation-threads.js';
@@ -46,6 +48,8 @@ export function createConversationTemplates(deps: {
   catalog: TemplateCatalog;
   jobs: JobQueue;
   intents: PostIntentRepository;
+  /** Bounds the bytes of header files held in memory between Slack and the provider. */
+  mediaBudget: ByteBudget;
   now: () => number;
   logger: Logger;
 }) {
@@ -141,26 +145,33 @@ export function createConversationTemplates(deps: {
     let headerMedia: TemplateParameters['header'] | undefined;
     const mediaKind = headerMediaKind(template);
     if (mediaKind && payload.headerFile) {
-      const rule = outboundMediaRule(payload.headerFile.mimeType);
-      let bytes: Buffer;
+      const file = payload.headerFile;
+      const rule = outboundMediaRule(file.mimeType);
+      const memory = deps.mediaBudget.hold();
       try {
-        bytes = await slack.downloadFile(payload.headerFile.urlPrivate, rule.maxBytes);
-      } catch (error) {
-        if (!(error instanceof SlackFileUnavailableError) && !isLastAttempt) throw error;
-        const reason = `the header file \`${payload.headerFile.name}\` could not be fetched from Slack: ${error instanceof Error ? error.message : String(error)}`;
-        await messages.recordFailure(messageId, 'file_unavailable', reason, deps.now());
-        return;
+        await memory.reserve(file.size > 0 ? Math.min(file.size, rule.maxBytes) : rule.maxBytes);
+        let bytes: Buffer;
+        try {
+          bytes = await slack.downloadFile(file.urlPrivate, rule.maxBytes, memory);
+        } catch (error) {
+          if (!(error instanceof SlackFileUnavailableError) && !isLastAttempt) throw error;
+          const reason = `the header file \`${file.name}\` could not be fetched from Slack: ${error instanceof Error ? error.message : String(error)}`;
+          await messages.recordFailure(messageId, 'file_unavailable', reason, deps.now());
+          return;
+        }
+        const media = await deps.provider.uploadMedia(contact.sending_number_id, {
+          bytes,
+          mimeType: file.mimeType,
+          filename: file.name,
+        });
+        headerMedia = {
+          type: mediaKind,
+          media,
+          ...(mediaKind === 'document' ? { filename: file.name } : {}),
+        };
+      } finally {
+        memory.release();
       }
-      const media = await deps.provider.uploadMedia(contact.sending_number_id, {
-        bytes,
-        mimeType: payload.headerFile.mimeType,
-        filename: payload.headerFile.name,
-      });
-      headerMedia = {
-        type: mediaKind,
-        media,
-        ...(mediaKind === 'document' ? { filename: payload.headerFile.name } : {}),
-      };
     }
 
     await messages.markSending(messageId, deps.now());
@@ -205,12 +216,13 @@ export function createConversationTemplates(deps: {
     const thread = await deps.threads.ensureThread(contact);
     const quoted = (message.body ?? '')
       .split('\n')
-      .map((line) => `>${line}`)
+      .map((line) => `>${escapeSlackText(line)}`)
       .join('\n');
+    const template = `*${escapeSlackText(payload.templateName)}* (${escapeSlackText(payload.language)})`;
     const text =
       message.status === 'failed'
-        ? `:x: Template *${payload.templateName}* (${payload.language}) was not sent: ${message.error_detail ?? 'unknown error'}`
-        : `:outbox_tray: Template *${payload.templateName}* (${payload.language}) sent by <@${payload.requestedBy}>:\n${quoted}`;
+        ? `:x: Template ${template} was not sent: ${escapeSlackText(message.error_detail ?? 'unknown error')}`
+        : `:outbox_tray: Template ${template} sent by <@${payload.requestedBy}>:\n${quoted}`;
     const key = `wa_template:${message.id}`;
     const posted = await postInThreadOnce(
       { slack, intents: deps.intents, now: deps.now },

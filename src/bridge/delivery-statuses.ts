@@ -1,4 +1,5 @@
 import type { Logger } from '../shared/logger.js';
+import { escapeSlackText } from '../shared/slack-text.js';
 import { classifyMetaErrorCode, describeFailure } from '../whatsapp/provider-errors.js';
 import type { StatusEvent } from '../whatsapp/whatsapp-provider.js';
 import type {
@@ -95,7 +96,7 @@ export function createDeliveryStatusHandler(deps: {
         {
           key: noticeKey,
           thread: { slack_channel_id: shown.slack_channel_id, thread_ts: threadTs },
-          content: { text: `:x: Not delivered to the customer: ${detail}` },
+          content: { text: `:x: Not delivered to the customer: ${escapeSlackText(detail)}` },
           marker: { type: 'wa_failed', key: message.id },
         },
       );

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { ByteBudget } from '../shared/byte-budget.js';
 import type { Logger } from '../shared/logger.js';
+import { escapeSlackText } from '../shared/slack-text.js';
 import { ProviderError } from '../whatsapp/provider-errors.js';
 import type { InboundMessageEvent, WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
 import type { ConversationThreads } from './conversation-threads.js';
@@ -41,6 +43,7 @@ export function createInboundMessageHandler(deps: {
   intents: PostIntentRepository;
   jobs: JobQueue;
   provider: WhatsAppProvider;
+  mediaBudget: ByteBudget;
   now: () => number;
   logger: Logger;
 }): InboundMessageHandler {
@@ -96,53 +99,66 @@ export function createInboundMessageHandler(deps: {
     const postKey = `wa_inbound:${event.providerMessageId}`;
     const fileKey = `wa_file:${event.providerMessageId}`;
 
-    let mediaProblem: string | null = null;
-    let download: { bytes: Buffer; mimeType: string } | null = null;
-    if (content.type === 'media') {
-      try {
-        download = await deps.provider.downloadMedia(content.media, MAX_INBOUND_MEDIA_BYTES);
-      } catch (error) {
-        if (error instanceof ProviderError && error.retryable && attempt.attempts < 5) throw error;
-        mediaProblem =
-          error instanceof ProviderError && error.code === 'media_download_unsupported'
-            ? error.message
-            : `The file could not be fetched from WhatsApp (${error instanceof Error ? error.message : String(error)}).`;
-        deps.logger.warn(
-          { providerMessageId: event.providerMessageId, reason: mediaProblem },
-          'inbound media not fetched',
-        );
-      }
-    }
-
-    let replyToLink: string | null = null;
-    if (event.replyToProviderMessageId) {
-      const original = await messages.byProviderId(event.replyToProviderMessageId);
-      if (original?.slack_channel_id && original.slack_ts)
-        replyToLink = await slack.permalink(original.slack_channel_id, original.slack_ts);
-    }
-    const text = renderInbound(content, { replyToLink, mediaProblem });
-    const author = {
-      name: contact.profile_name
-        ? `${contact.profile_name} (${contact.phone_number ?? 'WhatsApp'})`
-        : (contact.phone_number ?? 'WhatsApp contact'),
-    };
-
-    const postOnce = () =>
-      postInThreadOnce({ slack, intents, now: deps.now }, { key: postKey, thread, content: { text, author }, marker });
+    // The file's bytes count against the media memory budget from before the download until they
+    // are uploaded to Slack (a transfer that does not fit waits here, its job still leased).
+    const memory = content.type === 'media' ? deps.mediaBudget.hold() : null;
     let posted: { ts: string; channelId: string };
     try {
-      posted = await postOnce();
-    } catch (error) {
-      if (!(error instanceof ThreadGoneError)) throw error;
-      thread = await deps.threads.replaceThread(contact, thread);
-      posted = await postOnce();
-    }
-    if (download && content.type === 'media') {
-      await uploadOnce(fileKey, thread, {
-        bytes: download.bytes,
-        filename: content.filename ?? defaultFilename(content.mediaKind, download.mimeType, event.providerMessageId),
-        title: content.filename,
-      });
+      let mediaProblem: string | null = null;
+      let download: { bytes: Buffer; mimeType: string } | null = null;
+      if (content.type === 'media') {
+        try {
+          download = await deps.provider.downloadMedia(content.media, MAX_INBOUND_MEDIA_BYTES, memory ?? undefined);
+        } catch (error) {
+          memory?.release();
+          if (error instanceof ProviderError && error.retryable && attempt.attempts < 5) throw error;
+          mediaProblem =
+            error instanceof ProviderError && error.code === 'media_download_unsupported'
+              ? error.message
+              : `The file could not be fetched from WhatsApp (${error instanceof Error ? error.message : String(error)}).`;
+          deps.logger.warn(
+            { providerMessageId: event.providerMessageId, reason: mediaProblem },
+            'inbound media not fetched',
+          );
+        }
+      }
+
+      let replyToLink: string | null = null;
+      if (event.replyToProviderMessageId) {
+        const original = await messages.byProviderId(event.replyToProviderMessageId);
+        if (original?.slack_channel_id && original.slack_ts)
+          replyToLink = await slack.permalink(original.slack_channel_id, original.slack_ts);
+      }
+      const text = renderInbound(content, { replyToLink, mediaProblem });
+      const author = {
+        name: escapeSlackText(
+          contact.profile_name
+            ? `${contact.profile_name} (${contact.phone_number ?? 'WhatsApp'})`
+            : (contact.phone_number ?? 'WhatsApp contact'),
+        ),
+      };
+
+      const postOnce = () =>
+        postInThreadOnce(
+          { slack, intents, now: deps.now },
+          { key: postKey, thread, content: { text, author }, marker },
+        );
+      try {
+        posted = await postOnce();
+      } catch (error) {
+        if (!(error instanceof ThreadGoneError)) throw error;
+        thread = await deps.threads.replaceThread(contact, thread);
+        posted = await postOnce();
+      }
+      if (download && content.type === 'media') {
+        await uploadOnce(fileKey, thread, {
+          bytes: download.bytes,
+          filename: content.filename ?? defaultFilename(content.mediaKind, download.mimeType, event.providerMessageId),
+          title: content.filename,
+        });
+      }
+    } finally {
+      memory?.release();
     }
     await messages.linkSlack(row.id, posted.channelId, posted.ts, deps.now());
     await intents.clear([postKey, fileKey]);

@@ -1,4 +1,4 @@
-import { escapeSlackText } from '../shared/slack-text.js';
+import { escapeSlackText, isEmoji } from '../shared/slack-text.js';
 import type { InboundContent, MediaKind } from '../whatsapp/whatsapp-provider.js';
 import { whatsAppToSlack } from './formatting/whatsapp-to-slack.js';
 
@@ -84,10 +84,11 @@ export function renderInbound(
     }
     case 'reply':
       return `${replyPrefix}:radio_button: Chose *${escapeSlackText(content.text)}*${content.description ? ` — ${escapeSlackText(content.description)}` : ''}`;
-    case 'reaction':
-      return content.emoji
-        ? `${replyPrefix}Reacted ${content.emoji}${context.replyToLink ? '' : ' to a message'}`
-        : `${replyPrefix}Removed a reaction`;
+    case 'reaction': {
+      if (!content.emoji) return `${replyPrefix}Removed a reaction`;
+      const emoji = isEmoji(content.emoji) ? content.emoji : `“${escapeSlackText(content.emoji.slice(0, 40))}”`;
+      return `${replyPrefix}Reacted ${emoji}${context.replyToLink ? '' : ' to a message'}`;
+    }
     case 'unsupported':
       return `${replyPrefix}:warning: This message type can't be shown in Slack (${escapeSlackText(content.description)}). WhatsApp did not send its content to the bridge.`;
   }

@@ -1,3 +1,4 @@
+import type { BudgetHold } from '../shared/byte-budget.js';
 import type { ContactRecord, MessageRecord, MessageStatus, SendingNumberRecord, SlackThreadRecord } from './records.js';
 
 /**
@@ -172,7 +173,8 @@ export interface SlackConversationPort {
   userName(userId: string): Promise<string>;
   channelName(channelId: string): Promise<string>;
   userGroupName(groupId: string): Promise<string>;
-  downloadFile(url: string, maxBytes: number): Promise<Buffer>;
+  /** `memory`, when given, is made to cover the file's declared length before its bytes are read. */
+  downloadFile(url: string, maxBytes: number, memory?: BudgetHold): Promise<Buffer>;
   permalink(channelId: string, ts: string): Promise<string | null>;
 }
 

@@ -13,11 +13,18 @@ export type HttpRequest = {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
-  body?: string | Buffer | FormData;
+  /** A list of buffers is sent one after the other, without joining them (set content-length). */
+  body?: string | Buffer | readonly Buffer[] | FormData;
   /** Whole request deadline; defaults to the client's. */
   timeoutMs?: number;
   /** Response bodies larger than this are aborted with HttpError `too_large`. */
   maxResponseBytes?: number;
+  /**
+   * Called once the response headers are in, before the body is read, with the status and the
+   * declared length (null when not declared): where a media transfer makes sure its memory budget
+   * covers it.
+   */
+  beforeBody?(status: number, contentLength: number | null): Promise<void>;
   /** Overrides the client's retry count for this request (0 for paced campaign sends). */
   retries?: number;
 };
@@ -85,7 +92,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       response = await request(req.url, {
         method: req.method,
         headers: req.headers ?? {},
-        body: req.body ?? null,
+        body: (req.body as Dispatcher.RequestOptions['body']) ?? null,
         dispatcher,
         signal,
         headersTimeout: deadline,
@@ -102,22 +109,33 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     for (const [name, value] of Object.entries(response.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const declared = Number(headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
+    const header = headers['content-length'];
+    const declared = header !== undefined && /^\d+$/.test(header) ? Number(header) : null;
+    if (declared !== null && declared > limit) {
       response.body.destroy();
       throw new HttpError('too_large', `response of ${declared} bytes exceeds the ${limit}-byte limit`);
     }
+    try {
+      await req.beforeBody?.(response.statusCode, declared);
+    } catch (error) {
+      response.body.destroy();
+      throw error;
+    }
+    // A declared length is read straight into one buffer of that size: a large file is never held
+    // twice (its chunks and then their concatenation).
+    const whole = declared !== null && declared > 0 ? Buffer.allocUnsafe(declared) : null;
     const chunks: Buffer[] = [];
     let size = 0;
     try {
       for await (const chunk of response.body) {
         const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-        size += buffer.length;
-        if (size > limit) {
+        if (size + buffer.length > limit || (whole && size + buffer.length > whole.length)) {
           response.body.destroy();
-          throw new HttpError('too_large', `response exceeds the ${limit}-byte limit`);
+          throw new HttpError('too_large', `response exceeds the ${whole ? whole.length : limit}-byte limit`);
         }
-        chunks.push(buffer);
+        if (whole) buffer.copy(whole, size);
+        else chunks.push(buffer);
+        size += buffer.length;
       }
     } catch (error) {
       if (error instanceof HttpError) throw error;
@@ -128,7 +146,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     return {
       status: response.statusCode,
       headers,
-      body: Buffer.concat(chunks),
+      body: whole ? whole.subarray(0, size) : Buffer.concat(chunks, size),
       retryAfterMs: parseRetryAfter(headers['retry-after']),
     };
   }

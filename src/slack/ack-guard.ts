@@ -1,9 +1,12 @@
 import type { App } from '@slack/bolt';
 import type { Logger } from '../shared/logger.js';
+import { malformedSlackRequest, SlackRequestRefusedError } from './request-guard.js';
 
 /**
  * How every Slack request gets a deliberate answer, whatever listeners did with it:
  *
+ * - A signed body Bolt cannot handle (`event: null`, actions that are not a list, no user) is
+ *   refused with a 400 before Bolt reads it, instead of failing inside Bolt as a 500.
  * - A request no listener acknowledges (an unknown action id or callback id, a button on a message
  *   from an older version of the app) would sit in Bolt until its 3-second timeout and then get a
  *   404, which Slack shows the person as an error. Once every listener has run, it is acknowledged
@@ -15,6 +18,11 @@ import type { Logger } from '../shared/logger.js';
 export function guardAcknowledgements(app: App, logger: Logger): void {
   const processEvent = app.processEvent.bind(app);
   app.processEvent = async (event) => {
+    const problem = malformedSlackRequest(event.body);
+    if (problem) {
+      logger.warn({ problem }, 'refused a malformed Slack request');
+      throw new SlackRequestRefusedError(400, `malformed Slack request: ${problem}`);
+    }
     let acknowledged = false;
     try {
       await processEvent({

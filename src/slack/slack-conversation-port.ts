@@ -11,6 +11,7 @@ import { type HttpClient, HttpError } from '../shared/http-client.js';
 import { agentNoticeContent } from './blocks/agent-notices.js';
 import { threadHeaderBlocks } from './blocks/thread-header.js';
 import { describeSlackError } from './slack-errors.js';
+import { hostOf, type SlackFileUrlCheck } from './slack-file-hosts.js';
 import type { SlackGateway } from './slack-gateway.js';
 
 export const STATUS_REACTIONS: Partial<Record<MessageStatus, string>> = {
@@ -31,8 +32,8 @@ export function createSlackConversationPort(deps: {
   gateway: SlackGateway;
   http: HttpClient;
   botToken: string;
-  /** Hosts url_private downloads may come from (Slack's, plus the configured API host). */
-  fileHosts: (host: string) => boolean;
+  /** Where the bot token may go with a download or upload (Slack's file hosts, the API's origin). */
+  fileUrls: SlackFileUrlCheck;
   now: () => number;
 }): SlackConversationPort {
   const { gateway } = deps;
@@ -114,9 +115,10 @@ export function createSlackConversationPort(deps: {
         client.files.getUploadURLExternal({ filename: file.filename, length: file.bytes.length }),
       );
       if (!target.upload_url || !target.file_id) throw new Error('files.getUploadURLExternal returned no upload URL');
+      // Checked before the file id is recorded: a retry must not share a file that was never uploaded.
+      if (!deps.fileUrls(target.upload_url))
+        throw new Error(`refusing to upload a file to ${hostOf(target.upload_url)}`);
       await fileIdAssigned(target.file_id);
-      const uploadHost = new URL(target.upload_url).hostname;
-      if (!deps.fileHosts(uploadHost)) throw new Error(`refusing to upload a file to ${uploadHost}`);
       const uploaded = await deps.http.request({
         method: 'POST',
         url: target.upload_url,
@@ -266,14 +268,10 @@ export function createSlackConversationPort(deps: {
       });
     },
 
-    async downloadFile(url, maxBytes) {
-      let host: string;
-      try {
-        host = new URL(url).hostname;
-      } catch {
-        throw new SlackFileUnavailableError('the file has no valid download link');
-      }
-      if (!deps.fileHosts(host)) throw new SlackFileUnavailableError(`refusing to download a Slack file from ${host}`);
+    async downloadFile(url, maxBytes, memory) {
+      if (!URL.canParse(url)) throw new SlackFileUnavailableError('the file has no valid download link');
+      if (!deps.fileUrls(url))
+        throw new SlackFileUnavailableError(`refusing to download a Slack file from ${hostOf(url)}`);
       let response: Awaited<ReturnType<typeof deps.http.request>>;
       try {
         response = await deps.http.request({
@@ -282,6 +280,12 @@ export function createSlackConversationPort(deps: {
           headers: { authorization: `Bearer ${deps.botToken}` },
           maxResponseBytes: maxBytes,
           timeoutMs: 120_000,
+          ...(memory
+            ? {
+                beforeBody: (status: number, length: number | null) =>
+                  status === 200 ? memory.reserve(length ?? maxBytes) : Promise.resolve(),
+              }
+            : {}),
         });
       } catch (error) {
         if (error instanceof HttpError && error.kind === 'too_large')

@@ -1,48 +1,45 @@
-import { isIP } from 'node:net';
-
 /**
- * Which hosts a Slack file (`url_private`) may be downloaded from. The download carries the bot
- * token, so it goes only to Slack: commercial Slack, GovSlack, and the configured `SLACK_API_URL`
- * host with its registrable domain (a proxy at `slack-proxy.corp.example` serves files from
- * `*.corp.example` too).
+ * Where the bot token may be sent with a file download (`url_private`) or upload (the
+ * `upload_url` of files.getUploadURLExternal): Slack's own file hosts, exactly, over https, and the
+ * origin (scheme, host and port) of the configured SLACK_API_URL. Nothing is derived from domain
+ * names: `acme.slack.com` or a neighbour of the API host on the same domain never get the token.
  */
 
-/** Domains Slack serves files from; GovSlack runs on slack-gov.com. */
-export const SLACK_FILE_DOMAINS: readonly string[] = [
-  'slack.com',
-  'slack-edge.com',
-  'slack-files.com',
-  'slack-gov.com',
-];
-
-/** Second-level labels under which country-code domains are registered (example.co.uk, example.com.br). */
-const COUNTRY_SECOND_LEVELS = new Set(['ac', 'co', 'com', 'edu', 'gob', 'gov', 'mil', 'ne', 'net', 'or', 'org']);
-
-const normalize = (host: string) => host.toLowerCase().replace(/\.$/, '');
-
 /**
- * The domain a host was registered under: the last two labels, or three under a country-code
- * second level (`co.uk`). Null for IP addresses and single-label hosts such as `localhost`, which
- * only ever match themselves. A heuristic, not the public-suffix list: it is only used to widen
- * the allow-list to the operator's own configured API host.
+ * Slack's file hosts: commercial Slack serves files and upload URLs from files.slack.com (and
+ * redirects downloads to files-origin.slack.com), GovSlack from files.slack-gov.com.
  */
-export function registrableDomain(host: string): string | null {
-  const name = normalize(host);
-  if (name.startsWith('[') || isIP(name) !== 0) return null;
-  const labels = name.split('.').filter((label) => label !== '');
-  if (labels.length < 2) return null;
-  const tld = labels[labels.length - 1] ?? '';
-  const second = labels[labels.length - 2] ?? '';
-  const take = labels.length >= 3 && tld.length === 2 && COUNTRY_SECOND_LEVELS.has(second) ? 3 : 2;
-  return labels.slice(-take).join('.');
+export const SLACK_FILE_HOSTS: ReadonlySet<string> = new Set([
+  'files.slack.com',
+  'files-origin.slack.com',
+  'files.slack-gov.com',
+]);
+
+/** Whether the bot token may be sent to `url`. */
+export type SlackFileUrlCheck = (url: string) => boolean;
+
+export function slackFileUrls(apiUrl: string): SlackFileUrlCheck {
+  const api = new URL(apiUrl);
+  return (candidate) => {
+    let url: URL;
+    try {
+      url = new URL(candidate);
+    } catch {
+      return false;
+    }
+    if (url.username !== '' || url.password !== '') return false;
+    if (url.origin === api.origin) return true;
+    const host = url.hostname.toLowerCase().replace(/\.$/, '');
+    return url.protocol === 'https:' && url.port === '' && SLACK_FILE_HOSTS.has(host);
+  };
 }
 
-export function slackFileHosts(apiUrl: string): (host: string) => boolean {
-  const apiHost = normalize(new URL(apiUrl).hostname);
-  const own = registrableDomain(apiHost);
-  const domains = own ? [...SLACK_FILE_DOMAINS, own] : [...SLACK_FILE_DOMAINS];
-  return (host) => {
-    const name = normalize(host);
-    return name === apiHost || domains.some((domain) => name === domain || name.endsWith(`.${domain}`));
-  };
+/** The host named in a refusal (never the whole URL: it may carry a token or a file name). */
+export function hostOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.host || parsed.protocol;
+  } catch {
+    return 'an invalid URL';
+  }
 }

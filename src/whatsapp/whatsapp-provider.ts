@@ -1,3 +1,5 @@
+import type { BudgetHold } from '../shared/byte-budget.js';
+
 /**
  * The one interface every WhatsApp provider adapter implements (Meta Cloud API, EngageLab, …).
  * Types here are provider-neutral: the bridge core and the Slack side only ever see these.
@@ -186,8 +188,12 @@ export interface WhatsAppProvider {
   listTemplates(): Promise<MessageTemplate[]>;
   send(fromNumberId: string, message: OutboundMessage, options?: SendOptions): Promise<SendResult>;
   uploadMedia(fromNumberId: string, media: MediaUpload): Promise<OutboundMediaRef>;
-  /** Throws ProviderError code `media_download_unsupported` when the provider has no way to do it. */
-  downloadMedia(media: InboundMediaRef, maxBytes: number): Promise<DownloadedMedia>;
+  /**
+   * Throws ProviderError code `media_download_unsupported` when the provider has no way to do it.
+   * `memory` is reserved for the file's size before its bytes are read (and stays held: the caller
+   * releases it once the bytes are passed on).
+   */
+  downloadMedia(media: InboundMediaRef, maxBytes: number, memory?: BudgetHold): Promise<DownloadedMedia>;
   /**
    * Verifies authenticity (throws WebhookAuthError) and shape (throws WebhookPayloadError),
    * then returns every message and status in the request. Unknown event kinds are skipped.

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -26,7 +27,8 @@ import { waitFor } from '../support/wait-for.js';
 /**
  * Over a thousand generated hostile requests against the real HTTP server, on SQLite and on
  * PostgreSQL. Every one must get a deliberate answer (a 2xx with a clear message, or a 4xx) — never
- * a 5xx, a hang or a crash — and the app must still serve normal traffic afterwards. Valid signed
+ * a 5xx, a hang or a crash — within a second (a bound on hangs, not a performance target: each
+ * request's time to its answer is measured), and the app must still serve normal traffic afterwards. Valid signed
  * webhooks and API requests are interleaved with the bad ones: each must be delivered exactly once
  * in the end, so nothing already accepted is lost (or doubled) by the abuse around it.
  */
@@ -94,6 +96,57 @@ function mutate(value: unknown, random: () => number, depth = 0): unknown {
 
 const dialectCases = await dialects();
 
+/** Every request is answered (status line and headers) within this; more means it hung. */
+const ANSWER_BOUND_MS = 1_000;
+
+type RawAnswer = { status: number; ms: number; headers: IncomingHttpHeaders };
+
+/**
+ * A request over node:http, for what fetch cannot send: a body shorter than its Content-Length or
+ * chunks that never end, and several requests on one kept-alive connection. Resolves at the
+ * status line (status 0 after 5 s without one); the connection is dropped after an unfinished body.
+ */
+function rawRequest(
+  base: string,
+  input: {
+    path: string;
+    headers?: Record<string, string>;
+    /** Sent in full. */
+    body?: string;
+    /** Sent, and then the body never ends. */
+    partial?: string;
+    agent?: Agent;
+  },
+): Promise<RawAnswer> {
+  const url = new URL(base);
+  const started = performance.now();
+  return new Promise((done) => {
+    let settled = false;
+    const finish = (answer: RawAnswer) => {
+      if (settled) return;
+      settled = true;
+      done(answer);
+    };
+    const headers: Record<string, string> = { ...input.headers };
+    if (input.body !== undefined) headers['content-length'] = String(Buffer.byteLength(input.body));
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: input.path, method: 'POST', headers, agent: input.agent ?? false },
+      (res) => {
+        finish({ status: res.statusCode ?? 0, ms: performance.now() - started, headers: res.headers });
+        res.resume();
+        if (input.partial !== undefined) res.on('end', () => req.destroy());
+      },
+    );
+    req.on('error', () => finish({ status: 0, ms: performance.now() - started, headers: {} }));
+    req.setTimeout(5_000, () => {
+      finish({ status: 0, ms: performance.now() - started, headers: {} });
+      req.destroy();
+    });
+    if (input.partial !== undefined) req.write(input.partial);
+    else req.end(input.body ?? '');
+  });
+}
+
 /** Bolt's answer when no listener acknowledged within 3 seconds; must never be reached. */
 const BOLT_TIMEOUT_LOG = 'not acknowledged within 3 seconds';
 const SENDING_NUMBER_ID = '1906385232743451';
@@ -107,6 +160,26 @@ for (const dialect of dialectCases) {
       cases++;
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
       expect(status, 'never a 5xx').toBeLessThan(500);
+    };
+    /** How long each request to the app took to be answered (fetch: until its status and headers). */
+    const answers: { ms: number; what: string }[] = [];
+    const slowest = () => answers.reduce((max, a) => (a.ms > max.ms ? a : max), { ms: 0, what: 'none' });
+    const originalFetch = globalThis.fetch;
+    const timedFetch: typeof fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!h || !url.startsWith(h.url)) return originalFetch(input, init);
+      const started = performance.now();
+      try {
+        return await originalFetch(input, init);
+      } finally {
+        answers.push({ ms: performance.now() - started, what: `${init?.method ?? 'GET'} ${new URL(url).pathname}` });
+      }
+    };
+    const raw = async (input: Parameters<typeof rawRequest>[1], what: string) => {
+      const answer = await rawRequest(h.url, input);
+      answers.push({ ms: answer.ms, what });
+      record(answer.status);
+      return answer;
     };
 
     // Valid traffic among the bad: every acknowledged one must be delivered exactly once.
@@ -180,6 +253,7 @@ for (const dialect of dialectCases) {
     const viewText = (id: string) => JSON.stringify((h.slack.views.get(id) as StoredView | undefined)?.view ?? {});
 
     beforeAll(async () => {
+      globalThis.fetch = timedFetch;
       h = await startHarness({ database: await dialect.create() });
       const created = await postSlack(
         h.url,
@@ -192,8 +266,10 @@ for (const dialect of dialectCases) {
       console.info(
         `bad-input suite (${dialect.name}): ${cases} cases, answers ${JSON.stringify(Object.fromEntries([...statuses].sort()))}, ` +
           `5xx ${[...statuses].filter(([status]) => status >= 500).reduce((n, [, count]) => n + count, 0)}; ` +
-          `interleaved valid traffic: ${validWebhooks.length} webhooks and ${validApiSends.length} API sends acknowledged`,
+          `interleaved valid traffic: ${validWebhooks.length} webhooks and ${validApiSends.length} API sends acknowledged; ` +
+          `slowest answer ${Math.round(slowest().ms)} ms (${slowest().what}) over ${answers.length} requests`,
       );
+      globalThis.fetch = originalFetch;
       await h?.stop();
     });
 
@@ -780,8 +856,197 @@ for (const dialect of dialectCases) {
       }
     });
 
+    it('refuses signed Slack bodies Bolt cannot read (event null, a number, an array, a string; odd actions, users, views) with a 4xx', async () => {
+      const signed = (body: unknown) => signSlackRequest(SIGNING_SECRET, JSON.stringify(body), 'application/json');
+      const form = (payload: string) =>
+        signSlackRequest(
+          SIGNING_SECRET,
+          new URLSearchParams({ payload }).toString(),
+          'application/x-www-form-urlencoded',
+        );
+      const event = (value: unknown, extra: Record<string, unknown> = {}) =>
+        signed({
+          token: 'legacy',
+          team_id: 'T111',
+          api_app_id: 'A111',
+          type: 'event_callback',
+          event_id: `EvBad${Math.random().toString(36).slice(2)}`,
+          event_time: Math.floor(Date.now() / 1000),
+          authorizations: [{ team_id: 'T111', user_id: 'UBOT', is_bot: true }],
+          event: value,
+          ...extra,
+        });
+      const user = { id: 'UAGENT1', name: 'agent1', team_id: 'T111' };
+      const team = { id: 'T111', domain: 'acme' };
+      const cases: { what: string; request: ReturnType<typeof signed>; status?: number }[] = [
+        ...[null, 0, 42, -1, true, 'x', '', [], [{ type: 'message' }], {}, { type: 1 }, { type: '' }].map((value) => ({
+          what: `event ${JSON.stringify(value)}`,
+          request: event(value),
+          status: 400,
+        })),
+        ...[
+          { type: 'message', channel: null },
+          { type: 'message', channel: 42 },
+          { type: 'reaction_added', item: 'x' },
+          { type: 'reaction_added', item: null },
+          { type: 'user_change', user: null },
+          { type: 'subteam_created', subteam: null },
+          { type: 'message', channel: 'C1', user: 42 },
+        ].map((value) => ({ what: `event ${JSON.stringify(value)}`, request: event(value), status: 400 })),
+        { what: 'authorizations [null]', request: event({ type: 'message' }, { authorizations: [null] }), status: 400 },
+        { what: 'authorizations "x"', request: event({ type: 'message' }, { authorizations: 'x' }), status: 400 },
+        { what: 'app_home_opened without a user', request: event({ type: 'app_home_opened', tab: 'home' }) },
+        { what: 'message with odd fields', request: event({ type: 'message', channel: 'C1', ts: 5, text: {} }) },
+        ...['null', '0', '42', '"x"', '[]', '[{"type":"event_callback"}]', 'true'].map((body) => ({
+          what: `JSON body ${body}`,
+          request: signSlackRequest(SIGNING_SECRET, body, 'application/json'),
+          status: 400,
+        })),
+        ...['null', '42', '"x"', '[]', '[null]', 'true'].map((payload) => ({
+          what: `payload ${payload}`,
+          request: form(payload),
+          status: 400,
+        })),
+        ...['{', 'not json', '{"type":"block_actions",', ''].map((payload) => ({
+          what: `payload that is not JSON ${JSON.stringify(payload)}`,
+          request: form(payload),
+        })),
+        ...[
+          { type: 'block_actions', team, user, actions: null },
+          { type: 'block_actions', team, user, actions: [] },
+          { type: 'block_actions', team, user, actions: [null] },
+          { type: 'block_actions', team, user, actions: 'x' },
+          { type: 'block_actions', team, user, actions: [{ action_id: 42 }] },
+          { type: 'block_actions', team, user: null, actions: [{ action_id: 'a' }] },
+          { type: 'block_actions', team, actions: [{ action_id: 'a' }] },
+          { type: 'block_actions', team: null, actions: [{ action_id: 'a' }] },
+          { type: 'block_actions', team, user, actions: [{ action_id: 'a' }], channel: null },
+          { type: 'block_actions', team, user, actions: [{ action_id: 'a' }], view: null },
+          { type: 'view_submission', team, user },
+          { type: 'view_submission', team, user, view: null },
+          { type: 'view_submission', team, user, view: 'x' },
+          { type: 'view_submission', team, user, view: { callback_id: 42 } },
+          { type: 'view_closed', team, view: { callback_id: 'x' } },
+          { type: 'shortcut', team, callback_id: 'wa_history' },
+          { type: 'shortcut', team, user, callback_id: 42 },
+          { type: 'message_action', team, user, callback_id: 'x', channel: null },
+          { type: 'block_suggestion', team, action_id: 'x' },
+          { type: 'block_suggestion', team, user, action_id: 42 },
+        ].map((payload) => ({
+          what: `payload ${JSON.stringify(payload)}`,
+          request: form(JSON.stringify(payload)),
+          status: 400,
+        })),
+        {
+          what: 'slash command repeating its text',
+          request: signSlackRequest(
+            SIGNING_SECRET,
+            'command=%2Fwa&text=help&text=chat&team_id=T111&user_id=UAGENT1&channel_id=C1',
+            'application/x-www-form-urlencoded',
+          ),
+          status: 400,
+        },
+        {
+          what: 'slash command without a user',
+          request: signSlackRequest(
+            SIGNING_SECRET,
+            'command=%2Fwa&text=help&team_id=T111',
+            'application/x-www-form-urlencoded',
+          ),
+          status: 400,
+        },
+        { what: 'a body of no known kind', request: signed({ hello: 'world' }) },
+      ];
+      for (const [i, c] of cases.entries()) {
+        await interleave(i);
+        const response = await postSlack(h.url, c.request);
+        record(response.status);
+        expect(response.status, c.what).toBeLessThan(500);
+        if (c.status !== undefined) expect(response.status, c.what).toBe(c.status);
+      }
+      expect(h.logs.join('')).toContain('refused a malformed Slack request');
+    });
+
+    it('answers unauthenticated API requests at once, whatever their body, and never leaves a connection hanging', async () => {
+      const path = '/api/v1/messages';
+      const keys = {
+        none: {},
+        basic: { authorization: 'Basic abc' },
+        fake: { authorization: 'Bearer wab_not_a_real_key_000000' },
+      };
+      const bodies = ['{"language":-1}', '{"language": -1, "to": []}', '{', 'null', '', 'x'.repeat(70_000)];
+      for (const [i, body] of bodies.entries()) {
+        for (const [name, auth] of Object.entries(keys)) {
+          const types: Record<string, string>[] = [
+            { 'content-type': 'application/json' },
+            { 'content-type': 'text/plain' },
+            {},
+          ];
+          for (const type of types) {
+            await interleave(i);
+            const answer = await raw({ path, headers: { ...auth, ...type }, body }, `API ${name} ${body.slice(0, 20)}`);
+            expect(answer.status, `${name} ${JSON.stringify(type)} ${body.slice(0, 20)}`).toBe(401);
+          }
+        }
+      }
+      // Large bodies, and bodies that never end: answered without reading them, then the connection closes.
+      const large = JSON.stringify({ language: -1, padding: 'x'.repeat(5 * 1024 * 1024) });
+      const answer = await raw(
+        { path, headers: { ...keys.fake, 'content-type': 'application/json' }, body: large },
+        'API 5 MB',
+      );
+      expect(answer.status).toBe(401);
+      const unending: Record<string, string>[] = [
+        { 'content-type': 'application/json', 'content-length': '100000' },
+        { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        { 'content-length': '100000' },
+      ];
+      for (const headers of unending) {
+        const partial = headers['transfer-encoding'] ? '10\r\n{"language": -1,\r\n' : '{"language": -1, "padding": "';
+        const never = await raw({ path, headers: { ...keys.fake, ...headers }, partial }, 'API body never ends');
+        expect(never.status, JSON.stringify(headers)).toBe(401);
+        expect(never.headers.connection, 'the unread body closes the connection').toBe('close');
+      }
+      // A kept-alive connection whose last request was answered before its body was read (Bolt's
+      // 413, the webhook's) must not swallow the next request on it.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const oversized = signSlackRequest(
+          SIGNING_SECRET,
+          JSON.stringify({ type: 'event_callback', padding: 'x'.repeat(2 * 1024 * 1024) }),
+          'application/json',
+        );
+        const first = [
+          { path: '/slack/events', headers: oversized.headers, body: oversized.body, agent },
+          {
+            path: '/webhooks/whatsapp',
+            headers: { 'content-type': 'application/json' },
+            body: 'x'.repeat(4 * 1024 * 1024),
+            agent,
+          },
+          { path, headers: { ...keys.basic, 'content-type': 'application/json' }, body: large, agent },
+        ];
+        for (const request of first) {
+          const refused = await raw(request, `${request.path} oversized, kept alive`);
+          expect([401, 413], request.path).toContain(refused.status);
+          const next = await raw(
+            { path, headers: { ...keys.fake, 'content-type': 'application/json' }, body: '{"language":-1}', agent },
+            `API after ${request.path} on the same connection`,
+          );
+          expect(next.status, `the request after ${request.path} is answered`).toBe(401);
+        }
+      } finally {
+        agent.destroy();
+      }
+    });
+
     it('still works normally afterwards, answered every case, and lost nothing it had accepted', async () => {
       expect(cases).toBeGreaterThanOrEqual(1000);
+      expect(answers.length).toBeGreaterThanOrEqual(cases);
+      expect(
+        answers.filter((a) => a.ms > ANSWER_BOUND_MS).map((a) => `${a.what}: ${Math.round(a.ms)} ms`),
+        `every request answered within ${ANSWER_BOUND_MS} ms`,
+      ).toEqual([]);
       // A fresh connection: the oversized requests above made the server drop theirs, as it should.
       const health = await fetch(`${h.url}/healthz`);
       expect(health.status).toBe(200);

@@ -87,6 +87,77 @@ describe('Socket Mode', () => {
     expect(JSON.stringify(ack.payload)).toContain('/wa chat');
   });
 
+  it('acknowledges requests from another workspace and malformed ones without running anything', async () => {
+    await waitFor('socket connected', () => socket !== null, 20_000);
+    const callsBefore = slack.calls.length;
+    const command = (envelope: string, team: string) => ({
+      envelope_id: envelope,
+      type: 'slash_commands',
+      accepts_response_payload: true,
+      payload: {
+        token: 'x',
+        team_id: team,
+        channel_id: 'C0AGENTS',
+        user_id: 'UAGENT1',
+        command: '/wa',
+        text: 'sessions',
+        response_url: 'https://hooks.slack.com/commands/1',
+        trigger_id: 't-foreign',
+        api_app_id: 'A111',
+      },
+    });
+    const event = (envelope: string, body: Record<string, unknown>) => ({
+      envelope_id: envelope,
+      type: 'events_api',
+      accepts_response_payload: false,
+      payload: {
+        token: 'x',
+        team_id: 'T999OTHER',
+        api_app_id: 'A111',
+        type: 'event_callback',
+        event_id: envelope,
+        ...body,
+      },
+    });
+    const envelopes = [
+      command('env-foreign-command', 'T999OTHER'),
+      event('env-foreign-event', {
+        event: { type: 'app_home_opened', user: 'UAGENT1', tab: 'home' },
+        authorizations: [{ team_id: 'T999OTHER', user_id: 'UBOT', is_bot: true }],
+      }),
+      // (An envelope whose `event` is not an object at all never reaches the app: @slack/socket-mode
+      // reads `payload.event.type` first and drops it.)
+      event('env-odd-channel', { team_id: 'T111', event: { type: 'message', channel: null, user: 'UAGENT1' } }),
+      {
+        envelope_id: 'env-odd-actions',
+        type: 'interactive',
+        accepts_response_payload: true,
+        payload: {
+          type: 'block_actions',
+          team: { id: 'T111' },
+          user: { id: 'UAGENT1' },
+          actions: [null],
+          trigger_id: 't-odd',
+        },
+      },
+    ];
+    for (const envelope of envelopes) socket?.send(JSON.stringify(envelope));
+    for (const envelope of envelopes) {
+      const ack = await waitFor(`${envelope.envelope_id} acknowledged`, () =>
+        acks.find((a) => a.envelope_id === envelope.envelope_id),
+      );
+      expect(JSON.stringify(ack.payload ?? {}), `${envelope.envelope_id} answered nothing`).toBe('{}');
+    }
+    await waitFor('the refusal logged', () =>
+      app.output.join('').includes('refused a Slack request from another workspace'),
+    );
+    await waitFor('the malformed ones logged', () => app.output.join('').includes('refused a malformed Slack request'));
+    expect(
+      slack.calls.slice(callsBefore).filter((c) => c.method !== 'auth.test'),
+      'nothing ran for them',
+    ).toEqual([]);
+  });
+
   it('still serves the WhatsApp webhook on PORT, posting into Slack', async () => {
     expect(
       (await postMetaWebhook(app.url, inboundWebhook({ type: 'text', text: { body: 'hello over socket mode' } })))

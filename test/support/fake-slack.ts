@@ -100,6 +100,8 @@ export async function startFakeSlack(options: {
    * Retry-After. Off unless given, since most tests shorten the app's own pacing.
    */
   channelPostRate?: { perSecond: number; burst: number };
+  /** false: uploads are counted, not kept (benchmarks moving gigabytes); `uploads` then has only their size. */
+  keepUploads?: boolean;
 }) {
   const manifest = options.manifest ?? readManifest();
   const botScopes = new Set(manifest.oauth_config?.scopes?.bot ?? []);
@@ -136,7 +138,7 @@ export async function startFakeSlack(options: {
     { id: string; name: string; real_name: string; display_name: string; flags: Required<SlackUserFlags> }
   >();
   const files = new Map<string, { id: string; name: string; mimetype: string; bytes: Buffer; title?: string }>();
-  const uploads = new Map<string, { filename: string; bytes: Buffer | null }>();
+  const uploads = new Map<string, { filename: string; bytes: Buffer | null; size?: number }>();
   const completed: {
     channel_id?: string;
     thread_ts?: string;
@@ -166,6 +168,7 @@ export async function startFakeSlack(options: {
   const after = (oldest: string | undefined) => (m: FakeMessage) =>
     oldest === undefined || Number(m.ts) > Number(oldest);
   let url = '';
+  let uploadBase: string | null = null;
   let socketModeUrl: string | null = null;
 
   const activeFault = (method: string): Fault | null => {
@@ -361,7 +364,7 @@ export async function startFakeSlack(options: {
       case 'files.getUploadURLExternal': {
         const id = `F${++idCounter}`;
         uploads.set(id, { filename: str('filename') ?? 'file', bytes: null });
-        return { ok: true, upload_url: `${url}upload/${id}`, file_id: id };
+        return { ok: true, upload_url: `${uploadBase ?? url}upload/${id}`, file_id: id };
       }
       case 'files.completeUploadExternal': {
         const list = (body.files as { id: string; title?: string }[] | undefined) ?? [];
@@ -437,6 +440,16 @@ export async function startFakeSlack(options: {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(payload));
     };
+    if (options.keepUploads === false && path.startsWith('/upload/')) {
+      const upload = uploads.get(path.slice('/upload/'.length));
+      let size = 0;
+      for await (const chunk of req) size += (chunk as Buffer).length;
+      if (!upload) return send(404, { ok: false });
+      upload.size = size;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`OK - ${size}`);
+      return;
+    }
     const raw = await readBody(req);
     if (path.startsWith('/upload/')) {
       const id = path.slice('/upload/'.length);
@@ -565,6 +578,10 @@ export async function startFakeSlack(options: {
       const list = faults.get(method) ?? [];
       list.push({ kind: 'lost_response', remaining: count, until: 0, retryAfterSeconds: 0, status: 500 });
       faults.set(method, list);
+    },
+    /** Where files.getUploadURLExternal sends uploads (null: this fake itself). */
+    setUploadBaseUrl(base: string | null) {
+      uploadBase = base;
     },
     /** Where `apps.connections.open` points Socket Mode clients. */
     setSocketModeUrl(wsUrl: string) {

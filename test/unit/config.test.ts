@@ -135,6 +135,16 @@ describe('configuration', () => {
     expect(problemsOf({ ...metaEnv, API_KEY_TTL_DAYS: '366' })).toEqual(['API_KEY_TTL_DAYS must be at most 365']);
   });
 
+  it('sizes the media memory budget from MEDIA_MEMORY_BUDGET_MB (96 MB unless set), within 16–4096', () => {
+    expect(loadConfig(metaEnv).mediaMemoryBudgetBytes).toBe(96 * 1024 * 1024);
+    expect(loadConfig({ ...metaEnv, MEDIA_MEMORY_BUDGET_MB: '256' }).mediaMemoryBudgetBytes).toBe(256 * 1024 * 1024);
+    for (const value of ['0', '15', '4097', '1.5', 'lots'])
+      expect(
+        problemsOf({ ...metaEnv, MEDIA_MEMORY_BUDGET_MB: value }).some((p) => p.startsWith('MEDIA_MEMORY_BUDGET_MB')),
+        value,
+      ).toBe(true);
+  });
+
   it('parses every DATABASE_URL form', () => {
     expect(parseDatabaseUrl(undefined)).toEqual({ kind: 'sqlite', path: './data/bridge.sqlite' });
     expect(parseDatabaseUrl('sqlite:/var/lib/bridge.db')).toEqual({ kind: 'sqlite', path: '/var/lib/bridge.db' });

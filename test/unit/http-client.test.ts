@@ -78,6 +78,35 @@ describe('HTTP client size cap', () => {
     await http.close();
   });
 
+  it('reads a declared body straight into one buffer of its size, after asking beforeBody with its length', async () => {
+    const http = createHttpClient({ retries: 0 });
+    const asked: [number, number | null][] = [];
+    const response = await http.request({
+      method: 'GET',
+      url: `${url}/declared`,
+      maxResponseBytes: TOTAL,
+      beforeBody: async (status, length) => {
+        asked.push([status, length]);
+      },
+    });
+    expect(asked).toEqual([[200, TOTAL]]);
+    expect(response.body.length).toBe(TOTAL);
+    // One allocation of exactly the declared size (no list of chunks joined into a second copy).
+    expect(response.body.buffer.byteLength).toBe(TOTAL);
+    expect(response.body.byteOffset).toBe(0);
+    const chunked = await http.request({
+      method: 'GET',
+      url: `${url}/chunked`,
+      maxResponseBytes: TOTAL,
+      beforeBody: async (status, length) => {
+        asked.push([status, length]);
+      },
+    });
+    expect(chunked.body.length).toBe(TOTAL);
+    expect(asked.at(-1)).toEqual([200, null]);
+    await http.close();
+  });
+
   it('makes the Meta adapter refuse inbound media that streams past the cap with no declared size', async () => {
     const graph = await startFakeMetaGraph();
     try {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { BudgetHold, ByteBudget } from '../../shared/byte-budget.js';
 import type { Logger } from '../../shared/logger.js';
-import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
+import type { OutboundMediaRef, WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
 import type { HeaderFile } from '../conversation-templates.js';
 import { outboundMediaRule } from '../outbound-media.js';
 import { createNumberValidatorPool, type NumberValidator } from '../phone-number-pool.js';
@@ -60,7 +61,8 @@ export function createCampaignDrafts(deps: {
   campaigns: CampaignRepository;
   catalog: TemplateCatalog;
   provider: WhatsAppProvider;
-  downloadSlackFile(url: string, maxBytes: number): Promise<Buffer>;
+  downloadSlackFile(url: string, maxBytes: number, memory?: BudgetHold): Promise<Buffer>;
+  mediaBudget?: ByteBudget;
   now: () => number;
   logger: Logger;
   /** Validates a file's numbers in bulk (default: a worker pool, off the event loop). */
@@ -140,13 +142,22 @@ export function createCampaignDrafts(deps: {
     if (mediaKind) {
       if (!request.headerFile)
         return { ok: false, field: 'header', error: `This template needs a header ${mediaKind}.` };
-      const rule = outboundMediaRule(request.headerFile.mimeType);
-      const bytes = await deps.downloadSlackFile(request.headerFile.urlPrivate, rule.maxBytes);
-      const mediaRef = await deps.provider.uploadMedia(request.sendingNumberId, {
-        bytes,
-        mimeType: request.headerFile.mimeType,
-        filename: request.headerFile.name,
-      });
+      const file = request.headerFile;
+      const rule = outboundMediaRule(file.mimeType);
+      // The header file counts against the media memory budget until it is uploaded.
+      const memory = deps.mediaBudget?.hold();
+      let mediaRef: OutboundMediaRef;
+      try {
+        await memory?.reserve(file.size > 0 ? Math.min(file.size, rule.maxBytes) : rule.maxBytes);
+        const bytes = await deps.downloadSlackFile(file.urlPrivate, rule.maxBytes, memory);
+        mediaRef = await deps.provider.uploadMedia(request.sendingNumberId, {
+          bytes,
+          mimeType: file.mimeType,
+          filename: file.name,
+        });
+      } finally {
+        memory?.release();
+      }
       headerMedia = {
         type: mediaKind,
         mediaRef,

@@ -1,4 +1,5 @@
 import type { AgentNotice } from '../../bridge/ports.js';
+import { escapeSlackText } from '../../shared/slack-text.js';
 import { ActionId, slackDate } from './thread-header.js';
 
 export function agentNoticeContent(notice: AgentNotice): { text: string; blocks: unknown[] } {
@@ -28,7 +29,8 @@ export function agentNoticeContent(notice: AgentNotice): { text: string; blocks:
       };
     }
     case 'not_sent': {
-      const text = `:warning: ${notice.reason}`;
+      // Reasons quote provider error texts and file names: plain text, never markup.
+      const text = `:warning: ${escapeSlackText(notice.reason)}`;
       return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
     }
     case 'uncertain': {

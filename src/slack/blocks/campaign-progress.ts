@@ -1,4 +1,5 @@
 import type { CampaignProgressModel } from '../../bridge/campaigns/campaign-reporter.js';
+import { escapeSlackText } from '../../shared/slack-text.js';
 
 export const CampaignActionId = { cancel: 'wa_campaign_cancel', downloadCsv: 'wa_campaign_csv' } as const;
 
@@ -28,10 +29,10 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
         : campaign.status === 'scheduled'
           ? `:calendar: Scheduled for <!date^${Math.floor((campaign.scheduled_at ?? 0) / 1000)}^{date_short_pretty} {time}|${new Date(campaign.scheduled_at ?? 0).toISOString()}>`
           : campaign.status === 'failed'
-            ? `:x: Stopped: ${campaign.error ?? 'error'}`
+            ? `:x: Stopped: ${escapeSlackText(campaign.error ?? 'error')}`
             : ':arrows_counterclockwise: Sending';
   const lines = [
-    `*Campaign ${campaign.template_name}* (${campaign.template_language}) by <@${campaign.created_by}> — ${state}`,
+    `*Campaign ${escapeSlackText(campaign.template_name)}* (${escapeSlackText(campaign.template_language)}) by <@${campaign.created_by}> — ${state}`,
     `\`${progressBar(processed, total)}\` ${processed} of ${total}`,
     `Sent *${sentTotal}* · Delivered *${counts.delivered + counts.read}* · Read *${counts.read}* · Failed *${counts.failed}* · Queued *${counts.queued + counts.sending}*${counts.cancelled > 0 ? ` · Cancelled *${counts.cancelled}*` : ''}`,
   ];
@@ -43,7 +44,7 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
   if (campaign.invalid_count > 0) lines.push(`${campaign.invalid_count} invalid number(s) were skipped.`);
   if (model.failureReasons.length > 0) {
     lines.push('*Failures:*');
-    for (const reason of model.failureReasons) lines.push(`• ${reason.count} × ${reason.reason}`);
+    for (const reason of model.failureReasons) lines.push(`• ${reason.count} × ${escapeSlackText(reason.reason)}`);
   }
   const buttons: unknown[] = [];
   if (campaign.status === 'sending' || campaign.status === 'scheduled') {
@@ -68,7 +69,7 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
     value: campaign.id,
   });
   return {
-    text: `Campaign ${campaign.template_name}: ${processed}/${total} processed, ${counts.failed} failed${counts.cancelled > 0 ? `, ${counts.cancelled} cancelled` : ''}`,
+    text: `Campaign ${escapeSlackText(campaign.template_name)}: ${processed}/${total} processed, ${counts.failed} failed${counts.cancelled > 0 ? `, ${counts.cancelled} cancelled` : ''}`,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 3000) } },
       { type: 'actions', block_id: `campaign:${campaign.id}`, elements: buttons },

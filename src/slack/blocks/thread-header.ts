@@ -90,5 +90,8 @@ export function threadHeaderBlocks(header: ThreadHeaderModel): { text: string; b
       ],
     });
   }
-  return { text: `WhatsApp conversation with ${header.contactName ?? header.contactNumber ?? 'a contact'}`, blocks };
+  return {
+    text: `WhatsApp conversation with ${escapeSlackText(header.contactName ?? header.contactNumber ?? 'a contact')}`,
+    blocks,
+  };
 }

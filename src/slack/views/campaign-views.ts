@@ -78,7 +78,7 @@ export function campaignFormView(input: {
       elements: [
         {
           type: 'mrkdwn',
-          text: `Unavailable: ${unavailable.map((n) => `${n.phone_number} (${n.health_reason ?? 'not connected'})`).join(', ')}`.slice(
+          text: `Unavailable: ${unavailable.map((n) => `${n.phone_number} (${escapeSlackText(n.health_reason ?? 'not connected')})`).join(', ')}`.slice(
             0,
             3000,
           ),
@@ -169,7 +169,7 @@ export function campaignProblemView(problem: string): ModalView {
     title: { type: 'plain_text', text: 'WhatsApp campaign' },
     close: { type: 'plain_text', text: 'Close' },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `:warning: ${problem}`.slice(0, 3000) } },
+      { type: 'section', text: { type: 'mrkdwn', text: `:warning: ${escapeSlackText(problem)}`.slice(0, 3000) } },
       {
         type: 'context',
         elements: [{ type: 'mrkdwn', text: 'Nothing was sent. Run `/wa send` again after fixing it.' }],
@@ -191,9 +191,9 @@ export function campaignConfirmView(
     `*Recipients:* ${summary.recipients}`,
     `*Invalid numbers skipped:* ${summary.invalid.length}${summary.duplicates ? ` · *Duplicates removed:* ${summary.duplicates}` : ''}`,
     `*Sending number:* ${sendingNumber}`,
-    `*Template:* ${summary.templateName}`,
-    `*Language:* ${summary.language}`,
-    `*Category:* ${summary.category}`,
+    `*Template:* ${escapeSlackText(summary.templateName)}`,
+    `*Language:* ${escapeSlackText(summary.language)}`,
+    `*Category:* ${escapeSlackText(summary.category)}`,
   ];
   if (summary.perRecipientVariables) lines.push('Variables come from the CSV file, per recipient.');
   if (summary.ignoredColumns.length > 0) {
@@ -212,7 +212,10 @@ export function campaignConfirmView(
   if (summary.invalid.length > 0) {
     const shown = summary.invalid
       .slice(0, INVALID_LINES_SHOWN)
-      .map((i) => `• line ${i.line}: \`${escapeSlackText(i.input.slice(0, 40).replace(/`/g, "'"))}\` — ${i.reason}`);
+      .map(
+        (i) =>
+          `• line ${i.line}: \`${escapeSlackText(i.input.slice(0, 40).replace(/`/g, "'"))}\` — ${escapeSlackText(i.reason)}`,
+      );
     const more = summary.invalid.length > INVALID_LINES_SHOWN;
     blocks.push({
       type: 'section',

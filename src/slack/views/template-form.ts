@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type HeaderMediaKind, headerMediaKind, renderTemplate, templateVariables } from '../../bridge/templates.js';
+import { escapeSlackText } from '../../shared/slack-text.js';
 import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
 
 /** Block ids and action ids shared by the template picker and the campaign modal. */
@@ -88,7 +89,10 @@ export function templateFormBlocks(
   const template = templates.find((t) => t.name === selectedName && t.language === language);
   if (!template) return blocks;
 
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Category: *${template.category}*` }] });
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `Category: *${escapeSlackText(template.category)}*` }],
+  });
   for (const variable of templateVariables(template)) {
     blocks.push({
       type: 'input',
@@ -125,7 +129,7 @@ export function templateFormBlocks(
       type: 'mrkdwn',
       text: `*Preview*\n${preview
         .split('\n')
-        .map((l) => `>${l}`)
+        .map((l) => `>${escapeSlackText(l)}`)
         .join('\n')}`.slice(0, 3000),
     },
   });

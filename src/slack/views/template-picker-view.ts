@@ -1,5 +1,6 @@
 import type { KnownBlock, ModalView } from '@slack/web-api';
 import { headerMediaKind, templateVariables } from '../../bridge/templates.js';
+import { escapeSlackText } from '../../shared/slack-text.js';
 import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
 import {
   effectiveSelection,
@@ -37,7 +38,7 @@ export function templatePickerView(input: {
     submit: { type: 'plain_text' as const, text: 'Send' },
     close: { type: 'plain_text' as const, text: 'Cancel' },
     blocks: [
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `To: *${input.contactLabel}*` }] },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `To: *${escapeSlackText(input.contactLabel)}*` }] },
       ...templateFormBlocks(
         input.templates,
         { templateName: metadata.templateName, language: metadata.language },

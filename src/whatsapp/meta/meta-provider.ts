@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { MetaSettings } from '../../config.js';
+import type { BudgetHold } from '../../shared/byte-budget.js';
 import { type HttpClient, HttpError, type HttpResponse } from '../../shared/http-client.js';
 import { classifyMetaErrorCode, ProviderError } from '../provider-errors.js';
 import type {
@@ -261,7 +262,7 @@ export function createMetaProvider(options: {
         {
           method: 'POST',
           url: `${settings.graphUrl}/${encodeURIComponent(fromNumberId)}/media`,
-          headers: { ...auth, 'content-type': multipart.contentType },
+          headers: { ...auth, 'content-type': multipart.contentType, 'content-length': String(multipart.length) },
           body: multipart.body,
           timeoutMs: 120_000,
         },
@@ -273,7 +274,7 @@ export function createMetaProvider(options: {
       return { kind: 'id', id: parsed.data.id };
     },
 
-    async downloadMedia(ref: InboundMediaRef, maxBytes: number): Promise<DownloadedMedia> {
+    async downloadMedia(ref: InboundMediaRef, maxBytes: number, memory?: BudgetHold): Promise<DownloadedMedia> {
       const info = await getJson(
         `${settings.graphUrl}/${encodeURIComponent(ref.id)}`,
         mediaInfoSchema,
@@ -286,8 +287,21 @@ export function createMetaProvider(options: {
       if (host !== graphHost && !META_MEDIA_HOSTS.some((pattern) => pattern.test(host))) {
         throw new ProviderError('media_error', `refusing to download media from ${host}`);
       }
+      await memory?.reserve(size ?? maxBytes);
       const response = await call(
-        { method: 'GET', url: info.url, headers: auth, maxResponseBytes: maxBytes, timeoutMs: 120_000 },
+        {
+          method: 'GET',
+          url: info.url,
+          headers: auth,
+          maxResponseBytes: maxBytes,
+          timeoutMs: 120_000,
+          ...(memory
+            ? {
+                beforeBody: (status: number, length: number | null) =>
+                  status === 200 ? memory.reserve(length ?? maxBytes) : Promise.resolve(),
+              }
+            : {}),
+        },
         'downloading media',
       );
       if (response.status !== 200) throw toProviderError(response, 'downloading media');

@@ -33,11 +33,14 @@ export function buildMetaMessageBody(message: OutboundMessage): Record<string, u
   }
 }
 
-/** multipart/form-data for the media upload (built by hand: one file part plus plain fields). */
+/**
+ * multipart/form-data for the media upload (built by hand: one file part plus plain fields), as
+ * parts sent one after the other: the file's bytes are never copied into a second buffer.
+ */
 export function multipartBody(
   fields: Record<string, string>,
   file: { name: string; filename: string; mimeType: string; bytes: Buffer },
-): { body: Buffer; contentType: string } {
+): { body: Buffer[]; length: number; contentType: string } {
   const boundary = `----bridge${Date.now().toString(16)}${Math.random().toString(16).slice(2)}`;
   const safe = (value: string) => value.replace(/["\r\n]/g, '_');
   const parts: Buffer[] = [];
@@ -53,5 +56,9 @@ export function multipartBody(
     file.bytes,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   );
-  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+  return {
+    body: parts,
+    length: parts.reduce((sum, part) => sum + part.length, 0),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+  };
 }
