@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../src/db/create-db.js';
 import type { AppProcess } from '../support/app-process.js';
@@ -23,37 +21,13 @@ const PREPARE_ATTEMPTS = 5;
 
 type StoredView = { id: string; hash: string; view: { private_metadata?: string; callback_id?: string } };
 
-/**
- * A file host on the Slack API's host that accepts downloads and never answers: the campaign
- * preparation is reliably in the middle of its run when the test kills the process.
- */
-async function startStalledFileHost() {
-  const requests: string[] = [];
-  const pending: IncomingMessage[] = [];
-  const server: Server = createServer((req) => {
-    requests.push(req.url ?? '');
-    pending.push(req);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 for (const dialect of cases) {
   describe.runIf(dialect.available)(`a job that takes the process down, on ${dialect.name}`, () => {
     let slack: FakeSlack;
     let meta: FakeMetaGraph;
     let database: TestDatabase;
     let app: AppProcess;
-    let fileHost: Awaited<ReturnType<typeof startStalledFileHost>>;
     beforeAll(async () => {
-      fileHost = await startStalledFileHost();
       ({ slack, meta, database, app } = await startProcessStack({
         database: dialect.name === 'sqlite' ? createSqliteDatabase() : await dialect.create(),
         // PostgreSQL has no restart release (replicas): an abandoned job is taken back after its lease.
@@ -63,8 +37,9 @@ for (const dialect of cases) {
     }, 60_000);
     afterAll(async () => {
       await stopProcessStack({ slack, meta, database, app });
-      await fileHost?.close();
     });
+
+    const stalledDownloads = () => slack.downloads.filter((d) => d.id === 'FSTALLED').length;
 
     /** `/wa send` up to the submission of a recipients file whose download never finishes. */
     async function submitStalledFile(): Promise<string> {
@@ -101,14 +76,15 @@ for (const dialect of cases) {
         );
         await waitFor(`${actionId}`, () => (slack.views.get(form.id) as StoredView).hash !== hash);
       }
-      const file = {
+      // Slack accepts the download and never answers: the preparation is reliably mid-run when
+      // the test kills the process.
+      const file = slack.addFile({
         id: 'FSTALLED',
         name: 'recipients.csv',
         mimetype: 'text/csv',
-        size: 427_000,
-        url_private: `${fileHost.url}/files/FSTALLED`,
-        url_private_download: `${fileHost.url}/files/FSTALLED/download`,
-      };
+        bytes: Buffer.alloc(0),
+      });
+      slack.stallDownloads('FSTALLED');
       const submitted = await postSlack(
         app.url,
         interactivity(
@@ -133,7 +109,7 @@ for (const dialect of cases) {
       const viewId = await submitStalledFile();
       // Each run downloads the file, and the process dies mid-run (kill -9), as an out-of-memory would.
       for (let run = 1; run <= PREPARE_ATTEMPTS; run++) {
-        await waitFor(`run ${run} started`, () => fileHost.requests.length >= run, 30_000);
+        await waitFor(`run ${run} started`, () => stalledDownloads() >= run, 30_000);
         await app.kill9();
         await app.start();
       }
@@ -154,7 +130,7 @@ for (const dialect of cases) {
 
       // Past another lease and poll: the job is not claimed again, and the app keeps serving.
       await new Promise((resolve) => setTimeout(resolve, 3_000));
-      expect(fileHost.requests, 'the handler ran once per attempt, never after').toHaveLength(PREPARE_ATTEMPTS);
+      expect(stalledDownloads(), 'the handler ran once per attempt, never after').toBe(PREPARE_ATTEMPTS);
       expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
       const handle = createDatabase(database.target);
       try {
@@ -170,7 +146,7 @@ for (const dialect of cases) {
         await handle.close();
       }
       console.info(
-        `crash loop on ${dialect.name}: ${fileHost.requests.length} runs killed, then failed on claim ${PREPARE_ATTEMPTS + 1}`,
+        `crash loop on ${dialect.name}: ${stalledDownloads()} runs killed, then failed on claim ${PREPARE_ATTEMPTS + 1}`,
       );
     }, 240_000);
   });

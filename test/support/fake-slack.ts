@@ -133,6 +133,7 @@ export async function startFakeSlack(options: {
     return false;
   };
   const messages: FakeMessage[] = [];
+  const stalledDownloads = new Set<string>();
   const users = new Map<
     string,
     { id: string; name: string; real_name: string; display_name: string; flags: Required<SlackUserFlags> }
@@ -470,7 +471,10 @@ export async function startFakeSlack(options: {
         res.end('<html>login</html>');
         return;
       }
-      const file = files.get(path.slice('/files/'.length).split('/')[0] ?? '');
+      const fileId = path.slice('/files/'.length).split('/')[0] ?? '';
+      // Accepted and never answered: the download hangs until the client gives up or dies.
+      if (stalledDownloads.has(fileId)) return;
+      const file = files.get(fileId);
       if (!file) return send(404, { ok: false });
       res.writeHead(200, { 'content-type': file.mimetype, 'content-length': String(file.bytes.length) });
       res.end(file.bytes);
@@ -610,6 +614,10 @@ export async function startFakeSlack(options: {
     },
     addGroup(id: string, members: string[]) {
       groups.set(id, members);
+    },
+    /** Downloads of this file id are accepted and never answered (a stalled transfer). */
+    stallDownloads(fileId: string) {
+      stalledDownloads.add(fileId);
     },
     /** A file a person shared; returns what a Slack event would carry for it. */
     addFile(file: { id: string; name: string; mimetype: string; bytes: Buffer }) {
