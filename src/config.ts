@@ -391,3 +391,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     apiKeyTtlMs: e.API_KEY_TTL_DAYS * 24 * 60 * 60 * 1000,
   });
 }
+
+/** Every secret in the configuration: the logger masks each wherever it appears. */
+export function secretsOf(config: Config): string[] {
+  const secrets = [config.slack.botToken, config.slack.signingSecret, config.slack.appToken ?? ''];
+  secrets.push(config.metricsToken ?? '', databasePassword(config.database));
+  if (config.whatsapp.provider === 'meta') {
+    const m = config.whatsapp.meta;
+    secrets.push(m.accessToken, m.appSecret, m.verifyToken);
+  } else if (config.whatsapp.provider === 'engagelab') {
+    const e = config.whatsapp.engagelab;
+    secrets.push(e.devKey, e.devSecret, e.callbackToken);
+  } else if (config.whatsapp.sandbox.webhookSecret) {
+    secrets.push(config.whatsapp.sandbox.webhookSecret);
+  }
+  return secrets.filter((s) => s.length > 0);
+}

@@ -14,8 +14,6 @@ export type WebhookRouteDeps = {
   logger: Logger;
   /** Stores the events durably; the request is acknowledged only after this resolves. */
   accept(events: WebhookEvent[]): Promise<void>;
-  /** false while shutting down: new webhooks get a 503 and the provider delivers them again. */
-  accepting(): boolean;
   onStarted?(): void;
   onFinished?(): void;
   onResult?(outcome: WebhookOutcome, durationMs: number): void;
@@ -125,10 +123,6 @@ export function createWhatsAppWebhookHandler(deps: WebhookRouteDeps) {
   }
 
   return (req: IncomingMessage, res: ServerResponse): void => {
-    if (!deps.accepting()) {
-      reply(res, 503, json({ error: 'shutting down' }), 'application/json', true);
-      return;
-    }
     if (req.method === 'GET') {
       const check = deps.provider.checkSubscription(queryOf(req));
       if (check.ok) reply(res, 200, check.challenge, 'text/plain');

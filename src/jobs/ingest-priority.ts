@@ -36,3 +36,4 @@ export function createIngestTracker() {
     },
   };
 }
+export type IngestTracker = ReturnType<typeof createIngestTracker>;

@@ -4,6 +4,7 @@ import type { HttpClient } from '../shared/http-client.js';
 import type { Logger } from '../shared/logger.js';
 import { escapeSlackText } from '../shared/slack-text.js';
 import { campaignProgressContent } from './blocks/campaign-progress.js';
+import type { DirectMessages } from './direct-messages.js';
 import { describeSlackError } from './slack-errors.js';
 import type { SlackGateway } from './slack-gateway.js';
 import { dmRefusalReason } from './user-file-delivery.js';
@@ -17,12 +18,10 @@ const UNPOSTABLE_CHANNEL = ['not_in_channel', 'channel_not_found', 'is_archived'
  */
 export function createCampaignSlackPort(deps: {
   gateway: SlackGateway;
+  dms: DirectMessages;
   http: HttpClient;
   logger: Logger;
-}): CampaignSlackPort & {
-  openDm(userId: string): Promise<string>;
-  uploadToDm(userId: string, file: { bytes: Buffer; filename: string; title: string }, comment: string): Promise<void>;
-} {
+}): CampaignSlackPort {
   const { gateway } = deps;
   const toldWhereLaunched = new Set<string>();
 
@@ -51,14 +50,7 @@ export function createCampaignSlackPort(deps: {
       );
     }
   }
-  async function openDm(userId: string): Promise<string> {
-    const result = await gateway.direct((client) => client.conversations.open({ users: userId }));
-    const id = result.channel?.id;
-    if (!id) throw new Error('conversations.open returned no channel');
-    return id;
-  }
   return {
-    openDm,
     async showProgress(channelId, ts, model) {
       const content = campaignProgressContent(model);
       if (ts) {
@@ -82,25 +74,13 @@ export function createCampaignSlackPort(deps: {
         // The command was run somewhere the app can't post (a DM between people, a channel it
         // isn't in): report in a DM with the person who launched it instead.
         try {
-          const dm = await openDm(model.campaign.created_by);
+          const dm = await deps.dms.openDm(model.campaign.created_by);
           return { channelId: dm, ts: await post(dm) };
         } catch (dmError) {
           await tellWhereLaunched(model.campaign, error, dmError);
           throw dmError;
         }
       }
-    },
-    async uploadToDm(userId, file, comment) {
-      const channel = await openDm(userId);
-      await gateway.inChannel(channel, (client) =>
-        client.filesUploadV2({
-          channel_id: channel,
-          file: file.bytes,
-          filename: file.filename,
-          title: file.title,
-          initial_comment: comment,
-        }),
-      );
     },
   };
 }

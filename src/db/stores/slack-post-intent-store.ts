@@ -124,3 +124,4 @@ export function createSlackPostIntentStore(db: Kysely<Database>): PostIntentRepo
     },
   };
 }
+export type SlackPostIntentStore = ReturnType<typeof createSlackPostIntentStore>;

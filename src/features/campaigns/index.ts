@@ -1,0 +1,239 @@
+import { createApiKeyAccess } from '../../bridge/api-key-access.js';
+import { createCampaignDispatcher } from '../../bridge/campaigns/campaign-dispatcher.js';
+import { createCampaignDrafts } from '../../bridge/campaigns/campaign-drafts.js';
+import { createCampaignReporter } from '../../bridge/campaigns/campaign-reporter.js';
+import { createTriggeredTemplates } from '../../bridge/campaigns/triggered-templates.js';
+import { JobKind } from '../../bridge/job-kinds.js';
+import { createApiKeyStore } from '../../db/stores/api-key-store.js';
+import { type CampaignStore, createCampaignStore } from '../../db/stores/campaign-store.js';
+import { createSendBudgetStore } from '../../db/stores/send-budget-store.js';
+import { apiRoutes } from '../../http/api-routes.js';
+import { createHttpClient } from '../../shared/http-client.js';
+import { createCampaignSlackPort } from '../../slack/campaign-slack-port.js';
+import { registerCampaignActions } from '../../slack/listeners/actions/campaign-actions.js';
+import { apikeySubcommand } from '../../slack/listeners/commands/apikey-subcommand.js';
+import { sendSubcommand } from '../../slack/listeners/commands/send-subcommand.js';
+import {
+  type CampaignPrepareRequest,
+  registerCampaignSubmissions,
+} from '../../slack/listeners/views/campaign-submissions.js';
+import { type CampaignFormMetadata, CampaignViewIds, campaignFormView } from '../../slack/views/campaign-views.js';
+import { parseViewState, variableValuesFrom } from '../../slack/views/template-form.js';
+import type { AppContext } from '../context.js';
+import type { FeatureRegistry } from '../registry.js';
+import type { SessionChat } from '../session-chat/index.js';
+import { createCampaignReports } from './campaign-reports.js';
+import { createCampaignPreparation } from './preparation.js';
+
+/** A preparation that keeps failing (or keeps taking the process down) is given up after this. */
+const PREPARE_ATTEMPTS = 5;
+
+/**
+ * Template campaigns: durable paced sending with live progress and a report, `/wa send` (form,
+ * preparation, confirmation), and the HTTP API for triggered templates with its keys.
+ */
+export function installCampaigns(ctx: AppContext, registry: FeatureRegistry, chat: SessionChat) {
+  const campaigns = createCampaignStore(ctx.database.db, ctx.database.dialect);
+  const sending = installSending(ctx, registry, chat, campaigns);
+  installCampaignForm(ctx, registry, campaigns, sending);
+  const api = installTemplateApi(ctx, registry, campaigns, sending);
+  const { clock } = ctx;
+  return {
+    authenticateApiKey: api.authenticateApiKey,
+    /** Recipients of the campaigns sending now, by status (for /metrics). */
+    async activeCounts() {
+      const active = await campaigns.active(clock.now());
+      return Promise.all(active.map(async (c) => ({ campaignId: c.id, counts: await campaigns.counts(c.id) })));
+    },
+    retention: {
+      purgeCampaignVariables: async (cutoff: number) =>
+        (await campaigns.purgeRecipientVariables(cutoff)) + (await campaigns.purgeCampaignParameters(cutoff)),
+      purgeApiRequests: api.purgeRequestsBefore,
+      purgeDrafts: (cutoff: number) => campaigns.purgeDrafts(cutoff),
+    },
+  };
+}
+export type Campaigns = ReturnType<typeof installCampaigns>;
+
+/** The dispatcher that sends, the progress message that reports, and the buttons on it. */
+function installSending(ctx: AppContext, registry: FeatureRegistry, chat: SessionChat, campaigns: CampaignStore) {
+  const { config, clock, logger } = ctx;
+  const reporter = createCampaignReporter({
+    campaigns,
+    slack: createCampaignSlackPort({
+      gateway: ctx.slack.gateway,
+      dms: ctx.slack.dms,
+      http: createHttpClient({ timeoutMs: 10_000, retries: 1 }),
+      logger: logger.child({ component: 'campaign-progress' }),
+    }),
+    now: clock.now,
+    logger: logger.child({ component: 'campaign-progress' }),
+  });
+  const dispatcher = createCampaignDispatcher({
+    campaigns,
+    budget: createSendBudgetStore(ctx.database.db),
+    provider: ctx.provider,
+    catalog: ctx.templates,
+    maxPerSecond: config.maxMessagesPerSecond,
+    concurrency: ctx.tuning.campaignConcurrency ?? 32,
+    workerId: ctx.jobs.workerId,
+    now: clock.now,
+    logger: logger.child({ component: 'campaigns' }),
+    onProgress: (id) => reporter.soon(id),
+    onFinished: (id) => void reporter.now(id),
+    leaseMs: config.workLeaseMs,
+    retryBaseDelayMs: ctx.tuning.campaignRetryBaseDelayMs,
+  });
+  // Delivery statuses of campaign sends arrive with the conversations' own.
+  chat.onDeliveryStatus(async (event) => {
+    const firstError = event.errors[0];
+    const campaignId = await campaigns.applyStatus(
+      event.providerMessageId,
+      event.status,
+      firstError ? { code: firstError.code, detail: firstError.detail ?? firstError.title } : null,
+      clock.now(),
+    );
+    if (campaignId) reporter.soon(campaignId);
+    return campaignId !== null;
+  });
+  const reports = createCampaignReports({
+    campaigns,
+    reporter,
+    marketers: ctx.roles.marketers,
+    deliverFile: ctx.deliverFile,
+    now: clock.now,
+  });
+  registry.slackListeners((app) =>
+    registerCampaignActions(app, { cancel: reports.cancel, exportCsv: reports.exportCsv }),
+  );
+  registry.lifecycle({
+    start: () => dispatcher.start(),
+    stop: () => dispatcher.stop(),
+    drain: () => reporter.flush().catch(() => {}),
+  });
+  return { reporter, dispatcher };
+}
+
+/** `/wa send`: the form, its preparation as a job, and the confirmation that starts the sending. */
+function installCampaignForm(
+  ctx: AppContext,
+  registry: FeatureRegistry,
+  campaigns: CampaignStore,
+  sending: ReturnType<typeof installSending>,
+) {
+  const { clock, logger } = ctx;
+  const marketers = ctx.roles.marketers;
+  const drafts = createCampaignDrafts({
+    campaigns,
+    catalog: ctx.templates,
+    provider: ctx.provider,
+    downloadSlackFile: (url, maxBytes, memory) => ctx.slack.conversations.downloadFile(url, maxBytes, memory),
+    mediaBudget: ctx.media.budget,
+    now: clock.now,
+    logger: logger.child({ component: 'campaign-drafts' }),
+  });
+  const preparation = createCampaignPreparation({
+    drafts,
+    conversations: ctx.conversations,
+    gateway: ctx.slack.gateway,
+    dms: ctx.slack.dms,
+    deliverFile: ctx.deliverFile,
+    logger,
+  });
+  ctx.jobs.handle(JobKind.campaignPrepare, {
+    pool: 'slack',
+    handler: (payload) => preparation.prepare(payload as CampaignPrepareRequest),
+    onGaveUp: (payload, error) => preparation.gaveUp(payload as CampaignPrepareRequest, error),
+  });
+  registry.subcommand(
+    'send',
+    sendSubcommand({
+      client: ctx.slack.client,
+      mayLaunchCampaigns: marketers,
+      sendingNumbers: () => ctx.sendingNumbers.list(),
+      catalog: ctx.templates,
+      logger,
+    }),
+  );
+  registry.templateForm(
+    CampaignViewIds.formCallback,
+    async ({ view, client, field, value }) => {
+      const metadata = JSON.parse(view.private_metadata || '{}') as CampaignFormMetadata;
+      const next: CampaignFormMetadata = { ...metadata, [field]: value };
+      if (field === 'templateName') next.language = null;
+      const [numbers, templates] = await Promise.all([ctx.sendingNumbers.list(), ctx.templates.approved()]);
+      const values = variableValuesFrom(parseViewState(view.state?.values));
+      await client.views.update({
+        view_id: view.id,
+        hash: view.hash,
+        view: campaignFormView({ metadata: next, numbers, templates, values }),
+      });
+    },
+    { [CampaignViewIds.numberAction]: 'sendingNumberId' },
+  );
+  registry.slackListeners((app) =>
+    registerCampaignSubmissions(app, {
+      catalog: ctx.templates,
+      isUsableNumber: async (id) => (await ctx.conversations.sendingNumber(id))?.health === 'connected',
+      mayLaunchCampaigns: marketers,
+      queuePreparation: async (request) => {
+        await ctx.jobs.queue.enqueue({
+          kind: JobKind.campaignPrepare,
+          payload: request,
+          idempotencyKey: `prepare:${request.viewId}`,
+          maxAttempts: PREPARE_ATTEMPTS,
+        });
+      },
+      confirm: async (draftId, userId) => {
+        const draft = await campaigns.get(draftId);
+        if (!draft || draft.created_by !== userId)
+          return { ok: false, error: 'This campaign draft no longer exists; run /wa send again.' };
+        if (await drafts.confirm(draftId)) {
+          sending.dispatcher.wake();
+          // The report can take a moment for a large campaign; the modal must close within 3 s.
+          void sending.reporter.now(draftId);
+        }
+        return { ok: true };
+      },
+    }),
+  );
+}
+
+/** POST /api/v1/messages and its keys (`/wa apikey`), sent through the same dispatcher. */
+function installTemplateApi(
+  ctx: AppContext,
+  registry: FeatureRegistry,
+  campaigns: CampaignStore,
+  sending: ReturnType<typeof installSending>,
+) {
+  const { config, clock } = ctx;
+  const apiKeys = createApiKeyStore(ctx.database.db);
+  const authenticateApiKey = createApiKeyAccess({
+    keys: apiKeys,
+    mayHoldKeys: ctx.roles.marketers,
+    ttlMs: config.apiKeyTtlMs,
+    now: clock.now,
+  });
+  const triggered = createTriggeredTemplates({
+    campaigns,
+    catalog: ctx.templates,
+    sendingNumbers: () => ctx.sendingNumbers.list(),
+    requests: { find: (keyId, idem) => apiKeys.findRequest(keyId, idem) },
+    reportChannelId: config.slack.defaultChannelId,
+    now: clock.now,
+    wake: () => sending.dispatcher.wake(),
+  });
+  registry.subcommand(
+    'apikey',
+    apikeySubcommand({
+      mayManage: ctx.roles.marketers,
+      create: (name, userId) => apiKeys.create(name, userId, clock.now(), clock.now() + config.apiKeyTtlMs),
+      revoke: (id, userId) => apiKeys.revoke(id, userId, clock.now()),
+      list: (limit) => apiKeys.list(limit),
+      ttlMs: config.apiKeyTtlMs,
+      now: clock.now,
+    }),
+  );
+  registry.routes(apiRoutes({ authenticate: authenticateApiKey, templates: triggered }));
+  return { authenticateApiKey, purgeRequestsBefore: (cutoff: number) => apiKeys.purgeRequestsBefore(cutoff) };
+}

@@ -1,0 +1,217 @@
+import { type AgentReplyPayload, createAgentReplies } from '../../bridge/agent-replies.js';
+import { createConversationTemplates, type TemplateSendPayload } from '../../bridge/conversation-templates.js';
+import { createDeliveryStatusHandler, type StatusListener } from '../../bridge/delivery-statuses.js';
+import {
+  createHeaderRefreshHandler,
+  createInboundMessageHandler,
+  type HeaderRefreshPayload,
+} from '../../bridge/inbound-messages.js';
+import { JobKind } from '../../bridge/job-kinds.js';
+import { createOpenConversation } from '../../bridge/open-conversation.js';
+import { jobsForWebhookEvents } from '../../bridge/webhook-intake.js';
+import type { NewJob } from '../../db/stores/job-store.js';
+import { createProcessedEventStore } from '../../db/stores/processed-event-store.js';
+import { createWhatsAppWebhookHandler } from '../../http/whatsapp-webhook-routes.js';
+import { createGroupCommit } from '../../shared/group-commit.js';
+import {
+  registerTemplatePickerActions,
+  templatePickerRebuilder,
+} from '../../slack/listeners/actions/template-picker-actions.js';
+import { registerThreadHeaderActions } from '../../slack/listeners/actions/thread-header-actions.js';
+import { chatSubcommand } from '../../slack/listeners/commands/chat-subcommand.js';
+import { registerMessageEvents } from '../../slack/listeners/events/message-events.js';
+import { registerTemplatePickerSubmission } from '../../slack/listeners/views/template-picker-submission.js';
+import { TEMPLATE_PICKER_CALLBACK } from '../../slack/views/template-picker-view.js';
+import type { SandboxProvider } from '../../whatsapp/sandbox/sandbox-provider.js';
+import type { InboundMessageEvent, StatusEvent, WebhookEvent } from '../../whatsapp/whatsapp-provider.js';
+import type { AppContext } from '../context.js';
+import type { FeatureRegistry } from '../registry.js';
+
+type AddSession = (userId: string, contactId: string) => Promise<'added' | 'already' | 'limit_reached'>;
+
+/**
+ * Session chat: each WhatsApp conversation is a Slack thread. Provider webhooks come in (stored,
+ * then posted in order), agents' thread replies and templates go out, delivery statuses come back
+ * as reactions. Also `/wa chat`, the thread header's buttons and the template picker.
+ */
+export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, deps: { addSession: AddSession }) {
+  const { config, clock, logger, conversations, messages, threads, provider } = ctx;
+  const slack = ctx.slack.conversations;
+  const deliveries = createProcessedEventStore(ctx.database.db);
+  const statusListeners: StatusListener[] = [];
+
+  const agentReplies = createAgentReplies({
+    conversations,
+    messages,
+    slack,
+    provider,
+    jobs: ctx.jobs.queue,
+    deliveries,
+    mediaBudget: ctx.media.budget,
+    internalNotePrefix: config.chat.internalNotePrefix,
+    signAgentName: config.chat.signAgentName,
+    now: clock.now,
+    logger: logger.child({ component: 'agent-replies' }),
+  });
+  const conversationTemplates = createConversationTemplates({
+    conversations,
+    messages,
+    threads,
+    slack,
+    provider,
+    catalog: ctx.templates,
+    jobs: ctx.jobs.queue,
+    intents: ctx.postIntents,
+    mediaBudget: ctx.media.budget,
+    now: clock.now,
+    logger: logger.child({ component: 'templates' }),
+  });
+  const handleInbound = createInboundMessageHandler({
+    conversations,
+    messages,
+    threads,
+    slack,
+    intents: ctx.postIntents,
+    jobs: ctx.jobs.queue,
+    provider,
+    mediaBudget: ctx.media.budget,
+    now: clock.now,
+    logger: logger.child({ component: 'inbound' }),
+  });
+  const handleStatus = createDeliveryStatusHandler({
+    messages,
+    conversations,
+    slack,
+    intents: ctx.postIntents,
+    deliveries,
+    now: clock.now,
+    logger: logger.child({ component: 'statuses' }),
+    otherListeners: statusListeners,
+  });
+
+  ctx.jobs.handle(JobKind.inboundMessage, {
+    pool: 'slack',
+    handler: (payload, attempt) => handleInbound(payload as InboundMessageEvent, attempt),
+    onGaveUp: async (payload, error) => {
+      // Never silent: the message stays in the history, marked as not shown in Slack.
+      const event = payload as InboundMessageEvent;
+      const row = await messages.byProviderId(event.providerMessageId);
+      const reason = `could not be posted to Slack: ${error instanceof Error ? error.message : String(error)}`;
+      if (row && !row.slack_ts) await messages.recordFailure(row.id, 'not_posted', reason, clock.now());
+      logger.error(
+        { providerMessageId: event.providerMessageId, reason },
+        'an inbound WhatsApp message could not be posted to Slack; it is kept in the history',
+      );
+    },
+  });
+  ctx.jobs.handle(JobKind.deliveryStatus, {
+    pool: 'slack',
+    handler: (payload, attempt) => handleStatus(payload as StatusEvent, attempt),
+  });
+  const refreshHeaderAtWindowClose = createHeaderRefreshHandler({ conversations, threads });
+  ctx.jobs.handle(JobKind.headerRefresh, {
+    pool: 'slack',
+    handler: (payload) => refreshHeaderAtWindowClose(payload as HeaderRefreshPayload),
+  });
+  ctx.jobs.handle(JobKind.agentReply, {
+    pool: 'provider',
+    handler: (payload, attempt) => agentReplies.send(payload as AgentReplyPayload, attempt),
+  });
+  ctx.jobs.handle(JobKind.templateSend, {
+    pool: 'provider',
+    handler: (payload, attempt) => conversationTemplates.send(payload as TemplateSendPayload, attempt),
+  });
+
+  registry.providerWebhook(createProviderWebhookIntake(ctx));
+
+  const contactLabel = async (contactId: string) => {
+    const contact = await conversations.getContact(contactId);
+    if (!contact) return null;
+    return contact.profile_name
+      ? `${contact.profile_name} (${contact.phone_number ?? ''})`
+      : (contact.phone_number ?? contact.id);
+  };
+  const openConversation = createOpenConversation({
+    conversations,
+    threads,
+    sendingNumbers: () => ctx.sendingNumbers.list(),
+    addSession: deps.addSession,
+    now: clock.now,
+  });
+  registry.subcommand('chat', chatSubcommand({ openConversation, permalink: (c, ts) => slack.permalink(c, ts) }));
+  registry.slackListeners((app) =>
+    registerMessageEvents(app, {
+      acceptAgentMessage: (message) => agentReplies.accept(message),
+      headerDeleted: async (channelId, ts) => {
+        const thread = await conversations.threadByTs(channelId, ts);
+        if (thread) await conversations.deactivateThread(thread.id);
+      },
+      logger: logger.child({ component: 'slack-events' }),
+    }),
+  );
+  registry.slackListeners((app) => registerThreadHeaderActions(app, { addSession: deps.addSession }));
+  const picker = { catalog: ctx.templates, contactLabel, logger };
+  registry.slackListeners((app) => registerTemplatePickerActions(app, picker));
+  registry.templateForm(TEMPLATE_PICKER_CALLBACK, templatePickerRebuilder(picker));
+  registry.slackListeners((app) =>
+    registerTemplatePickerSubmission(app, {
+      catalog: ctx.templates,
+      isMarketer: ctx.roles.marketers,
+      queueTemplate: (request) => conversationTemplates.queue(request),
+    }),
+  );
+  registry.lifecycle({
+    async prepare() {
+      // SQLite means one process: post intents leased by a crashed run belong to nobody.
+      if (ctx.database.dialect === 'sqlite') await ctx.postIntents.releaseAllLeases();
+    },
+  });
+
+  return {
+    /** Provider statuses for messages this feature did not send (a campaign's) go to these too. */
+    onDeliveryStatus(listener: StatusListener): void {
+      statusListeners.push(listener);
+    },
+    retention: {
+      purgeProcessedEvents: async (cutoff: number) =>
+        // Post intents are removed when their post is recorded; old ones are left by given-up jobs.
+        (await deliveries.purgeOlderThan(cutoff)) + (await ctx.postIntents.purgeOlderThan(cutoff)),
+    },
+  };
+}
+export type SessionChat = ReturnType<typeof installSessionChat>;
+
+/**
+ * Provider webhooks are acknowledged only once their events are stored as jobs. Webhooks that
+ * arrive while a transaction is being written share the next one; a transaction holds at most 500
+ * jobs, so a few webhooks carrying many events do not hold SQLite's single writer for long.
+ */
+function createProviderWebhookIntake(ctx: AppContext) {
+  const { clock, metrics } = ctx;
+  const intake = createGroupCommit<NewJob[]>((lists) => ctx.jobStore.enqueueAll(lists.flat(), clock.now()), {
+    maxBatch: 500,
+    sizeOf: (list) => list.length,
+  });
+  const store = async (events: readonly WebhookEvent[]) => {
+    const jobs = jobsForWebhookEvents(events);
+    if (jobs.length > 0) await intake.add(jobs);
+    ctx.jobs.wake('slack');
+  };
+  // The sandbox's simulated delivery statuses take the same durable path as real webhooks.
+  if ('connect' in ctx.rawProvider && typeof ctx.rawProvider.connect === 'function')
+    (ctx.rawProvider as SandboxProvider).connect(store);
+  return createWhatsAppWebhookHandler({
+    provider: ctx.provider,
+    logger: ctx.logger.child({ component: 'webhook' }),
+    accept: async (events) => {
+      for (const event of events) if (event.kind === 'status') metrics.statuses.inc({ status: event.status });
+      await store(events);
+    },
+    onStarted: () => ctx.ingest.started(clock.now()),
+    onFinished: () => ctx.ingest.finished(clock.now()),
+    onResult: (outcome, durationMs) => {
+      metrics.webhooks.inc({ outcome });
+      if (outcome === 'accepted') metrics.webhookAckSeconds.observe(durationMs / 1000);
+    },
+  });
+}
