@@ -38,7 +38,11 @@ function stableId(key: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** A template sent into one conversation (from the thread, or when the window is closed). */
+/** A template sent into one conversation (from the thread, or when the window is closed).
+ *
+ * Longer than 150 lines on purpose: the steps of one flow as short inner functions sharing its
+ * dependencies; splitting them into modules would only pass the same dependencies around.
+ */
 export function createConversationTemplates(deps: {
   conversations: ConversationRepository;
   messages: MessageRepository;

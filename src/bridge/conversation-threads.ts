@@ -37,6 +37,9 @@ export class ThreadStartBusyError extends Error {
  * that links back to the old one — a message is never posted to the channel root by mistake.
  * Starting a thread is exclusive (an intent with a lease), so the inbound queue, `/wa chat` and
  * template sends racing for the same conversation post one header between them.
+ *
+ * Longer than 150 lines on purpose: the steps of one flow as short inner functions sharing its
+ * dependencies; splitting them into modules would only pass the same dependencies around.
  */
 export function createConversationThreads(deps: {
   conversations: ConversationRepository;

@@ -34,6 +34,9 @@ const HEADER_REFRESH_SLOT_MS = 15 * 60_000;
  * Posts one inbound WhatsApp message into its conversation thread, exactly once: the message row
  * is keyed by the provider's id, and every Slack write is announced by an intent first, so a
  * retry after a crash looks for what an earlier attempt may have posted (and only then).
+ *
+ * Longer than 150 lines on purpose: the steps of one flow as short inner functions sharing its
+ * dependencies; splitting them into modules would only pass the same dependencies around.
  */
 export function createInboundMessageHandler(deps: {
   conversations: ConversationRepository;

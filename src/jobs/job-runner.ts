@@ -55,6 +55,10 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number): nu
   return Math.round(exponential / 2 + Math.random() * (exponential / 2));
 }
 
+/**
+ * Longer than 150 lines on purpose: the steps of one flow as short inner functions sharing its
+ * dependencies; splitting them into modules would only pass the same dependencies around.
+ */
 export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const workerId = options.workerId ?? `worker-${randomUUID()}`;
   const concurrency = options.concurrency ?? 8;

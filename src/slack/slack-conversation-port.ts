@@ -27,7 +27,11 @@ const formatLimit = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MB`
 
 type SlackMessage = { ts?: string; metadata?: { event_type?: string; event_payload?: { key?: unknown } } };
 
-/** The Slack side of conversations, over the paced gateway. */
+/** The Slack side of conversations, over the paced gateway.
+ *
+ * Longer than 150 lines on purpose: the adapter is one closure of short methods, one per operation
+ * of the interface it implements, sharing its client and caches.
+ */
 export function createSlackConversationPort(deps: {
   gateway: SlackGateway;
   http: HttpClient;

@@ -220,6 +220,10 @@ async function recordInConversations(
     .execute();
 }
 
+/**
+ * Longer than 150 lines on purpose: a store is one closure of short queries sharing its connection
+ * (and compiled statements); each method is the unit to read.
+ */
 export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
   /**
    * A recipient given back to the queue after its campaign was cancelled (the send was in flight

@@ -4,7 +4,11 @@ import type { ContactRow, Database, SlackThreadRow } from '../database.js';
 
 export type ContactIdentity = { sendingNumberId: string; phoneNumber: string | null; userId: string | null };
 
-/** Contacts (one per sending number × WhatsApp user) and the Slack threads of their conversations. */
+/** Contacts (one per sending number × WhatsApp user) and the Slack threads of their conversations.
+ *
+ * Longer than 150 lines on purpose: a store is one closure of short queries sharing its connection
+ * (and compiled statements); each method is the unit to read.
+ */
 export function createConversationStore(db: Kysely<Database>) {
   async function findContact(identity: ContactIdentity): Promise<ContactRow | undefined> {
     if (identity.phoneNumber) {

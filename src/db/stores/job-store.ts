@@ -46,6 +46,9 @@ export type JobStore = ReturnType<typeof createJobStore>;
  * The durable outbox. Claiming marks rows `running` under a lease; a worker that dies leaves its
  * lease to expire and another worker (or the restarted process) takes the job over. On
  * PostgreSQL, FOR UPDATE SKIP LOCKED lets several replicas claim concurrently without overlap.
+ *
+ * Longer than 150 lines on purpose: a store is one closure of short queries sharing its connection
+ * (and compiled statements); each method is the unit to read.
  */
 export function createJobStore(db: Kysely<Database>, dialect: 'sqlite' | 'postgres') {
   const toClaimed = (row: JobRow): ClaimedJob => ({

@@ -20,6 +20,10 @@ export type HistoryRowsFilter = {
   to?: number;
 };
 
+/**
+ * Longer than 150 lines on purpose: a store is one closure of short queries sharing its connection
+ * (and compiled statements); each method is the unit to read.
+ */
 export function createMessageStore(db: Kysely<Database>) {
   /** Conversations (contact ids) in which this Slack user sent a message as an agent. */
   const tookPartIn = (slackUserId: string) =>

@@ -101,6 +101,10 @@ export function normalizeTemplate(raw: z.infer<typeof templatesSchema>['data'][n
   };
 }
 
+/**
+ * Longer than 150 lines on purpose: the adapter is one closure of short methods, one per operation
+ * of the interface it implements, sharing its client and caches.
+ */
 export function createMetaProvider(options: {
   settings: MetaSettings;
   http: HttpClient;
