@@ -100,3 +100,17 @@ export function createByteBudget(limitBytes: number): ByteBudget {
     waiting: () => queue.length,
   };
 }
+
+/**
+ * For an HTTP download held by `memory`: once a 200 arrives, reserves its declared length (or
+ * `maxBytes` when none is declared) before the body is read.
+ */
+export function reserveBeforeBody(
+  memory: BudgetHold | undefined,
+  maxBytes: number,
+): { beforeBody?(status: number, contentLength: number | null): Promise<void> } {
+  if (!memory) return {};
+  return {
+    beforeBody: (status, length) => (status === 200 ? memory.reserve(length ?? maxBytes) : Promise.resolve()),
+  };
+}

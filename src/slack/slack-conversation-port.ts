@@ -7,6 +7,7 @@ import type {
 } from '../bridge/ports.js';
 import { SlackFileUnavailableError, ThreadGoneError } from '../bridge/ports.js';
 import type { MessageStatus } from '../bridge/records.js';
+import { reserveBeforeBody } from '../shared/byte-budget.js';
 import { type HttpClient, HttpError } from '../shared/http-client.js';
 import { agentNoticeContent } from './blocks/agent-notices.js';
 import { threadHeaderBlocks } from './blocks/thread-header.js';
@@ -284,12 +285,7 @@ export function createSlackConversationPort(deps: {
           headers: { authorization: `Bearer ${deps.botToken}` },
           maxResponseBytes: maxBytes,
           timeoutMs: 120_000,
-          ...(memory
-            ? {
-                beforeBody: (status: number, length: number | null) =>
-                  status === 200 ? memory.reserve(length ?? maxBytes) : Promise.resolve(),
-              }
-            : {}),
+          ...reserveBeforeBody(memory, maxBytes),
         });
       } catch (error) {
         if (error instanceof HttpError && error.kind === 'too_large')

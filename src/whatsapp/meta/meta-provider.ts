@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { MetaSettings } from '../../config.js';
-import type { BudgetHold } from '../../shared/byte-budget.js';
+import { type BudgetHold, reserveBeforeBody } from '../../shared/byte-budget.js';
 import { type HttpClient, HttpError, type HttpResponse } from '../../shared/http-client.js';
 import { classifyMetaErrorCode, ProviderError } from '../provider-errors.js';
 import type {
@@ -299,12 +299,7 @@ export function createMetaProvider(options: {
           headers: auth,
           maxResponseBytes: maxBytes,
           timeoutMs: 120_000,
-          ...(memory
-            ? {
-                beforeBody: (status: number, length: number | null) =>
-                  status === 200 ? memory.reserve(length ?? maxBytes) : Promise.resolve(),
-              }
-            : {}),
+          ...reserveBeforeBody(memory, maxBytes),
         },
         'downloading media',
       );
