@@ -1,4 +1,4 @@
-# slack-whatsapp-bridge: production image (see the README, "Container").
+# slack-whatsapp-bridge: production image (see docs/operations.md, "Container").
 #
 #   docker build -t slack-whatsapp-bridge .
 #   docker run --read-only --tmpfs /tmp -v bridge-data:/data --env-file .env -p 3000:3000 \
