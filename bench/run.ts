@@ -22,7 +22,7 @@ import { runCampaignBenchmarks } from './campaign-bench.js';
 import { runMediaBenchmark } from './media-bench.js';
 
 /**
- * `npm run bench`: measures, never asserts. Results go to bench/results.json; the README quotes
+ * `npm run bench`: measures, never asserts. Results go to bench/results.json; docs/benchmarks.md quotes
  * them. Each figure names its target from the issues.
  */
 

@@ -167,7 +167,7 @@ const environmentSchema = z.object({
   API_KEY_TTL_DAYS: intWithDefault(90, 1, 365),
 });
 
-/** Every variable the bridge reads (README and .env.example document each one). */
+/** Every variable the bridge reads (docs/operations.md and .env.example document each one). */
 export const ENVIRONMENT_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
 
 type ProviderRequirement = { key: string; why: string };
@@ -278,7 +278,7 @@ export class ConfigError extends Error {
     super(
       `Configuration is incomplete or invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
         problems.map((problem) => `  - ${problem}`).join('\n') +
-        '\nSet these environment variables (or put them in .env); see .env.example and the README.',
+        '\nSet these environment variables (or put them in .env); see .env.example and docs/operations.md.',
     );
     this.name = 'ConfigError';
     this.problems = problems;

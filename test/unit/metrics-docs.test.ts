@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/shared/metrics.js';
 
 describe('metrics documentation', () => {
-  it('lists every metric family the bridge exports in the README', async () => {
-    const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+  it('lists every metric family the bridge exports in docs/operations.md', async () => {
+    const readme = readFileSync(resolve(import.meta.dirname, '../../docs/operations.md'), 'utf8');
     const metrics = createMetrics();
     const names = (await metrics.registry.getMetricsAsJSON())
       .map((metric) => metric.name)
