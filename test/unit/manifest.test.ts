@@ -29,6 +29,11 @@ describe('manifest.yml', () => {
     expect(validate(misspelled)).toBe(false);
   });
 
+  it('asks for no scope the product does not use', () => {
+    expect(manifest.oauth_config.scopes.bot).not.toEqual(expect.arrayContaining(['app_mentions:read']));
+    expect(manifest.oauth_config.scopes.bot).not.toEqual(expect.arrayContaining(['reactions:read']));
+  });
+
   it('declares everything the product uses', () => {
     expect(manifest.features.slash_commands.map((c: { command: string }) => c.command)).toEqual(['/wa']);
     expect(manifest.features.slash_commands[0].usage_hint).toContain('chat <number>');
