@@ -1,35 +1,20 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { createGroupCommit } from '../../shared/group-commit.js';
 import type { Logger } from '../../shared/logger.js';
-import { timeOrderedId } from '../../shared/time-ordered-id.js';
-import { describeFailure, ProviderError } from '../../whatsapp/provider-errors.js';
-import type {
-  MessageTemplate,
-  OutboundMessage,
-  TemplateParameters,
-  WhatsAppProvider,
-} from '../../whatsapp/whatsapp-provider.js';
-import { renderTemplate, type TemplateCatalog, templateParameters } from '../templates.js';
+import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
+import type { TemplateCatalog } from '../templates.js';
+import { type CampaignBacklog, type ClaimedRecipient, createCampaignBacklog } from './campaign-backlog.js';
+import { createRecipientLeases } from './campaign-leases.js';
+import type { PreparedRecipient } from './campaign-messages.js';
 import {
-  type CampaignConversationEntry,
-  type CampaignParameters,
-  type CampaignRecipientRecord,
   type CampaignRecord,
   type CampaignRepository,
-  isApiTriggered,
   SCHEDULE_LOOKAHEAD_MS,
   SEND_LATENESS_MS,
   SEND_PACE,
   type SendBudget,
 } from './campaign-ports.js';
-import {
-  exhaustedReason,
-  isRetryableSendError,
-  MAX_SEND_ATTEMPTS,
-  RETRY_BASE_DELAY_MS,
-  retryDelayMs,
-  sendErrorCode,
-} from './campaign-retry.js';
+import { MAX_SEND_ATTEMPTS, RETRY_BASE_DELAY_MS } from './campaign-retry.js';
+import { type CampaignSender, createCampaignSender, type SendingNumberPause } from './campaign-sender.js';
 
 export type CampaignDispatcherOptions = {
   campaigns: CampaignRepository;
@@ -52,33 +37,26 @@ export type CampaignDispatcherOptions = {
   retryBaseDelayMs?: number;
 };
 
-/** A claimed recipient, ready to go out at the next slot of its sending number. */
-type Waiting = {
-  campaign: CampaignRecord;
-  recipient: CampaignRecipientRecord;
-  message: OutboundMessage;
-  conversation: Omit<CampaignConversationEntry, 'messageId' | 'providerMessageId'>;
-};
-
 /** One sending number in this process: its reserved slots, and the recipients waiting for them. */
-type Lane = {
+type Lane = SendingNumberPause & {
   nextSlotAt: number;
   remaining: number;
   spacingMs: number;
   /** Where the shared schedule continues after what this process reserved. */
   scheduleFreeAt: number;
-  backlog: Waiting[];
+  backlog: PreparedRecipient[];
   /** Given a slot, not started yet. */
   scheduled: number;
-  pausedUntil: number;
-  /** Retryable failures in a row, for the pause. */
-  failureStreak: number;
 };
 
-/** How long a campaign waits before asking again for a template list the provider could not give. */
-const CATALOG_RETRY_MS = 5_000;
-
-type SentRecipient = { recipientId: number; providerMessageId: string; conversation: CampaignConversationEntry };
+/** How this process takes slots from the shared schedule of each sending number. */
+type Schedule = {
+  budget: SendBudget;
+  maxPerSecond: number;
+  lookaheadMs: number;
+  /** Recipients a lane wants claimed (or scheduled) before it claims more. */
+  backlogTarget: number;
+};
 
 /**
  * Sends campaign recipients at most `maxPerSecond` per sending number with bounded concurrency.
@@ -88,121 +66,41 @@ type SentRecipient = { recipientId: number; providerMessageId: string; conversat
  * restart resumes where it stopped.
  */
 export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
-  const { campaigns, budget, provider, logger } = options;
-  const leaseMs = options.leaseMs ?? 60_000;
-  const idleDelayMs = options.idleDelayMs ?? 200;
-  const maxAttempts = options.maxAttempts ?? MAX_SEND_ATTEMPTS;
-  const retryBaseDelayMs = options.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS;
-  // Slots are reserved about 25 slots ahead (10–50 ms), and recipients claimed for as many: enough
-  // that a late wake-up of the loop doesn't leave a gap in the schedule, few enough to hold little.
-  const spacingMs = 1000 / (options.maxPerSecond * SEND_PACE);
-  const lookaheadMs = Math.min(50, Math.max(SCHEDULE_LOOKAHEAD_MS, 25 * spacingMs));
-  const backlogTarget = Math.ceil(lookaheadMs / spacingMs) + 1;
+  const settings = withDefaults(options);
+  const { campaigns, now, logger, idleDelayMs } = settings;
   let running = false;
   let loop: Promise<void> | null = null;
   const tasks = new Set<Promise<void>>();
-  let wakeUp: (() => void) | null = null;
-  const lanes = new Map<string, Lane>();
+  const alarm = createWakeableSleep();
   let activeCache: { at: number; campaigns: CampaignRecord[] } | null = null;
   /** Ids of the campaigns last seen sending (kept when the cache is dropped); null before the first look. */
   let activeIds: Set<string> | null = null;
-  /** Campaigns with nothing to claim right now (the rest is in flight or backing off), until then. */
-  const quietUntil = new Map<string, number>();
-  const started = new Set<string>();
-  const parametersOf = new Map<string, CampaignParameters>();
-  /** Recipients this worker has claimed and not yet settled: their leases are renewed until then. */
-  const held = new Set<number>();
-  let sending = 0;
-  const capacityWaiters: (() => void)[] = [];
-  let leaseRenewal: NodeJS.Timeout | null = null;
+  const leases = createRecipientLeases(settings);
+  const sender = createCampaignSender(settings);
+  const backlog = createCampaignBacklog({ ...settings, leases, settle, onActiveChanged: dropActiveCache });
+  const lanes = createSendingLanes({
+    ...settings,
+    schedule: scheduleFor(settings.budget, settings.maxPerSecond),
+    backlog,
+    sender,
+    maySend: (campaignId) => running && (activeIds === null || activeIds.has(campaignId)),
+    release,
+    settle,
+    track,
+    wake: alarm.wake,
+  });
 
-  // A send can outlast the lease (HTTP timeout × retries): renewing keeps a live worker's send from
-  // being reclaimed and sent again, while a dead worker's leases still run out and get taken over.
-  async function renewLeases(): Promise<void> {
-    if (held.size === 0) return;
-    await campaigns.renewLeases(options.workerId, [...held], options.now() + leaseMs);
-  }
-
-  // Sends that finish close together are recorded together, with their conversation messages, in
-  // one transaction. A send counts as in flight until its record is written, so sends not yet
-  // recorded never exceed the concurrency (the duplicate bound after a crash).
-  const recorder = createGroupCommit<SentRecipient>(
-    async (batch) => {
-      const now = options.now();
-      try {
-        await campaigns.recordSentWithConversations(batch, now);
-        return;
-      } catch (error) {
-        logger.warn({ err: String(error) }, 'recording campaign messages in their conversations failed');
-      }
-      // The conversation record is secondary: make sure at least the sends are recorded.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await campaigns.recordSentMany(batch, now);
-          return;
-        } catch (error) {
-          if (attempt >= 3) throw error;
-          await delay(100 * attempt);
-        }
-      }
-    },
-    { lingerMs: 4 },
-  );
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(
-        () => {
-          wakeUp = null;
-          resolve();
-        },
-        Math.max(0, ms),
-      );
-      wakeUp = () => {
-        clearTimeout(timer);
-        wakeUp = null;
-        resolve();
-      };
-    });
-
-  function laneOf(sendingNumberId: string): Lane {
-    let lane = lanes.get(sendingNumberId);
-    if (!lane) {
-      lane = {
-        nextSlotAt: 0,
-        remaining: 0,
-        spacingMs: 0,
-        scheduleFreeAt: 0,
-        backlog: [],
-        scheduled: 0,
-        pausedUntil: 0,
-        failureStreak: 0,
-      };
-      lanes.set(sendingNumberId, lane);
-    }
-    return lane;
-  }
-
-  function parameters(campaign: CampaignRecord): CampaignParameters {
-    let parsed = parametersOf.get(campaign.id);
-    if (!parsed) {
-      try {
-        parsed = JSON.parse(campaign.parameters_json) as CampaignParameters;
-      } catch {
-        parsed = { values: {}, headerMedia: null };
-      }
-      parametersOf.set(campaign.id, parsed);
-    }
-    return parsed;
+  function dropActiveCache(): void {
+    activeCache = null;
   }
 
   /** Lets a recipient go: settled (sent, failed, requeued) or handed back. */
-  function settle(waiting: { campaign: CampaignRecord; recipient: CampaignRecipientRecord }): void {
-    held.delete(waiting.recipient.id);
+  function settle(claimed: ClaimedRecipient): void {
+    leases.letGo(claimed.recipient.id);
     // Its campaign may be done now, or have a retry due: look again.
-    quietUntil.delete(waiting.campaign.id);
-    options.onProgress(waiting.campaign.id);
-    wakeUp?.();
+    backlog.lookAgain(claimed.campaign.id);
+    options.onProgress(claimed.campaign.id);
+    alarm.wake();
   }
 
   function track(task: Promise<void>): void {
@@ -210,300 +108,33 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
     void task.finally(() => tasks.delete(task));
   }
 
-  function release(waiting: Waiting): void {
+  function release(claimed: ClaimedRecipient): void {
     track(
       campaigns
-        .release(waiting.recipient.id, options.now())
+        .release(claimed.recipient.id, now())
         .catch((error: unknown) => logger.warn({ err: String(error) }, 'giving a campaign recipient back failed'))
-        .finally(() => settle(waiting)),
+        .finally(() => settle(claimed)),
     );
-  }
-
-  /** The message of a claimed recipient, built before its slot so the send starts right on time. */
-  async function prepare(
-    campaign: CampaignRecord,
-    recipient: CampaignRecipientRecord,
-    template: MessageTemplate | undefined,
-  ): Promise<Waiting | null> {
-    if (!template) {
-      await campaigns.recordFailed(
-        recipient.id,
-        'template_missing',
-        'the template is no longer approved',
-        options.now(),
-      );
-      return null;
-    }
-    const shared = parameters(campaign);
-    const values = {
-      ...shared.values,
-      ...(recipient.parameters_json ? (JSON.parse(recipient.parameters_json) as Record<string, string>) : {}),
-    };
-    const header: TemplateParameters['header'] | undefined = shared.headerMedia
-      ? {
-          type: shared.headerMedia.type,
-          media: shared.headerMedia.mediaRef,
-          ...(shared.headerMedia.filename ? { filename: shared.headerMedia.filename } : {}),
-        }
-      : undefined;
-    const api = isApiTriggered(campaign);
-    return {
-      campaign,
-      recipient,
-      message: {
-        type: 'template',
-        to: recipient.phone_number,
-        template: {
-          name: template.name,
-          language: template.language,
-          parameters: templateParameters(template, values, header),
-        },
-      },
-      conversation: {
-        sendingNumberId: campaign.sending_number_id,
-        phoneNumber: recipient.phone_number,
-        body: renderTemplate(template, values),
-        mediaJson: JSON.stringify({ template: campaign.template_name, language: campaign.template_language }),
-        source: api ? 'api' : 'campaign',
-        authorSlackUserId: api ? null : campaign.created_by,
-        campaignId: campaign.id,
-      },
-    };
-  }
-
-  /** Resolves when a send finishes, or at `deadline`. */
-  function sendCapacity(deadline: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.max(0, deadline - options.now()));
-      function done() {
-        clearTimeout(timer);
-        const index = capacityWaiters.indexOf(done);
-        if (index >= 0) capacityWaiters.splice(index, 1);
-        resolve();
-      }
-      capacityWaiters.push(done);
-    });
-  }
-
-  /** At its slot: sent (and recorded), or handed back for a later slot. */
-  function launch(lane: Lane, waiting: Waiting, slot: number): void {
-    lane.scheduled++;
-    const task = (async () => {
-      const wait = slot - options.now();
-      if (wait > 0) await delay(wait);
-      lane.scheduled--;
-      if (!running || (activeIds !== null && !activeIds.has(waiting.campaign.id))) {
-        // Stopping, or its campaign was cancelled meanwhile: not sent.
-        release(waiting);
-        return;
-      }
-      // All sends in flight: wait for one to finish, but only while this slot is still usable.
-      if (sending >= options.concurrency) await sendCapacity(slot + SEND_LATENESS_MS);
-      if (options.now() > slot + SEND_LATENESS_MS || sending >= options.concurrency) {
-        // Started this late it could bunch up with later slots above the limit: it takes a later one.
-        lane.backlog.unshift(waiting);
-        wakeUp?.();
-        return;
-      }
-      sending++;
-      try {
-        await sendAndRecord(lane, waiting);
-      } finally {
-        sending--;
-        capacityWaiters.shift()?.();
-        settle(waiting);
-      }
-    })().catch((error: unknown) =>
-      logger.error({ err: String(error), campaignId: waiting.campaign.id }, 'campaign send bookkeeping failed'),
-    );
-    track(task);
-  }
-
-  async function sendAndRecord(lane: Lane, waiting: Waiting): Promise<void> {
-    const { campaign, recipient } = waiting;
-    let providerMessageId: string;
-    try {
-      const result = await provider.send(campaign.sending_number_id, waiting.message, {
-        correlationId: `campaign:${campaign.id}:${recipient.id}`,
-        singleAttempt: true,
-      });
-      providerMessageId = result.providerMessageId;
-    } catch (error) {
-      await settleFailedSend(lane, campaign, recipient, error);
-      return;
-    }
-    lane.failureStreak = 0;
-    // Sent: from here on nothing may put the recipient back in the queue (it would be sent twice).
-    await recorder.add({
-      recipientId: recipient.id,
-      providerMessageId,
-      conversation: { ...waiting.conversation, messageId: timeOrderedId(options.now()), providerMessageId },
-    });
-  }
-
-  /**
-   * A send that failed: retried later with exponential backoff (at least the provider's
-   * Retry-After) while it certainly wasn't sent and may work later, up to `maxAttempts`; failed
-   * with a readable reason otherwise. Retryable failures also pause the sending number.
-   */
-  async function settleFailedSend(
-    lane: Lane,
-    campaign: CampaignRecord,
-    recipient: CampaignRecipientRecord,
-    error: unknown,
-  ): Promise<void> {
-    const now = options.now();
-    if (!(error instanceof ProviderError))
-      logger.warn({ err: String(error), campaignId: campaign.id }, 'campaign send failed unexpectedly');
-    if (error instanceof ProviderError && !isRetryableSendError(error)) {
-      const detail = error.mayHaveBeenSent
-        ? 'the provider did not answer in time; the message may have been delivered, so it was not sent again'
-        : describeFailure(error.code, error.providerCode ?? null, error.message);
-      await campaigns.recordFailed(recipient.id, sendErrorCode(error), detail, now);
-      return;
-    }
-    const retryAfterMs = error instanceof ProviderError ? error.retryAfterMs : null;
-    lane.failureStreak++;
-    const pause = retryDelayMs(lane.failureStreak, retryAfterMs, { baseMs: retryBaseDelayMs });
-    lane.pausedUntil = Math.max(lane.pausedUntil, now + pause);
-    if (recipient.attempts >= maxAttempts) {
-      await campaigns.recordFailed(recipient.id, sendErrorCode(error), exhaustedReason(error, recipient.attempts), now);
-      return;
-    }
-    const wait = retryDelayMs(recipient.attempts, retryAfterMs, { baseMs: retryBaseDelayMs });
-    await campaigns.requeue(recipient.id, now + wait, now);
-  }
-
-  /** Nothing claimable: finish the campaign when nothing is left, else look again a little later. */
-  async function finishIfDone(campaign: CampaignRecord): Promise<void> {
-    const counts = await campaigns.counts(campaign.id);
-    if (counts.queued === 0 && counts.sending === 0) {
-      await campaigns.updateTotals(campaign.id, counts);
-      if (await campaigns.finish(campaign.id, 'completed', options.now())) options.onFinished(campaign.id);
-      parametersOf.delete(campaign.id);
-      started.delete(campaign.id);
-      activeCache = null;
-      return;
-    }
-    quietUntil.set(campaign.id, options.now() + idleDelayMs);
-  }
-
-  /** Claims recipients for this number's backlog from its campaigns, oldest campaign first. */
-  async function refillBacklog(lane: Lane, laneCampaigns: CampaignRecord[]): Promise<void> {
-    let room = 2 * backlogTarget - lane.backlog.length - lane.scheduled;
-    for (const campaign of laneCampaigns) {
-      if (room <= 0) return;
-      if ((quietUntil.get(campaign.id) ?? 0) > options.now()) continue;
-      // Looked up before claiming: while the provider cannot list templates the campaign waits,
-      // instead of failing its recipients as if the template had been withdrawn.
-      let template: MessageTemplate | undefined;
-      try {
-        template = await options.catalog.find(campaign.template_name, campaign.template_language);
-      } catch (error) {
-        logger.warn(
-          { err: String(error), campaignId: campaign.id },
-          'the template list is unavailable; the campaign waits for it',
-        );
-        quietUntil.set(campaign.id, options.now() + CATALOG_RETRY_MS);
-        continue;
-      }
-      const claimed = await campaigns.claimRecipients(campaign.id, options.workerId, room, leaseMs, options.now());
-      if (claimed.length === 0) {
-        await finishIfDone(campaign);
-        continue;
-      }
-      for (const recipient of claimed) held.add(recipient.id);
-      if (!started.has(campaign.id)) {
-        await campaigns.markStarted(campaign.id, options.now());
-        started.add(campaign.id);
-      }
-      room -= claimed.length;
-      for (const recipient of claimed) {
-        const waiting = await prepare(campaign, recipient, template).catch(async (error: unknown) => {
-          logger.error({ err: String(error), campaignId: campaign.id }, 'preparing a campaign message failed');
-          await campaigns.recordFailed(
-            recipient.id,
-            'invalid_message',
-            `the message could not be built: ${error instanceof Error ? error.message : String(error)}`,
-            options.now(),
-          );
-          return null;
-        });
-        if (waiting) lane.backlog.push(waiting);
-        else settle({ campaign, recipient });
-      }
-    }
   }
 
   /** One pass over the sending numbers with active campaigns; returns when it wants to run again. */
   async function tick(): Promise<number> {
-    const now = options.now();
-    if (!activeCache || now - activeCache.at > 250) {
-      const active = await campaigns.active(now);
-      activeCache = { at: now, campaigns: active };
+    const at = now();
+    if (!activeCache || at - activeCache.at > 250) {
+      const active = await campaigns.active(at);
+      activeCache = { at, campaigns: active };
       activeIds = new Set(active.map((c) => c.id));
     }
     const ids = activeIds ?? new Set<string>();
-    const byNumber = new Map<string, CampaignRecord[]>();
-    for (const campaign of activeCache.campaigns)
-      byNumber.set(campaign.sending_number_id, [...(byNumber.get(campaign.sending_number_id) ?? []), campaign]);
-    for (const [number, lane] of lanes) if (!byNumber.has(number) && lane.backlog.length > 0) byNumber.set(number, []);
-
-    let runAgainAt = now + idleDelayMs;
-    for (const [number, laneCampaigns] of byNumber) {
-      const lane = laneOf(number);
-      // Recipients of campaigns cancelled meanwhile are given back (and end cancelled).
-      if (lane.backlog.some((w) => !ids.has(w.campaign.id))) {
-        for (const waiting of lane.backlog.filter((w) => !ids.has(w.campaign.id))) release(waiting);
-        lane.backlog = lane.backlog.filter((w) => ids.has(w.campaign.id));
-      }
-      const at = options.now();
-      if (lane.pausedUntil > at) {
-        runAgainAt = Math.min(runAgainAt, lane.pausedUntil);
-        continue;
-      }
-      if (lane.backlog.length + lane.scheduled < backlogTarget) await refillBacklog(lane, laneCampaigns);
-      if (lane.backlog.length === 0) continue;
-
-      // Slots that can no longer be started in time are given up.
-      const t = options.now();
-      if (lane.remaining > 0 && lane.nextSlotAt + SEND_LATENESS_MS < t) {
-        const missed = Math.min(lane.remaining, Math.ceil((t - SEND_LATENESS_MS - lane.nextSlotAt) / lane.spacingMs));
-        lane.remaining -= missed;
-        lane.nextSlotAt += missed * lane.spacingMs;
-      }
-      if (lane.remaining === 0) {
-        // Reserve more of the shared schedule only when what this process holds runs short.
-        const refillAt = lane.scheduleFreeAt - lookaheadMs / 2;
-        if (refillAt > t) {
-          runAgainAt = Math.min(runAgainAt, refillAt);
-          continue;
-        }
-        const grant = await budget.take(number, lane.backlog.length, options.maxPerSecond, t, lookaheadMs);
-        lane.scheduleFreeAt = grant.nextFreeAt;
-        if (grant.granted === 0) {
-          runAgainAt = Math.min(runAgainAt, grant.nextFreeAt - lookaheadMs / 2);
-          continue;
-        }
-        lane.nextSlotAt = grant.firstSlotAt;
-        lane.remaining = grant.granted;
-        lane.spacingMs = grant.spacingMs;
-      }
-      while (lane.remaining > 0) {
-        const waiting = lane.backlog.shift();
-        if (!waiting) break;
-        launch(lane, waiting, lane.nextSlotAt);
-        lane.nextSlotAt += lane.spacingMs;
-        lane.remaining--;
-      }
-      runAgainAt = Math.min(runAgainAt, lane.remaining > 0 ? lane.nextSlotAt : lane.scheduleFreeAt - lookaheadMs / 2);
-    }
+    let runAgainAt = at + idleDelayMs;
+    for (const [number, laneCampaigns] of campaignsByNumber(activeCache.campaigns, lanes.numbersWithBacklog()))
+      runAgainAt = Math.min(runAgainAt, await lanes.visit(number, laneCampaigns, ids));
     return runAgainAt;
   }
 
   async function run(): Promise<void> {
     while (running) {
-      let runAgainAt = options.now() + idleDelayMs;
+      let runAgainAt = now() + idleDelayMs;
       try {
         runAgainAt = await tick();
       } catch (error) {
@@ -511,7 +142,7 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
       }
       if (!running) break;
       // At least 1 ms, so nothing can spin; a settled or handed-back recipient wakes it early.
-      await sleep(Math.max(1, Math.min(idleDelayMs, runAgainAt - options.now())));
+      await alarm.sleep(Math.max(1, Math.min(idleDelayMs, runAgainAt - now())));
     }
   }
 
@@ -520,38 +151,271 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
       if (running) return;
       running = true;
       loop = run();
-      leaseRenewal = setInterval(
-        () => {
-          renewLeases().catch((error: unknown) =>
-            logger.warn({ err: String(error) }, 'renewing campaign recipient leases failed'),
-          );
-        },
-        Math.max(500, leaseMs / 3),
-      );
-      leaseRenewal.unref();
+      leases.startRenewing();
     },
     wake() {
-      activeCache = null;
-      quietUntil.clear();
-      wakeUp?.();
+      dropActiveCache();
+      backlog.lookAgainAtAll();
+      alarm.wake();
     },
     async stop() {
       running = false;
-      wakeUp?.();
+      alarm.wake();
       await loop;
       // Recipients claimed but not started go back to the queue at once, not after their lease.
-      for (const lane of lanes.values()) {
-        for (const waiting of lane.backlog) release(waiting);
-        lane.backlog = [];
-      }
+      lanes.releaseBacklogs();
       while (tasks.size > 0) await Promise.allSettled([...tasks]);
-      await recorder.idle();
-      if (leaseRenewal) clearInterval(leaseRenewal);
-      leaseRenewal = null;
+      await sender.idle();
+      leases.stopRenewing();
     },
     get inFlight() {
-      return held.size;
+      return leases.count;
     },
   };
 }
 export type CampaignDispatcher = ReturnType<typeof createCampaignDispatcher>;
+
+/** The options, with the defaults of those left out. */
+function withDefaults(options: CampaignDispatcherOptions) {
+  return {
+    ...options,
+    leaseMs: options.leaseMs ?? 60_000,
+    idleDelayMs: options.idleDelayMs ?? 200,
+    maxAttempts: options.maxAttempts ?? MAX_SEND_ATTEMPTS,
+    retryBaseDelayMs: options.retryBaseDelayMs ?? RETRY_BASE_DELAY_MS,
+  };
+}
+
+type SendingLanesDeps = {
+  schedule: Schedule;
+  concurrency: number;
+  now: () => number;
+  logger: Logger;
+  backlog: CampaignBacklog;
+  sender: CampaignSender;
+  /** False when a recipient due at its slot must not go out: stopping, or its campaign no longer sending. */
+  maySend(campaignId: string): boolean;
+  /** Hands a recipient back to the queue without trying it. */
+  release(claimed: ClaimedRecipient): void;
+  /** Lets a recipient go once its send is settled. */
+  settle(claimed: ClaimedRecipient): void;
+  track(task: Promise<void>): void;
+  wake(): void;
+};
+
+/**
+ * This process's lane of each sending number: slots reserved from the number's shared schedule,
+ * and the recipients of its backlog launched at them, with at most `concurrency` sends in flight.
+ */
+function createSendingLanes(deps: SendingLanesDeps) {
+  const { schedule, now } = deps;
+  const lanes = new Map<string, Lane>();
+  const gate = createSendGate(deps.concurrency, now);
+
+  /**
+   * A sending number's turn: its backlog refilled, slots reserved for it, and its recipients
+   * launched at them. Returns when it wants to run again (Infinity: no sooner than usual).
+   */
+  async function visit(number: string, laneCampaigns: CampaignRecord[], activeIds: Set<string>): Promise<number> {
+    const lane = laneOf(number);
+    // Recipients of campaigns cancelled meanwhile are given back (and end cancelled).
+    if (lane.backlog.some((p) => !activeIds.has(p.campaign.id))) {
+      for (const prepared of lane.backlog.filter((p) => !activeIds.has(p.campaign.id))) deps.release(prepared);
+      lane.backlog = lane.backlog.filter((p) => activeIds.has(p.campaign.id));
+    }
+    if (lane.pausedUntil > now()) return lane.pausedUntil;
+    const waiting = lane.backlog.length + lane.scheduled;
+    if (waiting < schedule.backlogTarget)
+      await deps.backlog.refill(lane, laneCampaigns, 2 * schedule.backlogTarget - waiting);
+    if (lane.backlog.length === 0) return Number.POSITIVE_INFINITY;
+
+    const at = now();
+    giveUpMissedSlots(lane, at);
+    if (lane.remaining === 0) {
+      const retryAt = await reserveSlots(lane, number, at, schedule);
+      if (retryAt !== null) return retryAt;
+    }
+    while (lane.remaining > 0) {
+      const prepared = lane.backlog.shift();
+      if (!prepared) break;
+      launch(lane, prepared, lane.nextSlotAt);
+      lane.nextSlotAt += lane.spacingMs;
+      lane.remaining--;
+    }
+    return lane.remaining > 0 ? lane.nextSlotAt : lane.scheduleFreeAt - schedule.lookaheadMs / 2;
+  }
+
+  function laneOf(sendingNumberId: string): Lane {
+    let lane = lanes.get(sendingNumberId);
+    if (!lane) {
+      lane = newLane();
+      lanes.set(sendingNumberId, lane);
+    }
+    return lane;
+  }
+
+  /** At its slot: sent (and recorded), or handed back for a later slot. */
+  function launch(lane: Lane, prepared: PreparedRecipient, slot: number): void {
+    lane.scheduled++;
+    const task = sendAtSlot(lane, prepared, slot).catch((error: unknown) =>
+      deps.logger.error({ err: String(error), campaignId: prepared.campaign.id }, 'campaign send bookkeeping failed'),
+    );
+    deps.track(task);
+  }
+
+  async function sendAtSlot(lane: Lane, prepared: PreparedRecipient, slot: number): Promise<void> {
+    const wait = slot - now();
+    if (wait > 0) await delay(wait);
+    lane.scheduled--;
+    if (!deps.maySend(prepared.campaign.id)) {
+      // Stopping, or its campaign was cancelled meanwhile: not sent.
+      deps.release(prepared);
+      return;
+    }
+    // All sends in flight: wait for one to finish, but only while this slot is still usable.
+    if (gate.full) await gate.untilRoomOr(slot + SEND_LATENESS_MS);
+    if (now() > slot + SEND_LATENESS_MS || gate.full) {
+      // Started this late it could bunch up with later slots above the limit: it takes a later one.
+      lane.backlog.unshift(prepared);
+      deps.wake();
+      return;
+    }
+    gate.enter();
+    try {
+      await deps.sender.sendAndRecord(lane, prepared);
+    } finally {
+      gate.leave();
+      deps.settle(prepared);
+    }
+  }
+
+  return {
+    visit,
+    /** Sending numbers with recipients waiting in this process, in the order their lanes were made. */
+    numbersWithBacklog(): string[] {
+      return [...lanes].filter(([, lane]) => lane.backlog.length > 0).map(([number]) => number);
+    },
+    /** Hands every recipient still waiting for a slot back to the queue. */
+    releaseBacklogs(): void {
+      for (const lane of lanes.values()) {
+        for (const prepared of lane.backlog) deps.release(prepared);
+        lane.backlog = [];
+      }
+    },
+  };
+}
+
+function scheduleFor(budget: SendBudget, maxPerSecond: number): Schedule {
+  // Slots are reserved about 25 slots ahead (10–50 ms), and recipients claimed for as many: enough
+  // that a late wake-up of the loop doesn't leave a gap in the schedule, few enough to hold little.
+  const spacingMs = 1000 / (maxPerSecond * SEND_PACE);
+  const lookaheadMs = Math.min(50, Math.max(SCHEDULE_LOOKAHEAD_MS, 25 * spacingMs));
+  return { budget, maxPerSecond, lookaheadMs, backlogTarget: Math.ceil(lookaheadMs / spacingMs) + 1 };
+}
+
+function newLane(): Lane {
+  return {
+    nextSlotAt: 0,
+    remaining: 0,
+    spacingMs: 0,
+    scheduleFreeAt: 0,
+    backlog: [],
+    scheduled: 0,
+    pausedUntil: 0,
+    failureStreak: 0,
+  };
+}
+
+/** Active campaigns by sending number, with the numbers that have a backlog but no active campaign left. */
+function campaignsByNumber(active: CampaignRecord[], numbersWithBacklog: string[]): Map<string, CampaignRecord[]> {
+  const byNumber = new Map<string, CampaignRecord[]>();
+  for (const campaign of active)
+    byNumber.set(campaign.sending_number_id, [...(byNumber.get(campaign.sending_number_id) ?? []), campaign]);
+  for (const number of numbersWithBacklog) if (!byNumber.has(number)) byNumber.set(number, []);
+  return byNumber;
+}
+
+/** Slots that can no longer be started in time are given up. */
+function giveUpMissedSlots(lane: Lane, now: number): void {
+  if (lane.remaining > 0 && lane.nextSlotAt + SEND_LATENESS_MS < now) {
+    const missed = Math.min(lane.remaining, Math.ceil((now - SEND_LATENESS_MS - lane.nextSlotAt) / lane.spacingMs));
+    lane.remaining -= missed;
+    lane.nextSlotAt += missed * lane.spacingMs;
+  }
+}
+
+/** Takes slots for the lane's backlog from the shared schedule: null once it holds some, else when to try again. */
+async function reserveSlots(lane: Lane, sendingNumberId: string, now: number, schedule: Schedule) {
+  // Reserve more of the shared schedule only when what this process holds runs short.
+  const refillAt = lane.scheduleFreeAt - schedule.lookaheadMs / 2;
+  if (refillAt > now) return refillAt;
+  const grant = await schedule.budget.take(
+    sendingNumberId,
+    lane.backlog.length,
+    schedule.maxPerSecond,
+    now,
+    schedule.lookaheadMs,
+  );
+  lane.scheduleFreeAt = grant.nextFreeAt;
+  if (grant.granted === 0) return grant.nextFreeAt - schedule.lookaheadMs / 2;
+  lane.nextSlotAt = grant.firstSlotAt;
+  lane.remaining = grant.granted;
+  lane.spacingMs = grant.spacingMs;
+  return null;
+}
+
+/** At most `concurrency` sends in flight; a send that finishes lets the longest waiting one in. */
+function createSendGate(concurrency: number, now: () => number) {
+  let sending = 0;
+  const waiters: (() => void)[] = [];
+  return {
+    get full(): boolean {
+      return sending >= concurrency;
+    },
+    /** Resolves when a send finishes, or at `deadline`. */
+    untilRoomOr(deadline: number): Promise<void> {
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(0, deadline - now()));
+        function done() {
+          clearTimeout(timer);
+          const index = waiters.indexOf(done);
+          if (index >= 0) waiters.splice(index, 1);
+          resolve();
+        }
+        waiters.push(done);
+      });
+    },
+    enter(): void {
+      sending++;
+    },
+    leave(): void {
+      sending--;
+      waiters.shift()?.();
+    },
+  };
+}
+
+/** A sleep that `wake` ends early; waking while nothing sleeps does nothing. */
+function createWakeableSleep() {
+  let wakeUp: (() => void) | null = null;
+  return {
+    sleep: (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          () => {
+            wakeUp = null;
+            resolve();
+          },
+          Math.max(0, ms),
+        );
+        wakeUp = () => {
+          clearTimeout(timer);
+          wakeUp = null;
+          resolve();
+        };
+      }),
+    wake(): void {
+      wakeUp?.();
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BudgetHold, ByteBudget } from '../../shared/byte-budget.js';
 import type { Logger } from '../../shared/logger.js';
-import type { OutboundMediaRef, WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
+import type { MessageTemplate, OutboundMediaRef, WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
 import type { HeaderFile } from '../conversation-templates.js';
 import { outboundMediaRule } from '../outbound-media.js';
 import { createNumberValidatorPool, type NumberValidator } from '../phone-number-pool.js';
@@ -53,11 +53,21 @@ export type DraftResult =
   | { ok: true; summary: DraftSummary }
   | { ok: false; error: string; field: 'recipients' | 'file' | 'template' | 'header' };
 
-/**
- * Turns a filled-in campaign form into a stored draft: recipients parsed and validated, header
- * media uploaded to the provider. Nothing is sent until the draft is confirmed.
- */
-export function createCampaignDrafts(deps: {
+/** A form the draft cannot be made from, with the field to fix. */
+type DraftRefusal = Extract<DraftResult, { ok: false }>;
+type Accepted<T> = { ok: true } & T;
+
+/** A draft's recipients, parsed and validated. */
+type DraftRecipients = {
+  numbers: string[];
+  invalid: InvalidLine[];
+  duplicates: number;
+  /** A CSV's per-recipient variables, in the order of `numbers`; null when it fills none. */
+  perRecipient: (Record<string, string> | null)[] | null;
+  ignoredColumns: string[];
+};
+
+export type CampaignDraftsDeps = {
   campaigns: CampaignRepository;
   catalog: TemplateCatalog;
   provider: WhatsAppProvider;
@@ -67,13 +77,20 @@ export function createCampaignDrafts(deps: {
   logger: Logger;
   /** Validates a file's numbers in bulk (default: a worker pool, off the event loop). */
   validateNumbers?: NumberValidator;
-}) {
+};
+
+/**
+ * Turns a filled-in campaign form into a stored draft: recipients parsed and validated, header
+ * media uploaded to the provider. Nothing is sent until the draft is confirmed.
+ */
+export function createCampaignDrafts(deps: CampaignDraftsDeps) {
   const validateNumbers =
     deps.validateNumbers ??
     createNumberValidatorPool({
       onFallback: (error) =>
         deps.logger.warn({ err: String(error) }, 'phone number workers failed; validated in-thread instead'),
     });
+
   async function prepare(request: DraftRequest): Promise<DraftResult> {
     const template = await deps.catalog.find(request.templateName, request.language);
     if (!template)
@@ -82,126 +99,29 @@ export function createCampaignDrafts(deps: {
         field: 'template',
         error: `Template ${request.templateName} (${request.language}) is not approved.`,
       };
-
-    let numbers: string[];
-    let invalid: InvalidLine[];
-    let duplicates: number;
-    let perRecipient: (Record<string, string> | null)[] | null = null;
-    let ignoredColumns: string[] = [];
-    if (request.recipientsFile) {
-      const file = request.recipientsFile;
-      const extension = file.name.toLowerCase().split('.').pop() ?? '';
-      if (!['txt', 'csv'].includes(extension)) {
-        return {
-          ok: false,
-          field: 'file',
-          error: `\`${file.name}\` is not a .txt (one number per line) or .csv file.`,
-        };
-      }
-      if (file.size > MAX_RECIPIENTS_FILE_BYTES) {
-        return { ok: false, field: 'file', error: `\`${file.name}\` is larger than 10 MB.` };
-      }
-      const bytes = await deps.downloadSlackFile(file.urlPrivate, MAX_RECIPIENTS_FILE_BYTES);
-      const parsed = await parseRecipientsFile(bytes, {
-        variableKeys: templateVariables(template).map((v) => v.key),
-        maxBytes: MAX_RECIPIENTS_FILE_BYTES,
-        validate: validateNumbers,
-      });
-      if (!parsed.ok) return { ok: false, field: 'file', error: parsed.error };
-      numbers = parsed.numbers;
-      invalid = parsed.invalid;
-      duplicates = parsed.duplicates;
-      ignoredColumns = parsed.ignoredColumns;
-      if (parsed.variables?.some((values) => values !== null)) perRecipient = parsed.variables;
-    } else {
-      const parsed = parseTypedRecipients(request.typedRecipients ?? '', { max: MAX_TYPED_RECIPIENTS });
-      if (parsed.tooMany) {
-        return {
-          ok: false,
-          field: 'recipients',
-          error: `At most ${MAX_TYPED_RECIPIENTS} numbers can be typed; upload a .txt file for more.`,
-        };
-      }
-      numbers = parsed.numbers;
-      invalid = parsed.invalid;
-      duplicates = parsed.duplicates;
-    }
-    if (numbers.length === 0) {
-      const first = invalid[0];
-      return {
-        ok: false,
-        field: request.recipientsFile ? 'file' : 'recipients',
-        error: first
-          ? `No valid number found (line ${first.line}: ${first.reason}).`
-          : 'Add at least one recipient number.',
-      };
-    }
-
-    let headerMedia: CampaignParameters['headerMedia'] = null;
-    const mediaKind = headerMediaKind(template);
-    if (mediaKind) {
-      if (!request.headerFile)
-        return { ok: false, field: 'header', error: `This template needs a header ${mediaKind}.` };
-      const file = request.headerFile;
-      const rule = outboundMediaRule(file.mimeType);
-      // The header file counts against the media memory budget until it is uploaded.
-      const memory = deps.mediaBudget?.hold();
-      let mediaRef: OutboundMediaRef;
-      try {
-        await memory?.reserve(file.size > 0 ? Math.min(file.size, rule.maxBytes) : rule.maxBytes);
-        const bytes = await deps.downloadSlackFile(file.urlPrivate, rule.maxBytes, memory);
-        mediaRef = await deps.provider.uploadMedia(request.sendingNumberId, {
-          bytes,
-          mimeType: file.mimeType,
-          filename: file.name,
-        });
-      } finally {
-        memory?.release();
-      }
-      headerMedia = {
-        type: mediaKind,
-        mediaRef,
-        ...(mediaKind === 'document' ? { filename: request.headerFile.name } : {}),
-      };
-    }
+    const recipients = request.recipientsFile
+      ? await readRecipientsFile(request.recipientsFile, template, deps, validateNumbers)
+      : readTypedRecipients(request.typedRecipients);
+    if (!recipients.ok) return recipients;
+    const header = await uploadHeaderMedia(request, template, deps);
+    if (!header.ok) return header;
 
     const draftId = randomUUID();
-    const parameters: CampaignParameters = { values: request.values, headerMedia };
-    await deps.campaigns.create(
-      {
-        id: draftId,
-        createdBy: request.createdBy,
-        slackChannelId: request.channelId,
-        slackResponseUrl: request.slackResponseUrl ?? null,
-        sendingNumberId: request.sendingNumberId,
-        templateName: template.name,
-        templateLanguage: template.language,
-        templateCategory: template.category,
-        parametersJson: JSON.stringify(parameters),
-        scheduledAt: request.scheduledAt,
-        invalidCount: invalid.length,
-        recipients: numbers.map((phoneNumber, index) => ({
-          phoneNumber,
-          parametersJson: perRecipientJson(perRecipient?.[index]),
-        })),
-      },
-      deps.now(),
-      { draft: true },
-    );
+    await storeDraft(deps, draftId, request, template, recipients, header.headerMedia);
     return {
       ok: true,
       summary: {
         draftId,
-        recipients: numbers.length,
-        invalid,
-        duplicates,
+        recipients: recipients.numbers.length,
+        invalid: recipients.invalid,
+        duplicates: recipients.duplicates,
         sendingNumberId: request.sendingNumberId,
         templateName: template.name,
         language: template.language,
         category: template.category,
         scheduledAt: request.scheduledAt,
-        perRecipientVariables: perRecipient !== null,
-        ignoredColumns,
+        perRecipientVariables: recipients.perRecipient !== null,
+        ignoredColumns: recipients.ignoredColumns,
       },
     };
   }
@@ -209,3 +129,134 @@ export function createCampaignDrafts(deps: {
   return { prepare, confirm: (draftId: string) => deps.campaigns.confirm(draftId, deps.now()) };
 }
 export type CampaignDrafts = ReturnType<typeof createCampaignDrafts>;
+
+/** The numbers of an uploaded .txt or .csv file (with a CSV's per-recipient variables). */
+async function readRecipientsFile(
+  file: RecipientsFile,
+  template: MessageTemplate,
+  deps: Pick<CampaignDraftsDeps, 'downloadSlackFile'>,
+  validateNumbers: NumberValidator,
+): Promise<Accepted<DraftRecipients> | DraftRefusal> {
+  const extension = file.name.toLowerCase().split('.').pop() ?? '';
+  if (!['txt', 'csv'].includes(extension)) {
+    return {
+      ok: false,
+      field: 'file',
+      error: `\`${file.name}\` is not a .txt (one number per line) or .csv file.`,
+    };
+  }
+  if (file.size > MAX_RECIPIENTS_FILE_BYTES) {
+    return { ok: false, field: 'file', error: `\`${file.name}\` is larger than 10 MB.` };
+  }
+  const bytes = await deps.downloadSlackFile(file.urlPrivate, MAX_RECIPIENTS_FILE_BYTES);
+  const parsed = await parseRecipientsFile(bytes, {
+    variableKeys: templateVariables(template).map((v) => v.key),
+    maxBytes: MAX_RECIPIENTS_FILE_BYTES,
+    validate: validateNumbers,
+  });
+  if (!parsed.ok) return { ok: false, field: 'file', error: parsed.error };
+  return atLeastOneNumber('file', {
+    numbers: parsed.numbers,
+    invalid: parsed.invalid,
+    duplicates: parsed.duplicates,
+    perRecipient: parsed.variables?.some((values) => values !== null) ? parsed.variables : null,
+    ignoredColumns: parsed.ignoredColumns,
+  });
+}
+
+/** The numbers typed into the form (at most MAX_TYPED_RECIPIENTS). */
+function readTypedRecipients(typed: string | null): Accepted<DraftRecipients> | DraftRefusal {
+  const parsed = parseTypedRecipients(typed ?? '', { max: MAX_TYPED_RECIPIENTS });
+  if (parsed.tooMany) {
+    return {
+      ok: false,
+      field: 'recipients',
+      error: `At most ${MAX_TYPED_RECIPIENTS} numbers can be typed; upload a .txt file for more.`,
+    };
+  }
+  return atLeastOneNumber('recipients', {
+    numbers: parsed.numbers,
+    invalid: parsed.invalid,
+    duplicates: parsed.duplicates,
+    perRecipient: null,
+    ignoredColumns: [],
+  });
+}
+
+function atLeastOneNumber(
+  field: 'file' | 'recipients',
+  recipients: DraftRecipients,
+): Accepted<DraftRecipients> | DraftRefusal {
+  if (recipients.numbers.length > 0) return { ok: true, ...recipients };
+  const first = recipients.invalid[0];
+  return {
+    ok: false,
+    field,
+    error: first
+      ? `No valid number found (line ${first.line}: ${first.reason}).`
+      : 'Add at least one recipient number.',
+  };
+}
+
+/** The header file a media-header template needs, uploaded to the provider (none for other templates). */
+async function uploadHeaderMedia(
+  request: DraftRequest,
+  template: MessageTemplate,
+  deps: Pick<CampaignDraftsDeps, 'downloadSlackFile' | 'mediaBudget' | 'provider'>,
+): Promise<Accepted<{ headerMedia: CampaignParameters['headerMedia'] }> | DraftRefusal> {
+  const mediaKind = headerMediaKind(template);
+  if (!mediaKind) return { ok: true, headerMedia: null };
+  if (!request.headerFile) return { ok: false, field: 'header', error: `This template needs a header ${mediaKind}.` };
+  const file = request.headerFile;
+  const rule = outboundMediaRule(file.mimeType);
+  // The header file counts against the media memory budget until it is uploaded.
+  const memory = deps.mediaBudget?.hold();
+  let mediaRef: OutboundMediaRef;
+  try {
+    await memory?.reserve(file.size > 0 ? Math.min(file.size, rule.maxBytes) : rule.maxBytes);
+    const bytes = await deps.downloadSlackFile(file.urlPrivate, rule.maxBytes, memory);
+    mediaRef = await deps.provider.uploadMedia(request.sendingNumberId, {
+      bytes,
+      mimeType: file.mimeType,
+      filename: file.name,
+    });
+  } finally {
+    memory?.release();
+  }
+  return {
+    ok: true,
+    headerMedia: { type: mediaKind, mediaRef, ...(mediaKind === 'document' ? { filename: file.name } : {}) },
+  };
+}
+
+async function storeDraft(
+  deps: Pick<CampaignDraftsDeps, 'campaigns' | 'now'>,
+  draftId: string,
+  request: DraftRequest,
+  template: MessageTemplate,
+  recipients: DraftRecipients,
+  headerMedia: CampaignParameters['headerMedia'],
+): Promise<void> {
+  const parameters: CampaignParameters = { values: request.values, headerMedia };
+  await deps.campaigns.create(
+    {
+      id: draftId,
+      createdBy: request.createdBy,
+      slackChannelId: request.channelId,
+      slackResponseUrl: request.slackResponseUrl ?? null,
+      sendingNumberId: request.sendingNumberId,
+      templateName: template.name,
+      templateLanguage: template.language,
+      templateCategory: template.category,
+      parametersJson: JSON.stringify(parameters),
+      scheduledAt: request.scheduledAt,
+      invalidCount: recipients.invalid.length,
+      recipients: recipients.numbers.map((phoneNumber, index) => ({
+        phoneNumber,
+        parametersJson: perRecipientJson(recipients.perRecipient?.[index]),
+      })),
+    },
+    deps.now(),
+    { draft: true },
+  );
+}

@@ -1,0 +1,152 @@
+import type { Logger } from '../../shared/logger.js';
+import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
+import type { TemplateCatalog } from '../templates.js';
+import type { RecipientLeases } from './campaign-leases.js';
+import { createCampaignMessages, type PreparedRecipient } from './campaign-messages.js';
+import type { CampaignRecipientRecord, CampaignRecord, CampaignRepository } from './campaign-ports.js';
+
+/** How long a campaign waits before asking again for a template list the provider could not give. */
+const CATALOG_RETRY_MS = 5_000;
+
+/** A recipient this worker claimed, with its campaign. */
+export type ClaimedRecipient = { campaign: CampaignRecord; recipient: CampaignRecipientRecord };
+
+export type CampaignBacklogDeps = {
+  campaigns: CampaignRepository;
+  catalog: TemplateCatalog;
+  workerId: string;
+  leaseMs: number;
+  /** How long a campaign with nothing to claim (but not done) waits before it is looked at again. */
+  idleDelayMs: number;
+  now: () => number;
+  logger: Logger;
+  /** Where claimed recipients are held (and their leases renewed) until they are settled. */
+  leases: RecipientLeases;
+  /** A claimed recipient is settled without being sent (its message could not be prepared). */
+  settle(claimed: ClaimedRecipient): void;
+  /** This worker finished the campaign. */
+  onFinished(campaignId: string): void;
+  /** A campaign has nothing left: the list of active campaigns is out of date. */
+  onActiveChanged(): void;
+};
+
+/**
+ * Claims campaign recipients under a lease into sending numbers' backlogs, their messages built,
+ * and finishes campaigns that have nothing left.
+ */
+export function createCampaignBacklog(deps: CampaignBacklogDeps) {
+  const { campaigns, logger } = deps;
+  const messages = createCampaignMessages();
+  /** Campaigns with nothing to claim right now (the rest is in flight or backing off), until then. */
+  const quietUntil = new Map<string, number>();
+  const started = new Set<string>();
+
+  /** Claims up to `room` recipients for this number's backlog from its campaigns, oldest campaign first. */
+  async function refill(
+    lane: { backlog: PreparedRecipient[] },
+    laneCampaigns: CampaignRecord[],
+    room: number,
+  ): Promise<void> {
+    for (const campaign of laneCampaigns) {
+      if (room <= 0) return;
+      if ((quietUntil.get(campaign.id) ?? 0) > deps.now()) continue;
+      const found = await findTemplate(campaign);
+      if (!found) continue;
+      const claimed = await claim(campaign, room);
+      if (claimed.length === 0) {
+        await finishIfDone(campaign);
+        continue;
+      }
+      room -= claimed.length;
+      for (const recipient of claimed) {
+        const prepared = await prepare(campaign, recipient, found.template);
+        if (prepared) lane.backlog.push(prepared);
+        else deps.settle({ campaign, recipient });
+      }
+    }
+  }
+
+  /** The campaign's template (undefined: no longer approved), or null while the template list is unavailable. */
+  async function findTemplate(campaign: CampaignRecord): Promise<{ template: MessageTemplate | undefined } | null> {
+    // Looked up before claiming: while the provider cannot list templates the campaign waits,
+    // instead of failing its recipients as if the template had been withdrawn.
+    try {
+      return { template: await deps.catalog.find(campaign.template_name, campaign.template_language) };
+    } catch (error) {
+      logger.warn(
+        { err: String(error), campaignId: campaign.id },
+        'the template list is unavailable; the campaign waits for it',
+      );
+      quietUntil.set(campaign.id, deps.now() + CATALOG_RETRY_MS);
+      return null;
+    }
+  }
+
+  async function claim(campaign: CampaignRecord, limit: number): Promise<CampaignRecipientRecord[]> {
+    const claimed = await campaigns.claimRecipients(campaign.id, deps.workerId, limit, deps.leaseMs, deps.now());
+    if (claimed.length === 0) return claimed;
+    for (const recipient of claimed) deps.leases.hold(recipient.id);
+    if (!started.has(campaign.id)) {
+      await campaigns.markStarted(campaign.id, deps.now());
+      started.add(campaign.id);
+    }
+    return claimed;
+  }
+
+  /** A claimed recipient's message, or null when it cannot be built (the recipient is failed). */
+  async function prepare(
+    campaign: CampaignRecord,
+    recipient: CampaignRecipientRecord,
+    template: MessageTemplate | undefined,
+  ): Promise<PreparedRecipient | null> {
+    try {
+      if (!template) {
+        await campaigns.recordFailed(
+          recipient.id,
+          'template_missing',
+          'the template is no longer approved',
+          deps.now(),
+        );
+        return null;
+      }
+      return messages.prepare(campaign, recipient, template);
+    } catch (error) {
+      logger.error({ err: String(error), campaignId: campaign.id }, 'preparing a campaign message failed');
+      await campaigns.recordFailed(
+        recipient.id,
+        'invalid_message',
+        `the message could not be built: ${error instanceof Error ? error.message : String(error)}`,
+        deps.now(),
+      );
+      return null;
+    }
+  }
+
+  /** Nothing claimable: finish the campaign when nothing is left, else look again a little later. */
+  async function finishIfDone(campaign: CampaignRecord): Promise<void> {
+    const counts = await campaigns.counts(campaign.id);
+    if (counts.queued === 0 && counts.sending === 0) {
+      await campaigns.updateTotals(campaign.id, counts);
+      if (await campaigns.finish(campaign.id, 'completed', deps.now())) deps.onFinished(campaign.id);
+      messages.forget(campaign.id);
+      started.delete(campaign.id);
+      deps.onActiveChanged();
+      return;
+    }
+    quietUntil.set(campaign.id, deps.now() + deps.idleDelayMs);
+  }
+
+  return {
+    refill,
+    /** Looks at the campaign again on the next refill: it may be done now, or have a retry due. */
+    lookAgain(campaignId: string): void {
+      quietUntil.delete(campaignId);
+    },
+    /** Looks at every campaign again on the next refill. */
+    lookAgainAtAll(): void {
+      quietUntil.clear();
+    },
+  };
+}
+
+export type CampaignBacklog = ReturnType<typeof createCampaignBacklog>;
