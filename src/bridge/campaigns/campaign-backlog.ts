@@ -24,6 +24,8 @@ export type CampaignBacklogDeps = {
   leases: RecipientLeases;
   /** A claimed recipient is settled without being sent (its message could not be prepared). */
   settle(claimed: ClaimedRecipient): void;
+  /** A claimed recipient goes back to the queue unsent (a database write failed on the way). */
+  release(claimed: ClaimedRecipient): void;
   /** This worker finished the campaign. */
   onFinished(campaignId: string): void;
   /** A campaign has nothing left: the list of active campaigns is out of date. */
@@ -58,8 +60,16 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
         continue;
       }
       room -= claimed.length;
-      for (const recipient of claimed) {
-        const prepared = await prepare(campaign, recipient, found.template);
+      for (const [index, recipient] of claimed.entries()) {
+        let prepared: PreparedRecipient | null;
+        try {
+          prepared = await prepare(campaign, recipient, found.template);
+        } catch (error) {
+          // Recording a failure failed: the rest of the claim goes back instead of staying held
+          // (its leases renewed) without ever reaching the backlog.
+          for (const rest of claimed.slice(index)) deps.release({ campaign, recipient: rest });
+          throw error;
+        }
         if (prepared) lane.backlog.push(prepared);
         else deps.settle({ campaign, recipient });
       }
@@ -87,7 +97,12 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
     if (claimed.length === 0) return claimed;
     for (const recipient of claimed) deps.leases.hold(recipient.id);
     if (!started.has(campaign.id)) {
-      await campaigns.markStarted(campaign.id, deps.now());
+      try {
+        await campaigns.markStarted(campaign.id, deps.now());
+      } catch (error) {
+        for (const recipient of claimed) deps.release({ campaign, recipient });
+        throw error;
+      }
       started.add(campaign.id);
     }
     return claimed;

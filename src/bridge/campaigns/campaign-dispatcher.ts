@@ -77,7 +77,7 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
   let activeIds: Set<string> | null = null;
   const leases = createRecipientLeases(settings);
   const sender = createCampaignSender(settings);
-  const backlog = createCampaignBacklog({ ...settings, leases, settle, onActiveChanged: dropActiveCache });
+  const backlog = createCampaignBacklog({ ...settings, leases, settle, release, onActiveChanged: dropActiveCache });
   const lanes = createSendingLanes({
     ...settings,
     schedule: scheduleFor(settings.budget, settings.maxPerSecond),
