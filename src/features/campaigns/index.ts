@@ -34,9 +34,9 @@ const PREPARE_ATTEMPTS = 5;
  */
 export function installCampaigns(ctx: AppContext, registry: FeatureRegistry, chat: SessionChat) {
   const campaigns = createCampaignStore(ctx.database.db, ctx.database.dialect);
-  const sending = installSending(ctx, registry, chat, campaigns);
-  installCampaignForm(ctx, registry, campaigns, sending);
-  const api = installTemplateApi(ctx, registry, campaigns, sending);
+  const parts: CampaignParts = { campaigns, sending: installSending(ctx, registry, chat, campaigns) };
+  installCampaignForm(ctx, registry, parts);
+  const api = installTemplateApi(ctx, registry, parts);
   const { clock } = ctx;
   return {
     authenticateApiKey: api.authenticateApiKey,
@@ -54,6 +54,9 @@ export function installCampaigns(ctx: AppContext, registry: FeatureRegistry, cha
   };
 }
 export type Campaigns = ReturnType<typeof installCampaigns>;
+
+/** What the form and the API build on: the campaigns, and the sending that starts them. */
+type CampaignParts = { campaigns: CampaignStore; sending: ReturnType<typeof installSending> };
 
 /** The dispatcher that sends, the progress message that reports, and the buttons on it. */
 function installSending(ctx: AppContext, registry: FeatureRegistry, chat: SessionChat, campaigns: CampaignStore) {
@@ -115,12 +118,7 @@ function installSending(ctx: AppContext, registry: FeatureRegistry, chat: Sessio
 }
 
 /** `/wa send`: the form, its preparation as a job, and the confirmation that starts the sending. */
-function installCampaignForm(
-  ctx: AppContext,
-  registry: FeatureRegistry,
-  campaigns: CampaignStore,
-  sending: ReturnType<typeof installSending>,
-) {
+function installCampaignForm(ctx: AppContext, registry: FeatureRegistry, { campaigns, sending }: CampaignParts) {
   const { clock, logger } = ctx;
   const marketers = ctx.roles.marketers;
   const drafts = createCampaignDrafts({
@@ -200,12 +198,7 @@ function installCampaignForm(
 }
 
 /** POST /api/v1/messages and its keys (`/wa apikey`), sent through the same dispatcher. */
-function installTemplateApi(
-  ctx: AppContext,
-  registry: FeatureRegistry,
-  campaigns: CampaignStore,
-  sending: ReturnType<typeof installSending>,
-) {
+function installTemplateApi(ctx: AppContext, registry: FeatureRegistry, { campaigns, sending }: CampaignParts) {
   const { config, clock } = ctx;
   const apiKeys = createApiKeyStore(ctx.database.db);
   const authenticateApiKey = createApiKeyAccess({

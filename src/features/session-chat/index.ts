@@ -40,42 +40,34 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
   const deliveries = createProcessedEventStore(ctx.database.db);
   const statusListeners: StatusListener[] = [];
 
-  const agentReplies = createAgentReplies({
+  // What replies, templates and inbound messages all work with.
+  const common = {
     conversations,
     messages,
     slack,
     provider,
     jobs: ctx.jobs.queue,
-    deliveries,
     mediaBudget: ctx.media.budget,
+    now: clock.now,
+  };
+  const agentReplies = createAgentReplies({
+    ...common,
+    deliveries,
     internalNotePrefix: config.chat.internalNotePrefix,
     signAgentName: config.chat.signAgentName,
-    now: clock.now,
     logger: logger.child({ component: 'agent-replies' }),
   });
   const conversationTemplates = createConversationTemplates({
-    conversations,
-    messages,
+    ...common,
     threads,
-    slack,
-    provider,
     catalog: ctx.templates,
-    jobs: ctx.jobs.queue,
     intents: ctx.postIntents,
-    mediaBudget: ctx.media.budget,
-    now: clock.now,
     logger: logger.child({ component: 'templates' }),
   });
   const handleInbound = createInboundMessageHandler({
-    conversations,
-    messages,
+    ...common,
     threads,
-    slack,
     intents: ctx.postIntents,
-    jobs: ctx.jobs.queue,
-    provider,
-    mediaBudget: ctx.media.budget,
-    now: clock.now,
     logger: logger.child({ component: 'inbound' }),
   });
   const handleStatus = createDeliveryStatusHandler({
