@@ -11,7 +11,7 @@ import { chatDriver } from '../support/chat-driver.js';
 import { dialects } from '../support/databases.js';
 import { validateMetaMessageBody } from '../support/meta-openapi.js';
 import { statusWebhook } from '../support/meta-webhooks.js';
-import { type Modal, quickReplyDriver } from '../support/quick-reply-driver.js';
+import { type Modal, pickState, quickReplyDriver } from '../support/quick-reply-driver.js';
 import { eventCallback, postSlack, slashCommand } from '../support/slack-requests.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -320,6 +320,22 @@ for (const dialect of cases) {
       expect(stored).toEqual([]);
     });
 
+    it('sends nothing when the chosen quick reply was deleted while the picker was open, and says so on the field', async () => {
+      const reply = await addReply('Soon gone', 'This one will be deleted.');
+      const { threadTs } = await chat.metaContactWrites('Hi there', { from: '447700900506', name: 'Eve' });
+      const contact = await chat.contact('+447700900506');
+      const chosen = await qr.choose(await qr.openPicker(threadTs, contact.id), reply.id);
+      await qr.click(qr.modal(list.id), 'wa_qr_delete', { value: reply.id, userId: LEAD });
+      const start = h.meta?.accepted().length ?? 0;
+      const answer = await qr.send(chosen, reply.id);
+      expect(answer).toEqual({
+        response_action: 'errors',
+        errors: { qr_pick: 'This quick reply was deleted meanwhile: choose another.' },
+      });
+      await h.settle();
+      expect(sendsTo('447700900506', start)).toEqual([]);
+    });
+
     it('splits a quick reply longer than 4,096 characters once filled in, as a typed reply, and says so first', async () => {
       const name = 'Maximiliana Alexandra Fitzgerald-Montgomery';
       const body = `Dear ${Array.from({ length: 110 }, (_, i) => `{{customer_name}} (${i + 1}),`).join('\n')}`;
@@ -395,15 +411,24 @@ for (const dialect of cases) {
       expect(qr.text(picker)).toContain(`Showing the first 100 of ${total} by title: search to find the others.`);
       expect(picker.blocks.map((b) => b.block_id)).toContain('qr_search');
       await qr.click(picker, 'wa_qr_search', { value: 'number 125' });
-      const searched = qr.modal(picker.id);
-      expect(qr.options(searched).map((o) => o.value)).toEqual(['bulk-125']);
-      await qr.click(searched, 'wa_qr_search', { value: 'no such words' });
-      expect(qr.text(qr.modal(picker.id))).toContain('No quick reply matches');
+      expect(qr.options(qr.modal(picker.id)).map((o) => o.value)).toEqual(['bulk-125']);
+      await qr.click(qr.modal(picker.id), 'wa_qr_search', { value: '50%' });
+      expect(qr.text(qr.modal(picker.id))).toContain('No quick reply matches \\"50%\\"');
+      expect(qr.modal(picker.id).blocks.map((b) => b.block_id)).not.toContain('qr_pick');
       await qr.click(qr.modal(picker.id), 'wa_qr_search', { value: 'Bulk 12' });
+      expect(qr.options(qr.modal(picker.id)).map((o) => o.value)).toEqual(
+        Array.from({ length: 10 }, (_, i) => `bulk-12${i}`),
+      );
       const chosen = await qr.choose(qr.modal(picker.id), 'bulk-125');
       expect(chosen.blocks.find((b) => b.block_id === 'qr_preview')?.text?.text).toBe(
         'Bulk answer number 125 for Cleo',
       );
+      // Searching on keeps the chosen reply listed, chosen and previewed.
+      await qr.click(chosen, 'wa_qr_search', { value: 'Bulk 00', state: pickState('bulk-125') });
+      const still = qr.modal(picker.id);
+      expect(qr.options(still)[0]?.value).toBe('bulk-125');
+      expect(still.blocks.find((b) => b.block_id === 'qr_pick')?.element?.initial_option?.value).toBe('bulk-125');
+      expect(still.blocks.find((b) => b.block_id === 'qr_preview')?.text?.text).toBe('Bulk answer number 125 for Cleo');
       const start = h.meta?.accepted().length ?? 0;
       expect(await qr.send(chosen, 'bulk-125')).toBeNull();
       await waitFor('sent', () => sendsTo('447700900504', start).length === 1);

@@ -248,14 +248,19 @@ export function quickReplyPickerView(input: {
       },
     });
   }
-  const options = rows.slice(0, PICKER_OPTIONS).map((reply) => ({
+  // The chosen reply stays listed (and chosen) while the agent searches for others.
+  const listed =
+    selected && !rows.some((reply) => reply.id === selected.id)
+      ? [selected, ...rows.slice(0, PICKER_OPTIONS - 1)]
+      : rows.slice(0, PICKER_OPTIONS);
+  const options = listed.map((reply) => ({
     text: plain(clip(reply.title, 75)),
     value: reply.id,
     ...(firstLine(reply.body) ? { description: plain(clip(firstLine(reply.body), 75)) } : {}),
   }));
-  if (options.length === 0) {
+  if (rows.length === 0)
     blocks.push({ type: 'section', text: mrkdwn(`No quick reply matches "${escapeSlackText(metadata.search)}".`) });
-  } else {
+  if (options.length > 0) {
     const chosen = selected ? options.find((option) => option.value === selected.id) : undefined;
     blocks.push({
       type: 'input',
@@ -270,16 +275,14 @@ export function quickReplyPickerView(input: {
         ...(chosen ? { initial_option: chosen } : {}),
       },
     });
-    if (input.total > options.length)
+    if (input.total > rows.length)
       blocks.push({
         type: 'context',
-        elements: [
-          mrkdwn(`Showing the first ${options.length} of ${input.total} by title: search to find the others.`),
-        ],
+        elements: [mrkdwn(`Showing the first ${rows.length} of ${input.total} by title: search to find the others.`)],
       });
   }
   const preview = input.preview;
-  if (selected && preview && options.some((option) => option.value === selected.id)) {
+  if (selected && preview) {
     blocks.push(
       { type: 'divider' },
       {

@@ -1,5 +1,6 @@
 import type { App, BlockAction } from '@slack/bolt';
 import type { ModalView } from '@slack/web-api';
+import { escapeSlackText } from '../../../shared/slack-text.js';
 import { ActionId } from '../../blocks/thread-header.js';
 import {
   type EditMetadata,
@@ -80,7 +81,7 @@ export function registerQuickReplyActions(app: App, deps: QuickReplyActionDeps):
       ? result.refused
       : result.title === null
         ? 'That quick reply was already deleted.'
-        : `:wastebasket: Deleted "${result.title}".`;
+        : `:wastebasket: Deleted "${escapeSlackText(result.title)}".`;
     await client.views.update({ view_id: body.view.id, view: await deps.listView(listPage(body.view), notice) });
   });
 

@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { QuickReplySave } from '../../../bridge/quick-replies.js';
+import { escapeSlackText } from '../../../shared/slack-text.js';
 import {
   type EditMetadata,
   editMetadata,
@@ -54,7 +55,7 @@ export function registerQuickReplySubmissions(
       return;
     }
     await ack();
-    await deps.showList(metadata, `:white_check_mark: Saved "${result.reply.title}".`);
+    await deps.showList(metadata, `:white_check_mark: Saved "${escapeSlackText(result.reply.title)}".`);
   });
 
   app.view(QuickReplyIds.pickerCallback, async ({ ack, view, body }) => {
