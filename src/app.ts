@@ -4,6 +4,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { installCampaigns } from './features/campaigns/index.js';
 import { createAppContext, type Tuning } from './features/context.js';
 import { installOperations } from './features/operations/index.js';
+import { installQuickReplies } from './features/quick-replies/index.js';
 import { createFeatureRegistry } from './features/registry.js';
 import { installRetention } from './features/retention/index.js';
 import { installSessionChat } from './features/session-chat/index.js';
@@ -65,6 +66,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const registry = createFeatureRegistry();
   const sessions = installSessionsHistory(ctx, registry);
   const chat = installSessionChat(ctx, registry, { addSession: sessions.addSession });
+  installQuickReplies(ctx, registry, chat);
   const campaigns = installCampaigns(ctx, registry, chat);
   const retention = installRetention(ctx, registry, { chat, campaigns });
   installOperations(ctx, registry, { campaigns });

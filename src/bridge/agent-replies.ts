@@ -14,9 +14,13 @@ import {
   type JobQueue,
   type MessageRepository,
   type NewMessageRecord,
+  type PostIntentRepository,
+  type SlackContent,
   type SlackConversationPort,
   SlackFileUnavailableError,
+  ThreadGoneError,
 } from './ports.js';
+import { postInThreadOnce } from './post-once.js';
 import { outboundConversationKey } from './webhook-intake.js';
 
 export type SlackFile = { id: string; name: string; mimeType: string; size: number; urlPrivate: string };
@@ -48,6 +52,19 @@ export type AgentReplyPayload = {
   text: string;
   blocks: unknown;
   files: SlackFile[];
+  /** A quick reply: the job posts it in the thread (once) before sending it, so it has a message there. */
+  quickReply?: { title: string };
+};
+
+/** A quick reply picked in Slack (not typed): its filled text (mrkdwn) and where it goes. */
+export type QuickReplyRequest = {
+  channelId: string;
+  threadTs: string;
+  userId: string;
+  title: string;
+  text: string;
+  /** The same key twice (a submission Slack delivered again) stores and sends it once. */
+  key: string;
 };
 
 /** WhatsApp's limits: a text message body, and a media caption. */
@@ -57,10 +74,15 @@ export const MAX_CAPTION_CHARS = 1024;
 export const AGENT_REPLY_MAX_ATTEMPTS = 12;
 const AGENT_REPLY_RETRY_MINUTES = 20;
 
+/** A UUID-shaped id that is always the same for the same seed. */
+function stableId(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
 /** The id of the n-th WhatsApp message a reply became (the first part keeps the reply's own id). */
 export function partId(messageId: string, index: number): string {
-  const hex = createHash('sha256').update(`${messageId}:part:${index}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  return stableId(`${messageId}:part:${index}`);
 }
 
 /** Splits text into chunks WhatsApp accepts, at paragraph, line or word boundaries when it can. */
@@ -98,6 +120,10 @@ export function createAgentReplies(deps: {
   provider: WhatsAppProvider;
   jobs: JobQueue;
   deliveries: DeliveryLog;
+  /** Quick replies are posted in their thread once, across retries and crashes. */
+  intents: PostIntentRepository;
+  /** How a quick reply shows in its thread (Block Kit is the Slack side's). */
+  quickReplyPost(post: { text: string; title: string; agentName: string }): SlackContent;
   /** Bounds the bytes of agents' files held in memory between Slack and the provider. */
   mediaBudget: ByteBudget;
   internalNotePrefix: string;
@@ -106,6 +132,20 @@ export function createAgentReplies(deps: {
   logger: Logger;
 }) {
   const { conversations, messages, slack } = deps;
+
+  /** A refusal is told to the agent once, even when Slack delivers the same message again. */
+  async function refuseOnce(
+    refusalKey: string,
+    where: { channelId: string; threadTs: string; userId: string },
+    reason: string,
+    notice: AgentNotice,
+  ): Promise<AgentMessageOutcome> {
+    if (!(await deps.deliveries.has(refusalKey))) {
+      await slack.notifyAgent(where.channelId, where.threadTs, where.userId, notice);
+      await deps.deliveries.markFirstSeen(refusalKey, deps.now());
+    }
+    return { result: 'refused', reason };
+  }
 
   /**
    * Decides, while Slack waits for the ack, whether a thread message goes to WhatsApp; if so it is
@@ -136,15 +176,9 @@ export function createAgentReplies(deps: {
       ),
     );
     const problems = files.map((file) => outboundFileProblem(file)).filter((p): p is string => p !== null);
-    // A refusal is told to the agent once, even when Slack delivers the same message again.
-    const refusalKey = `refused:${message.channelId}:${message.ts}`;
-    const refuse = async (reason: string, notice: AgentNotice): Promise<AgentMessageOutcome> => {
-      if (!(await deps.deliveries.has(refusalKey))) {
-        await slack.notifyAgent(message.channelId, message.threadTs ?? message.ts, message.userId ?? '', notice);
-        await deps.deliveries.markFirstSeen(refusalKey, deps.now());
-      }
-      return { result: 'refused', reason };
-    };
+    const where = { channelId: message.channelId, threadTs: message.threadTs, userId: message.userId };
+    const refuse = (reason: string, notice: AgentNotice) =>
+      refuseOnce(`refused:${message.channelId}:${message.ts}`, where, reason, notice);
     if (problems.length > 0) {
       const reason = `Nothing was sent. ${problems.join(' ')}`;
       return refuse(reason, { kind: 'not_sent', reason });
@@ -205,6 +239,122 @@ export function createAgentReplies(deps: {
   }
 
   /**
+   * A quick reply takes a typed reply's way from here: refused outside the window with the same
+   * notice, else stored and queued (the job posts it in the thread first, then sends it).
+   */
+  async function acceptQuickReply(request: QuickReplyRequest): Promise<AgentMessageOutcome> {
+    const thread = await conversations.threadByTs(request.channelId, request.threadTs);
+    if (!thread) return { result: 'ignored', reason: 'not a conversation thread' };
+    const contact = await conversations.getContact(thread.contact_id);
+    if (!contact) return { result: 'ignored', reason: 'contact missing' };
+    if (request.text.trim() === '') return { result: 'ignored', reason: 'empty' };
+    if (!windowState(contact.last_inbound_at, deps.now()).open) {
+      return refuseOnce(`refused:quick-reply:${request.key}`, request, 'window closed', {
+        kind: 'window_closed',
+        contactId: contact.id,
+        lastInboundAt: contact.last_inbound_at,
+      });
+    }
+    const now = deps.now();
+    const { created, row } = await messages.insertOnce({
+      id: stableId(`quick-reply:${request.key}`),
+      contact_id: contact.id,
+      direction: 'outbound',
+      kind: 'text',
+      body: request.text,
+      media_json: null,
+      provider_message_id: null,
+      alternate_message_id: null,
+      slack_channel_id: null,
+      slack_ts: null,
+      status: 'queued',
+      error_code: null,
+      error_detail: null,
+      provider_timestamp: null,
+      source: 'agent',
+      author_slack_user_id: request.userId,
+      campaign_id: null,
+      created_at: now,
+      updated_at: now,
+    });
+    if (!created) return { result: 'duplicate' };
+    const payload: AgentReplyPayload = {
+      messageId: row.id,
+      channelId: request.channelId,
+      threadTs: request.threadTs,
+      userId: request.userId,
+      text: request.text,
+      blocks: null,
+      files: [],
+      quickReply: { title: request.title },
+    };
+    await deps.jobs.enqueue({
+      kind: JobKind.agentReply,
+      payload,
+      orderingKey: outboundConversationKey(contact.id),
+      idempotencyKey: `quick-reply:${request.key}`,
+      maxAttempts: AGENT_REPLY_MAX_ATTEMPTS,
+    });
+    return { result: 'queued', messageId: row.id };
+  }
+
+  /**
+   * Posts a quick reply in its thread before it is sent, once (the status reactions go on that
+   * post). Not posted at all when the window closed meanwhile. False when it must not be sent.
+   */
+  async function postQuickReply(
+    payload: AgentReplyPayload & { quickReply: { title: string } },
+    messageId: string,
+    contact: { id: string; last_inbound_at: number | null },
+    attempt: { isLastAttempt: boolean },
+  ): Promise<boolean> {
+    if (!windowState(contact.last_inbound_at, deps.now()).open) {
+      await messages.recordFailure(messageId, 'window_closed', describeFailure('window_closed', null), deps.now());
+      await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
+        kind: 'window_closed',
+        contactId: contact.id,
+        lastInboundAt: contact.last_inbound_at,
+      });
+      return false;
+    }
+    const key = `quick-reply-post:${messageId}`;
+    try {
+      const content = deps.quickReplyPost({
+        text: payload.text,
+        title: payload.quickReply.title,
+        agentName: await slack.userName(payload.userId),
+      });
+      const posted = await postInThreadOnce(
+        { slack, intents: deps.intents, now: deps.now },
+        {
+          key,
+          thread: { slack_channel_id: payload.channelId, thread_ts: payload.threadTs },
+          content,
+          marker: { type: 'wa_quick_reply', key: messageId },
+        },
+      );
+      await messages.linkSlack(messageId, posted.channelId, posted.ts, deps.now());
+      await deps.intents.clear([key]);
+      return true;
+    } catch (error) {
+      const gone = error instanceof ThreadGoneError;
+      if (!gone && !attempt.isLastAttempt) throw error;
+      const reason = gone
+        ? 'its conversation thread was deleted, so it was not sent. Send it again in the new thread.'
+        : `it could not be posted in the thread (${error instanceof Error ? error.message : String(error)}), so it was not sent.`;
+      await messages.recordFailure(messageId, 'not_posted', `quick reply ${reason}`, deps.now());
+      if (gone)
+        await slack.postEphemeral(payload.channelId, payload.userId, { text: `:warning: Your quick reply: ${reason}` });
+      else
+        await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
+          kind: 'not_sent',
+          reason: `Not sent: the quick reply ${reason}`,
+        });
+      return false;
+    }
+  }
+
+  /**
    * The job: converts, uploads and sends, retried on outages and never sent twice. A reply with
    * text and files (or long text) goes out as several WhatsApp messages; each part is its own
    * message row, so a retry or a restart resumes at the first part not yet sent.
@@ -219,6 +369,10 @@ export function createAgentReplies(deps: {
       return;
     }
     const to = contact.phone_number;
+    if (payload.quickReply && !main.slack_ts) {
+      if (main.status !== 'queued') return; // refused before it was posted, and the agent was told
+      if (!(await postQuickReply({ ...payload, quickReply: payload.quickReply }, main.id, contact, attempt))) return;
+    }
     const plan = await planParts(payload);
     const partRows = await Promise.all(
       plan.map((_, index) => (index === 0 ? main : messages.get(partId(main.id, index)))),
@@ -446,6 +600,6 @@ export function createAgentReplies(deps: {
     });
   }
 
-  return { accept, send };
+  return { accept, acceptQuickReply, send };
 }
 export type AgentReplies = ReturnType<typeof createAgentReplies>;

@@ -85,7 +85,7 @@ export type SlackContent = {
   text: string;
   blocks?: unknown[];
   /** Show the post as written by this person (the WhatsApp contact), not as "the app". */
-  author?: { name: string };
+  author?: { name: string /** An emoji shortcode (default :speech_balloon:, a customer). */; icon?: string };
 };
 
 /** Marks a Slack post with what it is, so a retry after a crash can find it instead of posting twice. */

@@ -139,6 +139,18 @@ export type MediaBlobTable = {
   expires_at: number | null;
 };
 
+/** A saved reply the team sends from conversation threads (`title_key`: the title folded, unique). */
+export type QuickReplyTable = {
+  id: string;
+  title: string;
+  title_key: string;
+  body: string;
+  created_by: string;
+  updated_by: string;
+  created_at: number;
+  updated_at: number;
+};
+
 export type Database = {
   sending_number: SendingNumberTable;
   contact: ContactTable;
@@ -154,6 +166,7 @@ export type Database = {
   media_blob: MediaBlobTable;
   send_schedule: SendScheduleTable;
   slack_post_intent: SlackPostIntentTable;
+  quick_reply: QuickReplyTable;
 };
 
 export type ContactRow = Selectable<ContactTable>;

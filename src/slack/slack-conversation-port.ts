@@ -101,7 +101,9 @@ export function createSlackConversationPort(deps: {
             thread_ts: threadTs,
             text: content.text,
             ...(content.blocks ? { blocks: content.blocks as never } : {}),
-            ...(content.author ? { username: content.author.name.slice(0, 80), icon_emoji: ':speech_balloon:' } : {}),
+            ...(content.author
+              ? { username: content.author.name.slice(0, 80), icon_emoji: content.author.icon ?? ':speech_balloon:' }
+              : {}),
             unfurl_links: false,
             unfurl_media: false,
             ...(marker ? { metadata: { event_type: marker.type, event_payload: { key: marker.key } } } : {}),

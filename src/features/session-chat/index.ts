@@ -13,6 +13,7 @@ import type { NewJob } from '../../db/stores/job-store.js';
 import { createProcessedEventStore } from '../../db/stores/processed-event-store.js';
 import { createWhatsAppWebhookHandler } from '../../http/whatsapp-webhook-routes.js';
 import { createGroupCommit } from '../../shared/group-commit.js';
+import { quickReplyPostContent } from '../../slack/blocks/quick-reply-post.js';
 import {
   registerTemplatePickerActions,
   templatePickerRebuilder,
@@ -53,6 +54,8 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
   const agentReplies = createAgentReplies({
     ...common,
     deliveries,
+    intents: ctx.postIntents,
+    quickReplyPost: quickReplyPostContent,
     internalNotePrefix: config.chat.internalNotePrefix,
     signAgentName: config.chat.signAgentName,
     logger: logger.child({ component: 'agent-replies' }),
@@ -160,6 +163,8 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
   });
 
   return {
+    /** A quick reply picked in Slack, sent the way a typed reply is (see the quick-replies feature). */
+    acceptQuickReply: agentReplies.acceptQuickReply,
     /** Provider statuses for messages this feature did not send (a campaign's) go to these too. */
     onDeliveryStatus(listener: StatusListener): void {
       statusListeners.push(listener);

@@ -4,6 +4,7 @@ import { escapeSlackText } from '../../shared/slack-text.js';
 export const ActionId = {
   addToMySessions: 'wa_session_add',
   openTemplatePicker: 'wa_template_open',
+  openQuickReplies: 'wa_quick_reply_open',
   openHistory: 'wa_history_open',
   editNote: 'wa_note_edit',
 } as const;
@@ -49,6 +50,12 @@ export function threadHeaderBlocks(header: ThreadHeaderModel): { text: string; b
           type: 'button',
           action_id: ActionId.openTemplatePicker,
           text: { type: 'plain_text', text: 'Send template' },
+          value: header.contactId,
+        },
+        {
+          type: 'button',
+          action_id: ActionId.openQuickReplies,
+          text: { type: 'plain_text', text: 'Quick reply' },
           value: header.contactId,
         },
         {

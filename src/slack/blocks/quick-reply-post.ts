@@ -1,0 +1,33 @@
+import { splitText } from '../../bridge/agent-replies.js';
+import type { SlackContent } from '../../bridge/ports.js';
+import { escapeSlackText } from '../../shared/slack-text.js';
+
+/** Block Kit's section text limit, and a message's block limit (one block is the context line). */
+const SECTION_CHARS = 3000;
+const MAX_SECTIONS = 49;
+
+/**
+ * A quick reply in its thread: under the agent's name (the bot can't post as them), its text as
+ * the customer receives it, and a line saying it is a quick reply and who sent it. The agent is
+ * named, not mentioned, so nobody is notified of their own reply.
+ */
+export function quickReplyPostContent(post: { text: string; title: string; agentName: string }): SlackContent {
+  const sections = splitText(post.text, SECTION_CHARS).slice(0, MAX_SECTIONS);
+  const agent = escapeSlackText(post.agentName);
+  return {
+    text: post.text,
+    author: { name: post.agentName, icon: ':zap:' },
+    blocks: [
+      ...sections.map((text) => ({ type: 'section', text: { type: 'mrkdwn', text } })),
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `:zap: Quick reply _${escapeSlackText(post.title)}_, sent on WhatsApp by ${agent}`,
+          },
+        ],
+      },
+    ],
+  };
+}
