@@ -139,6 +139,16 @@ export type MediaBlobTable = {
   expires_at: number | null;
 };
 
+/** The reaction a side shows on a message (see migrations/2026_12_04_1400_message_reactions.ts). */
+export type MessageReactionTable = {
+  message_id: string;
+  side: 'contact' | 'business';
+  emoji: string;
+  slack_name: string | null;
+  reacted_at: number;
+  updated_at: number;
+};
+
 export type Database = {
   sending_number: SendingNumberTable;
   contact: ContactTable;
@@ -154,6 +164,7 @@ export type Database = {
   media_blob: MediaBlobTable;
   send_schedule: SendScheduleTable;
   slack_post_intent: SlackPostIntentTable;
+  message_reaction: MessageReactionTable;
 };
 
 export type ContactRow = Selectable<ContactTable>;
