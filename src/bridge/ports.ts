@@ -45,6 +45,8 @@ export interface MessageRepository {
   get(id: string): Promise<MessageRecord | undefined>;
   byProviderId(providerMessageId: string): Promise<MessageRecord | undefined>;
   bySlackTs(channelId: string, ts: string): Promise<MessageRecord | undefined>;
+  /** The contact's most recent message (reactions aside): the one a read receipt is for. */
+  latestInbound(contactId: string): Promise<MessageRecord | undefined>;
   linkSlack(id: string, channelId: string, ts: string, now: number): Promise<void>;
   markSending(id: string, now: number): Promise<void>;
   /** Back to queued after an attempt the provider certainly did not accept. */

@@ -97,6 +97,19 @@ export function createMessageStore(db: Kysely<Database>) {
         .executeTakeFirst();
     },
 
+    async latestInbound(contactId: string): Promise<MessageRow | undefined> {
+      return db
+        .selectFrom('message')
+        .selectAll()
+        .where('contact_id', '=', contactId)
+        .where('direction', '=', 'inbound')
+        .where('kind', '!=', 'reaction')
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+    },
+
     async linkSlack(id: string, channelId: string, ts: string, now: number): Promise<void> {
       await db
         .updateTable('message')
