@@ -185,8 +185,9 @@ export function createMessageStore(db: Kysely<Database>) {
         .execute();
     },
 
-    /** Retention: forgets what was said (bodies, media references) but keeps the row's facts. */
+    /** Retention: forgets what was said (bodies, media references, reactions) but keeps the row's facts. */
     async purgeContentBefore(cutoff: number, now: number): Promise<number> {
+      await db.deleteFrom('message_reaction').where('updated_at', '<', cutoff).execute();
       const result = await db
         .updateTable('message')
         .set({ body: null, media_json: null, updated_at: now })

@@ -25,12 +25,6 @@ export function createReactionStore(db: Kysely<Database>) {
         .onConflict((oc) => oc.columns(['message_id', 'side']).doUpdateSet({ ...values, updated_at: now }))
         .execute();
     },
-
-    /** Retention: what was reacted is content too. */
-    async purgeOlderThan(cutoff: number): Promise<number> {
-      const result = await db.deleteFrom('message_reaction').where('updated_at', '<', cutoff).executeTakeFirst();
-      return Number(result.numDeletedRows);
-    },
   };
 }
 export type ReactionStore = ReturnType<typeof createReactionStore>;

@@ -208,9 +208,7 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
     retention: {
       purgeProcessedEvents: async (cutoff: number) =>
         // Post intents are removed when their post is recorded; old ones are left by given-up jobs.
-        (await deliveries.purgeOlderThan(cutoff)) +
-        (await ctx.postIntents.purgeOlderThan(cutoff)) +
-        (await reactions.purgeOlderThan(cutoff)),
+        (await deliveries.purgeOlderThan(cutoff)) + (await ctx.postIntents.purgeOlderThan(cutoff)),
     },
   };
 }
