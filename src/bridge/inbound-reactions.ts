@@ -5,7 +5,7 @@ import type { MessageRepository, ReactionRepository, SlackConversationPort } fro
 
 type ReactionContent = Extract<InboundContent, { type: 'reaction' }>;
 
-/** `as_text`: Slack has no emoji for it, so the caller posts it in the thread as a message instead. */
+/** `as_text`: Slack can't show it as a reaction (no such emoji), so the caller posts it in the thread instead. */
 export type ReactionOutcome = 'shown' | 'ignored' | 'as_text';
 
 /**
@@ -52,7 +52,7 @@ export function createInboundReactions(deps: {
         deps.logger.info(context, 'WhatsApp reaction to a message deleted in Slack; ignored');
         return 'ignored';
       }
-      if (added === 'unknown_emoji') slackName = null;
+      if (added === 'refused') slackName = null;
     }
     if (shown?.slackName && shown.slackName !== slackName)
       await deps.slack.removeReaction(target.slack_channel_id, target.slack_ts, shown.slackName, target.status);

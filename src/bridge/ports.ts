@@ -173,9 +173,9 @@ export interface SlackConversationPort {
   ): Promise<void>;
   /**
    * The bot's own reaction on a message (how a customer's WhatsApp reaction shows). Already there
-   * counts as added; `unknown_emoji` when Slack has no emoji by that name.
+   * counts as added; `refused` when Slack has no emoji by that name or the message takes no more.
    */
-  addReaction(channelId: string, ts: string, name: string): Promise<'added' | 'unknown_emoji' | 'message_gone'>;
+  addReaction(channelId: string, ts: string, name: string): Promise<'added' | 'refused' | 'message_gone'>;
   /** Takes the bot's reaction away (already gone counts as done), unless it is the one showing `status`. */
   removeReaction(channelId: string, ts: string, name: string, status: MessageStatus): Promise<void>;
   postEphemeral(channelId: string, userId: string, content: SlackContent, threadTs?: string): Promise<void>;

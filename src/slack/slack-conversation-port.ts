@@ -233,7 +233,8 @@ export function createSlackConversationPort(deps: {
         const info = describeSlackError(error);
         if (info.kind !== 'platform') throw error;
         if (info.error === 'already_reacted') return 'added';
-        if (info.error === 'invalid_name') return 'unknown_emoji';
+        if (['invalid_name', 'too_many_reactions', 'too_many_emoji', 'not_reactable'].includes(info.error))
+          return 'refused';
         if (info.error === 'message_not_found') return 'message_gone';
         throw error;
       }
