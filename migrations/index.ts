@@ -7,6 +7,7 @@ import * as sendSchedule from './2026_12_01_1300_send_schedule.js';
 import * as userDownloads from './2026_12_04_1000_user_downloads.js';
 import * as apiKeyExpiry from './2026_12_04_1100_api_key_expiry.js';
 import * as quickReplies from './2026_12_04_1300_quick_replies.js';
+import * as messageReactions from './2026_12_04_1400_message_reactions.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so they load
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_1000_user_downloads': userDownloads,
   '2026_12_04_1100_api_key_expiry': apiKeyExpiry,
   '2026_12_04_1300_quick_replies': quickReplies,
+  '2026_12_04_1400_message_reactions': messageReactions,
 };

@@ -21,6 +21,7 @@ import {
   ThreadGoneError,
 } from './ports.js';
 import { postInThreadOnce } from './post-once.js';
+import type { ContactRecord } from './records.js';
 import { outboundConversationKey } from './webhook-intake.js';
 
 export type SlackFile = { id: string; name: string; mimeType: string; size: number; urlPrivate: string };
@@ -391,6 +392,8 @@ export function createAgentReplies(deps: {
       }
     }
 
+    await markLatestRead(contact);
+
     let anySent = false;
     for (const [index, part] of plan.entries()) {
       const id = index === 0 ? main.id : partId(main.id, index);
@@ -461,6 +464,24 @@ export function createAgentReplies(deps: {
       }
     }
     if (anySent) await conversations.recordActivity(contact.id, { direction: 'outbound', at: deps.now() }, deps.now());
+  }
+
+  /**
+   * The customer sees their latest message read and the agent typing before the reply arrives:
+   * once per customer message (not per reply, nor per part), and never in the reply's way.
+   */
+  async function markLatestRead(contact: ContactRecord): Promise<void> {
+    const latest = await messages.latestInbound(contact.id);
+    if (!latest?.provider_message_id) return;
+    if (!(await deps.deliveries.markFirstSeen(`read-receipt:${latest.id}`, deps.now()))) return;
+    try {
+      await deps.provider.markRead(contact.sending_number_id, latest.provider_message_id, { typing: true });
+    } catch (error) {
+      deps.logger.warn(
+        { messageId: latest.id, err: error instanceof Error ? error.message : String(error) },
+        "marking the customer's message read failed; the reply is sent all the same",
+      );
+    }
   }
 
   type PlannedPart = { type: 'text'; text: string } | { type: 'file'; file: SlackFile; caption: string | undefined };

@@ -6,6 +6,7 @@ import { ProviderError } from '../whatsapp/provider-errors.js';
 import type { InboundMessageEvent, WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
 import type { ConversationThreads } from './conversation-threads.js';
 import { windowState } from './conversation-window.js';
+import type { ShowReaction } from './inbound-reactions.js';
 import { renderInbound, summarizeInbound } from './inbound-rendering.js';
 import { JobKind } from './job-kinds.js';
 import {
@@ -47,6 +48,8 @@ export function createInboundMessageHandler(deps: {
   jobs: JobQueue;
   provider: WhatsAppProvider;
   mediaBudget: ByteBudget;
+  /** Reactions go on the message they are for; only one Slack cannot show comes through as text. */
+  showReaction: ShowReaction;
   now: () => number;
   logger: Logger;
 }): InboundMessageHandler {
@@ -95,6 +98,10 @@ export function createInboundMessageHandler(deps: {
     });
     await conversations.recordActivity(contact.id, { direction: 'inbound', at: event.timestamp }, now);
     if (row.slack_ts) return; // delivered again by the provider: already in Slack
+    if (content.type === 'reaction' && (await deps.showReaction(event, content, contact.id)) !== 'as_text') {
+      await refreshHeader(contact);
+      return;
+    }
 
     contact = (await conversations.getContact(contact.id)) ?? contact;
     let thread = await deps.threads.ensureThread(contact);
@@ -165,7 +172,11 @@ export function createInboundMessageHandler(deps: {
     }
     await messages.linkSlack(row.id, posted.channelId, posted.ts, deps.now());
     await intents.clear([postKey, fileKey]);
+    await refreshHeader(contact);
+  };
 
+  /** The header says until when the window is open, which the customer's message just moved. */
+  async function refreshHeader(contact: ContactRecord): Promise<void> {
     const refreshed = (await conversations.getContact(contact.id)) ?? contact;
     await deps.threads
       .refreshHeaderIfStale(refreshed)
@@ -173,7 +184,7 @@ export function createInboundMessageHandler(deps: {
         deps.logger.warn({ err: String(error), contactId: contact.id }, 'refreshing the thread header failed'),
       );
     await scheduleHeaderRefreshAtWindowClose(refreshed);
-  };
+  }
 
   /** Uploads the file into the thread once: a file id recorded by an earlier attempt is checked first. */
   async function uploadOnce(

@@ -3,6 +3,7 @@ export const JobKind = {
   inboundMessage: 'whatsapp.inbound_message',
   deliveryStatus: 'whatsapp.delivery_status',
   agentReply: 'slack.agent_reply',
+  agentReaction: 'slack.agent_reaction',
   templateSend: 'whatsapp.template_send',
   campaignPrepare: 'campaign.prepare',
   headerRefresh: 'slack.header_refresh',

@@ -45,6 +45,8 @@ export interface MessageRepository {
   get(id: string): Promise<MessageRecord | undefined>;
   byProviderId(providerMessageId: string): Promise<MessageRecord | undefined>;
   bySlackTs(channelId: string, ts: string): Promise<MessageRecord | undefined>;
+  /** The contact's most recent message (reactions aside): the one a read receipt is for. */
+  latestInbound(contactId: string): Promise<MessageRecord | undefined>;
   linkSlack(id: string, channelId: string, ts: string, now: number): Promise<void>;
   markSending(id: string, now: number): Promise<void>;
   /** Back to queued after an attempt the provider certainly did not accept. */
@@ -169,6 +171,13 @@ export interface SlackConversationPort {
     status: MessageStatus,
     previous: MessageStatus | null,
   ): Promise<void>;
+  /**
+   * The bot's own reaction on a message (how a customer's WhatsApp reaction shows). Already there
+   * counts as added; `refused` when Slack has no emoji by that name or the message takes no more.
+   */
+  addReaction(channelId: string, ts: string, name: string): Promise<'added' | 'refused' | 'message_gone'>;
+  /** Takes the bot's reaction away (already gone counts as done), unless it is the one showing `status`. */
+  removeReaction(channelId: string, ts: string, name: string, status: MessageStatus): Promise<void>;
   postEphemeral(channelId: string, userId: string, content: SlackContent, threadTs?: string): Promise<void>;
   userName(userId: string): Promise<string>;
   channelName(channelId: string): Promise<string>;
@@ -176,6 +185,26 @@ export interface SlackConversationPort {
   /** `memory`, when given, is made to cover the file's declared length before its bytes are read. */
   downloadFile(url: string, maxBytes: number, memory?: BudgetHold): Promise<Buffer>;
   permalink(channelId: string, ts: string): Promise<string | null>;
+}
+
+export type ReactionSide = 'contact' | 'business';
+
+/**
+ * The reaction one side shows on a message: WhatsApp keeps one per person, a new one replaces it,
+ * and an empty emoji means none. `slackName` is the Slack reaction it is shown as (contact side;
+ * null when Slack had no name for it) or came from (business side).
+ */
+export type MessageReaction = {
+  messageId: string;
+  side: ReactionSide;
+  emoji: string;
+  slackName: string | null;
+  reactedAt: number;
+};
+
+export interface ReactionRepository {
+  get(messageId: string, side: ReactionSide): Promise<MessageReaction | undefined>;
+  set(reaction: MessageReaction, now: number): Promise<void>;
 }
 
 /** A Slack file that can never be fetched as asked (too large, gone, no access): retrying won't help. */

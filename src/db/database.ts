@@ -151,6 +151,16 @@ export type QuickReplyTable = {
   updated_at: number;
 };
 
+/** The reaction a side shows on a message (see migrations/2026_12_04_1400_message_reactions.ts). */
+export type MessageReactionTable = {
+  message_id: string;
+  side: 'contact' | 'business';
+  emoji: string;
+  slack_name: string | null;
+  reacted_at: number;
+  updated_at: number;
+};
+
 export type Database = {
   sending_number: SendingNumberTable;
   contact: ContactTable;
@@ -167,6 +177,7 @@ export type Database = {
   send_schedule: SendScheduleTable;
   slack_post_intent: SlackPostIntentTable;
   quick_reply: QuickReplyTable;
+  message_reaction: MessageReactionTable;
 };
 
 export type ContactRow = Selectable<ContactTable>;

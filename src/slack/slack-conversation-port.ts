@@ -227,6 +227,33 @@ export function createSlackConversationPort(deps: {
       }
     },
 
+    async addReaction(channelId, ts, name) {
+      try {
+        await gateway.direct((client) => client.reactions.add({ channel: channelId, timestamp: ts, name }));
+        return 'added';
+      } catch (error) {
+        const info = describeSlackError(error);
+        if (info.kind !== 'platform') throw error;
+        if (info.error === 'already_reacted') return 'added';
+        if (['invalid_name', 'too_many_reactions', 'too_many_emoji', 'not_reactable'].includes(info.error))
+          return 'refused';
+        if (info.error === 'message_not_found') return 'message_gone';
+        throw error;
+      }
+    },
+
+    async removeReaction(channelId, ts, name, status) {
+      // The bot's reactions are one set per message: the customer's 👀 and the read mark are the same one.
+      if (STATUS_REACTIONS[status] === name) return;
+      try {
+        await gateway.direct((client) => client.reactions.remove({ channel: channelId, timestamp: ts, name }));
+      } catch (error) {
+        const info = describeSlackError(error);
+        if (info.kind === 'platform' && ['no_reaction', 'message_not_found'].includes(info.error)) return;
+        throw error;
+      }
+    },
+
     async postEphemeral(channelId, userId, content, threadTs) {
       await gateway.direct((client) =>
         client.chat.postEphemeral({

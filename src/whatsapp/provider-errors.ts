@@ -11,6 +11,7 @@ export type ProviderErrorCode =
   | 'template_error' // 132000, 132001, 1320xx: parameters / template missing / paused
   | 'media_error' // 131053, 131052: media could not be uploaded / downloaded
   | 'media_download_unsupported' // the provider documents no way to fetch inbound media
+  | 'unsupported' // the provider has no API for this at all (EngageLab: reactions)
   | 'auth_failed' // 190, 0, EngageLab 2001/2002: token expired or wrong
   | 'permission_denied' // 10, 200-299, 131005, EngageLab 2004
   | 'invalid_request' // 100, 131008, 131009, EngageLab 3001-3003
@@ -115,6 +116,8 @@ export function describeFailure(
       return `the file could not be processed by WhatsApp (type or size)${suffix}`;
     case 'media_download_unsupported':
       return 'the provider offers no way to download this media';
+    case 'unsupported':
+      return fallback ?? 'the WhatsApp provider does not support this';
     case 'auth_failed':
       return `the WhatsApp access token was refused or has expired — an operator must renew it${suffix}`;
     case 'permission_denied':

@@ -73,6 +73,15 @@ export type OutboundMessage =
     }
   | { type: 'template'; to: string; template: { name: string; language: string; parameters: TemplateParameters } };
 
+/** The business's reaction to a message the customer sent. */
+export type OutboundReaction = {
+  to: string;
+  /** The provider's id of the message reacted to (Meta's wamid). */
+  messageId: string;
+  /** One emoji; "" takes the business's reaction away. */
+  emoji: string;
+};
+
 export type SendOptions = {
   /** Echoed back by providers that support it (EngageLab request_id / custom_args). */
   correlationId?: string;
@@ -187,6 +196,14 @@ export interface WhatsAppProvider {
   /** All templates in every language and status; callers filter to APPROVED. */
   listTemplates(): Promise<MessageTemplate[]>;
   send(fromNumberId: string, message: OutboundMessage, options?: SendOptions): Promise<SendResult>;
+  /** Throws ProviderError code `unsupported` when the provider has no way to send reactions. */
+  sendReaction(fromNumberId: string, reaction: OutboundReaction): Promise<SendResult>;
+  /**
+   * Marks a message the customer sent (and the ones before it) read; with `typing`, the customer
+   * also sees that a reply is being typed, until it arrives (25 seconds at most). A provider that
+   * offers neither does nothing.
+   */
+  markRead(fromNumberId: string, providerMessageId: string, options: { typing: boolean }): Promise<void>;
   uploadMedia(fromNumberId: string, media: MediaUpload): Promise<OutboundMediaRef>;
   /**
    * Throws ProviderError code `media_download_unsupported` when the provider has no way to do it.

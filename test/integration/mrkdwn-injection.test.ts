@@ -36,27 +36,38 @@ describe('provider- and customer-controlled text reaches Slack escaped', () => {
         .map((c) => c.body),
     );
 
-  it('shows a reaction whose emoji is markup as escaped text, and a real emoji as itself', async () => {
-    await chat.metaContactWrites('hello', { from: '447700900501' });
-    const cases = [
-      { emoji: '<!channel>', shown: '“&lt;!channel&gt;”' },
-      { emoji: '<https://evil.example|click>', shown: '“&lt;https://evil.example|click&gt;”' },
-      { emoji: ':skull: & <@U123>', shown: '“:skull: &amp; &lt;@U123&gt;”' },
-      { emoji: '👍🏽', shown: '👍🏽' },
-      { emoji: '🇧🇷', shown: '🇧🇷' },
-      { emoji: '❤️', shown: '❤️' },
-      { emoji: '👩‍👩‍👧', shown: '👩‍👩‍👧' },
-    ];
-    const from = h.slack.calls.length;
-    for (const c of cases) {
+  it('shows a reaction whose emoji is markup as escaped text, and a real emoji as a reaction', async () => {
+    const { id: hello } = await chat.metaContactWrites('hello', { from: '447700900501' });
+    const original = await chat.postOf(hello);
+    const link = `<https://acme.slack.com/archives/${CHANNEL_ID}/p${original.ts.replace('.', '')}|:leftwards_arrow_with_hook: in reply to this message>`;
+    const react = async (emoji: string) => {
       const id = nextWamid();
       const webhook = inboundWebhook(
-        { type: 'reaction', reaction: { message_id: 'wamid.NOT_OURS', emoji: c.emoji } },
+        { type: 'reaction', reaction: { message_id: hello, emoji } },
         { from: '447700900501', id },
       );
       expect((await postMetaWebhook(h.url, webhook)).status).toBe(200);
-      const post = await chat.postOf(id);
-      expect(post.text, c.emoji).toBe(`Reacted ${c.shown} to a message`);
+      return id;
+    };
+    const from = h.slack.calls.length;
+    const markup = [
+      { emoji: '<!channel>', shown: '“&lt;!channel&gt;”' },
+      { emoji: '<https://evil.example|click>', shown: '“&lt;https://evil.example|click&gt;”' },
+      { emoji: ':skull: & <@U123>', shown: '“:skull: &amp; &lt;@U123&gt;”' },
+    ];
+    for (const c of markup) {
+      const post = await chat.postOf(await react(c.emoji));
+      expect(post.text, c.emoji).toBe(`${link}\nReacted ${c.shown}`);
+    }
+    const emoji = [
+      { emoji: '👍🏽', name: '+1::skin-tone-4' },
+      { emoji: '🇧🇷', name: 'flag-br' },
+      { emoji: '❤️', name: 'heart' },
+      { emoji: '👩‍👩‍👧', name: 'woman-woman-girl' },
+    ];
+    for (const c of emoji) {
+      await react(c.emoji);
+      await waitFor(c.emoji, () => original.reactions.join() === c.name);
     }
     expect(sentToSlack(from)).not.toMatch(MARKUP);
   });

@@ -50,7 +50,10 @@ for (const dialect of cases) {
       // A customer's text and a picture with a caption, through the provider webhook.
       await postMetaWebhook(
         h.url,
-        inboundWebhook({ type: 'text', text: { body: `${MARK} inbound text` } }, { from: customer, name: 'Rita' }),
+        inboundWebhook(
+          { type: 'text', text: { body: `${MARK} inbound text` } },
+          { from: customer, name: 'Rita', id: 'wamid.RETAINED.TEXT' },
+        ),
       );
       h.meta?.addMedia('media-ret-1', Buffer.from(`${MARK} picture bytes`), 'image/jpeg');
       await postMetaWebhook(
@@ -79,6 +82,16 @@ for (const dialect of cases) {
         }),
       );
       await waitFor('reply sent', () => h.meta?.sent().some((s) => JSON.stringify(s).includes(`${MARK} agent reply`)));
+      // The customer's reaction to their text: which emoji they reacted with is content too.
+      await postMetaWebhook(
+        h.url,
+        inboundWebhook(
+          { type: 'reaction', reaction: { message_id: 'wamid.RETAINED.TEXT', emoji: '🙏' } },
+          { from: customer, name: 'Rita' },
+        ),
+      );
+      const reactions = () => db.selectFrom('message_reaction').select('emoji').execute();
+      await waitFor('reaction shown', async () => (await reactions()).length > 0);
 
       // A campaign from /wa send: a value typed in the form, per-recipient values from the CSV.
       const csv = Buffer.from(
@@ -153,6 +166,7 @@ for (const dialect of cases) {
 
       expect(await cellsContaining(db, MARK), 'message content left after the purge').toEqual([]);
       expect(await withMedia(), 'media references left').toEqual([]);
+      expect(await reactions(), 'reactions left').toEqual([]);
       // The facts stay: messages (without content), campaign totals, the API send's status.
       expect(await db.selectFrom('message').select(['id', 'status']).orderBy('id').execute()).toEqual(messagesBefore);
       expect(

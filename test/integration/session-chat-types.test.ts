@@ -15,6 +15,8 @@ import { waitFor } from '../support/wait-for.js';
  * Every kind of message a contact can send reaches the conversation thread readably; files are
  * fetched from the Graph API and uploaded into the thread with Slack's current upload flow. The
  * bodies are Meta's real webhook samples (test/fixtures/meta-samples), re-addressed per test.
+ * Reactions are not posted as messages: they show on the message they are for
+ * (session-chat-reactions.test.ts).
  */
 
 const cases = await dialects();
@@ -165,37 +167,6 @@ for (const dialect of cases) {
       const button = metaSample('buttonMessage.json', { from });
       const { post } = await contactSends(button);
       expect(post.text).toBe(':radio_button: Chose *SIM*');
-    });
-
-    it('shows a reaction, linked to the message it reacts to when that message is known', async () => {
-      const from = '5511900000008';
-      const { threadTs, id: reactedTo } = await chat.metaContactWrites('Is my order on its way?', { from });
-      const original = await chat.postOf(reactedTo);
-
-      const known = metaSample('reactMessage.json', {
-        from,
-        patch: (message) => {
-          (message.reaction as Record<string, unknown>).message_id = reactedTo;
-        },
-      });
-      const linked = await contactSends(known);
-      expect(linked.threadTs).toBe(threadTs);
-      expect(linked.post.text).toBe(
-        `<https://acme.slack.com/archives/${CHANNEL_ID}/p${original.ts.replace('.', '')}|:leftwards_arrow_with_hook: in reply to this message>\nReacted 👍`,
-      );
-
-      const unknown = await contactSends(metaSample('reactMessage.json', { from }));
-      expect(unknown.post.text).toBe('Reacted 👍 to a message');
-
-      const removed = await contactSends(
-        metaSample('reactMessage.json', {
-          from,
-          patch: (message) => {
-            message.reaction = { message_id: 'wamid.SOMETHING', emoji: '' };
-          },
-        }),
-      );
-      expect(removed.post.text).toBe('Removed a reaction');
     });
 
     it("lists a shared contact's name and numbers", async () => {

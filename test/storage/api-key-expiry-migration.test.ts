@@ -51,14 +51,11 @@ for (const dialect of cases) {
       expect(row.expires_at).toBeGreaterThanOrEqual(upgradedAt + 90 * DAY);
       expect(row.expires_at).toBeLessThan(Date.now() + 90 * DAY + 1000);
 
-      // Undone along with whatever later migrations there are.
+      // Undone with whatever came after it (later migrations are undone first).
       const down = await migrator.migrateTo('2026_12_04_1000_user_downloads');
       expect(down.error).toBeUndefined();
-      expect(down.results?.at(-1)).toMatchObject({
-        migrationName: '2026_12_04_1100_api_key_expiry',
-        direction: 'Down',
-        status: 'Success',
-      });
+      expect(down.results?.at(-1)?.migrationName).toBe('2026_12_04_1100_api_key_expiry');
+      expect(down.results?.every((r) => r.direction === 'Down' && r.status === 'Success')).toBe(true);
       await migrateToLatest(handle.db);
     });
   });

@@ -124,6 +124,38 @@ export function chatDriver(h: Harness) {
       return ts;
     },
 
+    /**
+     * A customer's WhatsApp reaction (Meta's reactMessage.json sample) to the message `to` (a wamid);
+     * `emoji` "" is how WhatsApp reports a reaction taken away. Resolves with the reaction's own wamid.
+     */
+    async metaContactReacts(emoji: string, options: { from: string; to: string }): Promise<string> {
+      const sample = metaSample('reactMessage.json', {
+        from: options.from,
+        patch: (message) => {
+          message.reaction = { message_id: options.to, emoji };
+        },
+      });
+      expect((await postMetaWebhook(h.url, sample.payload)).status).toBe(200);
+      return sample.id;
+    },
+
+    /** A person's reaction added to (or removed from) a Slack message, as a signed Events API request. */
+    async agentReacts(input: { ts: string; name: string; removed?: boolean; user?: string; channel?: string }) {
+      const type = input.removed ? 'reaction_removed' : 'reaction_added';
+      // Slack sends these only to an app subscribed to them with the scope they need.
+      expect(h.slack.eventDeliveryProblems(type)).toEqual([]);
+      const channel = input.channel ?? CHANNEL_ID;
+      const event = {
+        type,
+        user: input.user ?? 'UAGENT1',
+        reaction: input.name,
+        item_user: 'UBOT',
+        item: { type: 'message', channel, ts: input.ts },
+        event_ts: nextSlackTs(),
+      };
+      expect((await postSlack(h.url, eventCallback(SIGNING_SECRET, event))).status).toBe(200);
+    },
+
     /** The stored row of an agent's Slack message once it reached one of `statuses`. */
     replyRow(ts: string, statuses: MessageRow['status'][] = ['sent'], timeoutMs?: number) {
       return waitFor(

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { validateMetaMarkReadBody, validateMetaMessageBody } from './meta-openapi.js';
 
 /**
  * A local Graph API for the WhatsApp Cloud API wire format:
- * - `POST /:phoneNumberId/messages` → `{messaging_product, contacts, messages:[{id:"wamid.…"}]}`
+ * - `POST /:phoneNumberId/messages` → `{messaging_product, contacts, messages:[{id:"wamid.…"}]}`;
+ *   a read receipt to the same endpoint (`{status:"read", message_id, typing_indicator?}`) → `{success:true}`.
+ *   Reactions and read receipts are checked against Meta's OpenAPI spec (test/support/meta-openapi.ts)
+ *   and refused as Meta refuses a bad parameter (HTTP 400, error code 100).
  * - `POST /:phoneNumberId/media` (multipart) → `{id}`
  * - `GET /:mediaId` → `{url, mime_type, sha256, file_size, id}`; `GET /media-bytes/:id` (bearer) → bytes
  * - `GET /:wabaId/phone_numbers`, `GET /:wabaId/message_templates` (cursor paging)
  *
  * API: `startFakeMetaGraph({accessToken?})` → `{ url, requests, sent, failNext(n, {status, body, headers}),
- * failSendsTo(to, n, failure), failNextSends(n, failure, match?),
+ * failSendsTo(to, n, failure), failNextSends(n, failure, match?), failNextMarkRead(n, failure), marksRead, reactions,
  * addMedia(id, bytes, mime, {url?, fileSize?, chunked?}), mediaDownloads, setPhoneNumbers, setTemplates,
  * setLatency, setSendLatency, close }`.
  */
@@ -108,7 +112,14 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 export async function startFakeMetaGraph(options: { accessToken?: string } = {}) {
   const requests: GraphRequest[] = [];
-  const failures: { failure: Failure; sendsOnly: boolean; match?: (body: unknown) => boolean; path?: RegExp }[] = [];
+  /** Scripted failures; only those made for read receipts (`markRead`) ever answer one. */
+  const failures: {
+    failure: Failure;
+    sendsOnly: boolean;
+    markRead?: boolean;
+    match?: (body: unknown) => boolean;
+    path?: RegExp;
+  }[] = [];
   /** Failures for sends to one recipient (`to` as Meta sees it, digits only), in order. */
   const recipientFailures = new Map<string, Failure[]>();
   const media = new Map<string, StoredMedia>();
@@ -122,6 +133,8 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
   const recentSends: number[] = [];
   /** Bodies of sends answered with success (failed attempts excluded). */
   const accepted: Record<string, unknown>[] = [];
+  /** Bodies of read receipts answered with success. */
+  const markReads: Record<string, unknown>[] = [];
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void handleRequest(req, res).catch(() => {
@@ -146,7 +159,10 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(Buffer.isBuffer(payload) ? payload : JSON.stringify(payload));
     };
-    const isSend = req.method === 'POST' && path.endsWith('/messages');
+    const toMessages = req.method === 'POST' && path.endsWith('/messages');
+    // A read receipt goes to the messages endpoint too, but is no message: it has a status instead of a type.
+    const isMarkRead = toMessages && typeof body === 'object' && body !== null && 'status' in body;
+    const isSend = toMessages && !isMarkRead;
     const latency = state.latencyMs + (isSend ? state.sendLatencyMs : 0);
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (options.accessToken && req.headers.authorization !== `Bearer ${options.accessToken}`) {
@@ -156,7 +172,9 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
     }
     const to = isSend ? String((body as { to?: unknown } | null)?.to ?? '') : '';
     const next = failures.findIndex((f) =>
-      f.path ? f.path.test(path) : !f.sendsOnly || (isSend && (!f.match || f.match(body))),
+      isMarkRead
+        ? f.markRead === true
+        : !f.markRead && (f.path ? f.path.test(path) : !f.sendsOnly || (isSend && (!f.match || f.match(body)))),
     );
     const failure =
       (isSend ? recipientFailures.get(to)?.shift() : undefined) ??
@@ -190,6 +208,28 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
       res.writeHead(200, { 'content-type': item.mimeType, 'content-length': String(item.bytes.length) });
       res.end(item.bytes);
       return;
+    }
+    if (isMarkRead || (isSend && (body as { type?: unknown } | null)?.type === 'reaction')) {
+      const problems = isMarkRead ? validateMetaMarkReadBody(body) : validateMetaMessageBody(body);
+      // The spec only says "string"; Meta needs the id of a real message.
+      const target = isMarkRead
+        ? (body as { message_id?: unknown }).message_id
+        : (body as { reaction?: { message_id?: unknown } }).reaction?.message_id;
+      if (target === '') problems.push('/message_id is empty');
+      if (problems.length > 0)
+        return send(400, {
+          error: {
+            message: '(#100) Invalid parameter',
+            type: 'OAuthException',
+            code: 100,
+            error_data: { messaging_product: 'whatsapp', details: problems.join('; ') },
+            fbtrace_id: 'AFakeTrace',
+          },
+        });
+    }
+    if (isMarkRead) {
+      markReads.push(body as Record<string, unknown>);
+      return send(200, { success: true });
     }
     if (req.method === 'POST' && parts[1] === 'messages') {
       if (state.ratePerSecond > 0) {
@@ -256,11 +296,17 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
     /** Base URL as META_GRAPH_URL (no trailing slash). */
     url: url.replace(/\/$/, ''),
     requests,
-    /** Bodies of every send (POST …/messages). */
+    /** Bodies of every send (POST …/messages), read receipts aside. */
     sent: () =>
       requests
         .filter((r) => r.method === 'POST' && r.path.endsWith('/messages'))
-        .map((r) => r.body as Record<string, unknown>),
+        .map((r) => r.body as Record<string, unknown>)
+        .filter((body) => !('status' in (body ?? {}))),
+    /** Read receipts answered with success, in order. */
+    marksRead: () => markReads,
+    /** Reactions answered with success (`type: reaction` sends), in order. */
+    reactions: () => accepted.filter((body) => body.type === 'reaction'),
+    /** The next `count` requests fail like this (read receipts aside: see failNextMarkRead). */
     failNext(count: number, failure: Failure) {
       for (let i = 0; i < count; i++) failures.push({ failure, sendsOnly: false });
     },
@@ -276,6 +322,10 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
           sendsOnly: true,
           ...(match ? { match: (body: unknown) => match((body ?? {}) as Record<string, unknown>) } : {}),
         });
+    },
+    /** The next `count` read receipts fail like this (other scripted failures never hit read receipts). */
+    failNextMarkRead(count: number, failure: Failure) {
+      for (let i = 0; i < count; i++) failures.push({ failure, sendsOnly: false, markRead: true });
     },
     /** The next `count` sends to this recipient (digits, e.g. 447911123456) fail like this. */
     failSendsTo(to: string, count: number, failure: Failure) {

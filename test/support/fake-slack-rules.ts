@@ -13,6 +13,7 @@ export type SlackAppManifest = {
     app_home?: { home_tab_enabled?: boolean; messages_tab_enabled?: boolean; messages_tab_read_only_enabled?: boolean };
   };
   oauth_config?: { scopes?: { bot?: string[] } };
+  settings?: { event_subscriptions?: { bot_events?: string[] } };
 };
 
 export const MANIFEST_PATH = resolve(import.meta.dirname, '../../manifest.yml');
@@ -48,6 +49,33 @@ export const METHOD_SCOPES: Readonly<Record<string, readonly string[]>> = {
   'files.info': ['files:read'],
   'chat.unfurl': ['links:write'],
 };
+
+/**
+ * The bot scopes without which Slack delivers none of an event subscription's events, however the
+ * manifest subscribes (https://docs.slack.dev/reference/events; ../shared/docs/slack.md).
+ */
+export const EVENT_SCOPES: Readonly<Record<string, readonly string[]>> = {
+  app_home_opened: [],
+  'message.channels': ['channels:history'],
+  'message.groups': ['groups:history'],
+  reaction_added: ['reactions:read'],
+  reaction_removed: ['reactions:read'],
+};
+
+/** Why Slack would not deliver this subscription's events to the app (empty: it would). */
+export function eventDeliveryProblems(manifest: SlackAppManifest, subscription: string): string[] {
+  const problems: string[] = [];
+  if (!manifest.settings?.event_subscriptions?.bot_events?.includes(subscription))
+    problems.push(`the manifest does not subscribe to ${subscription}`);
+  const scopes = new Set(manifest.oauth_config?.scopes?.bot ?? []);
+  const needed = EVENT_SCOPES[subscription] ?? [];
+  if (needed.length > 0 && !needed.some((scope) => scopes.has(scope)))
+    problems.push(`${subscription} needs ${needed.join(' or ')}`);
+  return problems;
+}
+
+/** A reaction name as Slack writes it: no colons around it, a skin tone as a `::skin-tone-N` suffix. */
+export const REACTION_NAME = /^[a-z0-9_+'-]+(::skin-tone-[2-6])?$/;
 
 /** `url_private` downloads need files:read: without it Slack answers with its HTML login page. */
 export const FILE_DOWNLOAD_SCOPE = 'files:read';

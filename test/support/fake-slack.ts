@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  eventDeliveryProblems,
   FILE_DOWNLOAD_SCOPE,
   METHOD_SCOPES,
   messageBlockProblems,
+  REACTION_NAME,
   readManifest,
   type SlackAppManifest,
   viewProblems,
@@ -151,6 +153,8 @@ export async function startFakeSlack(options: {
   /** File downloads (`GET /files/…`, what `url_private` points at): the file id, path and the Host they were sent to. */
   const downloads: { id: string; path: string; host: string }[] = [];
   const groups = new Map<string, string[]>();
+  /** Standard emoji this workspace's Slack does not have yet (reactions.add answers invalid_name). */
+  const missingEmoji = new Set<string>();
   const faults = new Map<string, Fault[]>();
   let idCounter = 0;
   // Real Slack ts: the posting time in epoch seconds plus a unique fraction (so `oldest` works).
@@ -269,6 +273,8 @@ export async function startFakeSlack(options: {
         const message = messages.find((m) => m.channel === str('channel') && m.ts === str('timestamp'));
         if (!message) return { ok: false, error: 'message_not_found' };
         const name = str('name') ?? '';
+        if (!REACTION_NAME.test(name) || missingEmoji.has(name.split('::')[0] ?? ''))
+          return { ok: false, error: 'invalid_name' };
         if (message.reactions.includes(name)) return { ok: false, error: 'already_reacted' };
         message.reactions.push(name);
         return { ok: true };
@@ -543,6 +549,15 @@ export async function startFakeSlack(options: {
     },
     completed,
     views,
+    /**
+     * Why Slack would not deliver this event subscription's events (`reaction_added`, …) to the app
+     * as installed: tests check it before sending such an event, as Slack would not.
+     */
+    eventDeliveryProblems: (subscription: string) => eventDeliveryProblems(manifest, subscription),
+    /** Makes this emoji name unknown to the workspace, as a standard emoji newer than its Slack. */
+    removeEmoji(name: string) {
+      missingEmoji.add(name);
+    },
     /** Calls Slack refused for breaking its rules (scopes, Messages tab, Block Kit limits). */
     violations,
     /** chat.postMessage calls refused with a 429 by `channelPostRate`, per channel. */

@@ -41,18 +41,38 @@ function normalize(node: unknown): unknown {
 }
 
 let validator: ((body: unknown) => string[]) | null = null;
+let markReadValidator: ((body: unknown) => string[]) | null = null;
+let specAjv: Ajv2020 | null = null;
+let parsedSpec: JsonObject | null = null;
 
 export function loadMetaSpec(): JsonObject {
   return parse(readFileSync(SPEC_PATH, 'utf8')) as JsonObject;
 }
 
+/** Parsed once for the validators (it is large); they never change it. */
+const sharedSpec = (): JsonObject => {
+  parsedSpec ??= loadMetaSpec();
+  return parsedSpec;
+};
+
+/** An Ajv that knows the spec's components as `meta-openapi#/components/…`. */
+function ajvWithSpec(spec: JsonObject): Ajv2020 {
+  if (specAjv) return specAjv;
+  const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
+  addFormats.default(ajv);
+  const components = normalize(spec.components) as JsonObject;
+  ajv.addSchema({ $id: 'meta-openapi', components }, 'meta-openapi');
+  specAjv = ajv;
+  return ajv;
+}
+
+const errorsOf = (errors: { instancePath: string; message?: string; params: unknown }[] | null | undefined) =>
+  (errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+
 export function validateMetaMessageBody(body: unknown): string[] {
   if (!validator) {
-    const spec = loadMetaSpec();
-    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
-    addFormats.default(ajv);
-    const components = normalize(spec.components) as JsonObject;
-    ajv.addSchema({ $id: 'meta-openapi', components }, 'meta-openapi');
+    const spec = sharedSpec();
+    const ajv = ajvWithSpec(spec);
     // The spec's discriminator maps `type` to one schema; validating that branch gives clear errors.
     const mapping =
       (
@@ -69,17 +89,52 @@ export function validateMetaMessageBody(body: unknown): string[] {
       const validate = typeof type === 'string' ? byType.get(type) : undefined;
       if (!validate)
         return [`/type ${String(type)} is not a message type of the spec (${[...byType.keys()].join(', ')})`];
-      return validate(value)
-        ? []
-        : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+      return validate(value) ? [] : errorsOf(validate.errors);
     };
   }
   return validator(body);
 }
 
+/** The spec's example of a read receipt with the typing indicator, the one request the bridge sends for both. */
+export const READ_RECEIPT_EXAMPLE = 'Send typing indicator and read receipt';
+
+/**
+ * Read receipts go to the same endpoint as messages, with `MarkMessageRequestPayload`. That schema
+ * leaves other fields open and does not describe `typing_indicator`, which only the spec's example
+ * "Send typing indicator and read receipt" shows; so beyond the schema a body may carry no field
+ * that example lacks, and its `status` and `typing_indicator` must be the example's.
+ */
+export function validateMetaMarkReadBody(body: unknown): string[] {
+  if (!markReadValidator) {
+    const spec = sharedSpec();
+    const validate = ajvWithSpec(spec).compile({ $ref: 'meta-openapi#/components/schemas/MarkMessageRequestPayload' });
+    const example = sendExamplesOf(spec).find((e) => e.name === READ_RECEIPT_EXAMPLE)?.value as JsonObject | undefined;
+    if (!example) throw new Error(`the spec has no example "${READ_RECEIPT_EXAMPLE}"`);
+    markReadValidator = (value) => {
+      const errors = validate(value) ? [] : errorsOf(validate.errors);
+      if (typeof value !== 'object' || value === null) return errors;
+      const fields = value as JsonObject;
+      for (const key of Object.keys(fields))
+        if (!(key in example)) errors.push(`/${key} is not a field of a read receipt (the spec's example has none)`);
+      if (fields.status !== example.status) errors.push(`/status must be ${JSON.stringify(example.status)}`);
+      if (
+        fields.typing_indicator !== undefined &&
+        JSON.stringify(fields.typing_indicator) !== JSON.stringify(example.typing_indicator)
+      )
+        errors.push(`/typing_indicator must be ${JSON.stringify(example.typing_indicator)}`);
+      return errors;
+    };
+  }
+  return markReadValidator(body);
+}
+
 /** The spec's own request examples for the send endpoint, to prove the validator accepts valid bodies. */
 export function specSendExamples(): { name: string; value: unknown }[] {
-  const spec = loadMetaSpec() as {
+  return sendExamplesOf(loadMetaSpec());
+}
+
+function sendExamplesOf(parsed: JsonObject): { name: string; value: unknown }[] {
+  const spec = parsed as {
     paths: Record<
       string,
       { post?: { requestBody?: { content?: Record<string, { examples?: Record<string, { value: unknown }> }> } } }

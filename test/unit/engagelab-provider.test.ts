@@ -309,6 +309,24 @@ describe('EngageLab provider', () => {
     });
   });
 
+  describe('reactions and read receipts, which EngageLab does not document', () => {
+    it('refuses a reaction with a typed unsupported error, without calling EngageLab', async () => {
+      const before = fake.requests.length;
+      const error = await rejection(
+        provider.sendReaction('+15550001111', { to: CONTACT, messageId: 'wamid.X', emoji: '👍' }),
+      );
+      expect(error).toMatchObject({ code: 'unsupported', retryable: false });
+      expect(error.message).toMatch(/EngageLab .* reaction/);
+      expect(fake.requests.length).toBe(before);
+    });
+
+    it('marks nothing read, and calls nothing', async () => {
+      const before = fake.requests.length;
+      await expect(provider.markRead('+15550001111', 'wamid.X', { typing: true })).resolves.toBeUndefined();
+      expect(fake.requests.length).toBe(before);
+    });
+  });
+
   describe('media download, numbers, templates, subscription', () => {
     it('says plainly that inbound media cannot be downloaded', async () => {
       const error = await rejection(provider.downloadMedia({ id: '1', mimeType: null, sha256: null, url: null }, 10));

@@ -67,6 +67,35 @@ describe('the fake Slack follows Slack’s rules', () => {
     expect(slack.violations).toEqual([]);
   });
 
+  it('delivers reaction events only to an app subscribed to them with reactions:read', async () => {
+    slack = await startFakeSlack({ botToken: BOT_TOKEN });
+    expect(slack.eventDeliveryProblems('reaction_added')).toEqual([]);
+    await slack.close();
+    const manifest = readManifest();
+    const scopes = manifest.oauth_config?.scopes;
+    if (scopes) scopes.bot = (scopes.bot ?? []).filter((s) => s !== 'reactions:read');
+    const events = manifest.settings?.event_subscriptions;
+    if (events) events.bot_events = (events.bot_events ?? []).filter((e) => e !== 'reaction_removed');
+    slack = await startFakeSlack({ botToken: BOT_TOKEN, manifest });
+    expect(slack.eventDeliveryProblems('reaction_added')).toEqual(['reaction_added needs reactions:read']);
+    expect(slack.eventDeliveryProblems('reaction_removed')).toEqual([
+      'the manifest does not subscribe to reaction_removed',
+      'reaction_removed needs reactions:read',
+    ]);
+  });
+
+  it('refuses reaction names Slack has no emoji for', async () => {
+    slack = await startFakeSlack({ botToken: BOT_TOKEN });
+    const web = client(slack);
+    const posted = await web.chat.postMessage({ channel: 'C1', text: 'hi' });
+    const react = (name: string) => outcome(web.reactions.add({ channel: 'C1', timestamp: posted.ts ?? '', name }));
+    expect(await react('+1::skin-tone-2')).toBe('ok');
+    expect(await react(':tada:')).toBe('invalid_name');
+    slack.removeEmoji('flamingo');
+    expect(await react('flamingo')).toBe('invalid_name');
+    expect(await react('+1::skin-tone-2')).toBe('already_reacted');
+  });
+
   it('refuses messages and file shares into a DM while the Messages tab is off', async () => {
     const manifest = readManifest();
     const appHome = manifest.features?.app_home;

@@ -31,7 +31,13 @@ describe('manifest.yml', () => {
 
   it('asks for no scope the product does not use', () => {
     expect(manifest.oauth_config.scopes.bot).not.toEqual(expect.arrayContaining(['app_mentions:read']));
-    expect(manifest.oauth_config.scopes.bot).not.toEqual(expect.arrayContaining(['reactions:read']));
+  });
+
+  it("subscribes to reactions, with the scope Slack delivers them under: agents' reactions go to WhatsApp", () => {
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual(
+      expect.arrayContaining(['reaction_added', 'reaction_removed']),
+    );
+    expect(manifest.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['reactions:read', 'reactions:write']));
   });
 
   it('declares everything the product uses', () => {

@@ -4,11 +4,20 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient } from '../../src/shared/http-client.js';
 import { createMetaProvider } from '../../src/whatsapp/meta/meta-provider.js';
-import { buildMetaMessageBody } from '../../src/whatsapp/meta/meta-requests.js';
+import {
+  buildMetaMarkReadBody,
+  buildMetaMessageBody,
+  buildMetaReactionBody,
+} from '../../src/whatsapp/meta/meta-requests.js';
 import { ProviderError, WebhookAuthError, WebhookPayloadError } from '../../src/whatsapp/provider-errors.js';
 import type { OutboundMessage, WhatsAppProvider } from '../../src/whatsapp/whatsapp-provider.js';
 import { type FakeMetaGraph, startFakeMetaGraph } from '../support/fake-meta-graph.js';
-import { validateMetaMessageBody } from '../support/meta-openapi.js';
+import {
+  READ_RECEIPT_EXAMPLE,
+  specSendExamples,
+  validateMetaMarkReadBody,
+  validateMetaMessageBody,
+} from '../support/meta-openapi.js';
 
 const APP_SECRET = 'app-secret-for-tests';
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/meta-samples/webhooks');
@@ -144,6 +153,54 @@ describe("Meta request bodies against Meta's OpenAPI spec", () => {
     expect(validateMetaMessageBody(body)).toEqual([expect.stringMatching(/index must match pattern/)]);
   });
 
+  it('builds a valid reaction, and its removal (an empty emoji)', () => {
+    const reaction = buildMetaReactionBody({ to: '+447700900123', messageId: 'wamid.HBgL1', emoji: '👍🏽' });
+    expect(reaction).toEqual({
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to: '447700900123',
+      type: 'reaction',
+      reaction: { message_id: 'wamid.HBgL1', emoji: '👍🏽' },
+    });
+    expect(validateMetaMessageBody(reaction)).toEqual([]);
+    expect(
+      validateMetaMessageBody(buildMetaReactionBody({ to: '+447700900123', messageId: 'wamid.HBgL1', emoji: '' })),
+    ).toEqual([]);
+    // The check can fail: the spec's reaction object has no other fields.
+    expect(validateMetaMessageBody({ ...reaction, reaction: { message_id: 'w', emoji: '👍', by: 'me' } })).not.toEqual(
+      [],
+    );
+  });
+
+  it('builds the read receipt with the typing indicator as one request, as the spec shows it', () => {
+    const body = buildMetaMarkReadBody('wamid.HBgL2', { typing: true });
+    expect(body).toEqual({
+      messaging_product: 'whatsapp',
+      status: 'read',
+      message_id: 'wamid.HBgL2',
+      typing_indicator: { type: 'text' },
+    });
+    expect(validateMetaMarkReadBody(body)).toEqual([]);
+    expect(validateMetaMarkReadBody(buildMetaMarkReadBody('wamid.HBgL2', { typing: false }))).toEqual([]);
+  });
+
+  it("checks read receipts against the spec's schema and its example (the check can fail)", () => {
+    const example = specSendExamples().find((e) => e.name === READ_RECEIPT_EXAMPLE)?.value;
+    expect(example).toBeDefined();
+    expect(validateMetaMarkReadBody(example)).toEqual([]);
+    const valid = buildMetaMarkReadBody('wamid.X', { typing: true });
+    expect(validateMetaMarkReadBody({ ...valid, message_id: undefined })).toEqual([
+      expect.stringMatching(/required property 'message_id'/),
+    ]);
+    expect(validateMetaMarkReadBody({ ...valid, status: 'delivered' })).toEqual(['/status must be "read"']);
+    expect(validateMetaMarkReadBody({ ...valid, typing_indicator: { type: 'audio' } })).toEqual([
+      '/typing_indicator must be {"type":"text"}',
+    ]);
+    expect(validateMetaMarkReadBody({ ...valid, to: '447700900123' })).toEqual([
+      expect.stringMatching(/^\/to is not a field of a read receipt/),
+    ]);
+  });
+
   it('sends numbers without the plus and captions only where WhatsApp allows them', () => {
     const audio = buildMetaMessageBody(outbound[4]![1]);
     expect(audio.to).toBe('447700900123');
@@ -178,6 +235,54 @@ describe('Meta provider over HTTP', () => {
     expect(request.path).toBe('/1906385232743451/messages');
     expect(request.headers.authorization).toBe('Bearer token-1');
     expect(validateMetaMessageBody(request.body)).toEqual([]);
+  });
+
+  it('sends a reaction to the messages endpoint and returns its wamid', async () => {
+    const result = await provider.sendReaction('1906385232743451', {
+      to: '+447700900123',
+      messageId: 'wamid.CUSTOMER1',
+      emoji: '🙏',
+    });
+    expect(result.providerMessageId).toMatch(/^wamid\./);
+    const request = graph.requests.at(-1)!;
+    expect(request.path).toBe('/1906385232743451/messages');
+    expect(request.body).toMatchObject({ type: 'reaction', reaction: { message_id: 'wamid.CUSTOMER1', emoji: '🙏' } });
+    expect(graph.reactions().at(-1)).toEqual(request.body);
+  });
+
+  it('marks a message read with the typing indicator in one request, trying once', async () => {
+    await provider.markRead('1906385232743451', 'wamid.CUSTOMER2', { typing: true });
+    const request = graph.requests.at(-1)!;
+    expect(request.path).toBe('/1906385232743451/messages');
+    expect(request.headers.authorization).toBe('Bearer token-1');
+    expect(graph.marksRead().at(-1)).toEqual({
+      messaging_product: 'whatsapp',
+      status: 'read',
+      message_id: 'wamid.CUSTOMER2',
+      typing_indicator: { type: 'text' },
+    });
+
+    const before = graph.requests.length;
+    graph.failNextMarkRead(1, { status: 503, body: { error: { message: 'unavailable', code: 131016 } } });
+    await expect(provider.markRead('1906385232743451', 'wamid.CUSTOMER2', { typing: true })).rejects.toMatchObject({
+      code: 'unavailable',
+    });
+    expect(graph.requests.length - before, 'no retry inside the HTTP client').toBe(1);
+  });
+
+  it('is refused by the fake Graph API as Meta refuses a bad parameter', async () => {
+    await expect(
+      provider.sendReaction('1906385232743451', { to: '+447700900123', messageId: '', emoji: '👍' }),
+    ).rejects.toMatchObject({ code: 'invalid_request', providerCode: '100' });
+    const response = await fetch(`${graph.url}/1906385232743451/messages`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer token-1', 'content-type': 'application/json' },
+      body: JSON.stringify({ messaging_product: 'whatsapp', status: 'read' }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({
+      error: { code: 100, type: 'OAuthException', error_data: { details: expect.stringMatching(/message_id/) } },
+    });
   });
 
   it('maps error envelopes to typed errors', async () => {

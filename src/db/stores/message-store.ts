@@ -97,6 +97,19 @@ export function createMessageStore(db: Kysely<Database>) {
         .executeTakeFirst();
     },
 
+    async latestInbound(contactId: string): Promise<MessageRow | undefined> {
+      return db
+        .selectFrom('message')
+        .selectAll()
+        .where('contact_id', '=', contactId)
+        .where('direction', '=', 'inbound')
+        .where('kind', '!=', 'reaction')
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+    },
+
     async linkSlack(id: string, channelId: string, ts: string, now: number): Promise<void> {
       await db
         .updateTable('message')
@@ -172,8 +185,9 @@ export function createMessageStore(db: Kysely<Database>) {
         .execute();
     },
 
-    /** Retention: forgets what was said (bodies, media references) but keeps the row's facts. */
+    /** Retention: forgets what was said (bodies, media references, reactions) but keeps the row's facts. */
     async purgeContentBefore(cutoff: number, now: number): Promise<number> {
+      await db.deleteFrom('message_reaction').where('updated_at', '<', cutoff).execute();
       const result = await db
         .updateTable('message')
         .set({ body: null, media_json: null, updated_at: now })

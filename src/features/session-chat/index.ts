@@ -1,3 +1,4 @@
+import { type AgentReactionPayload, createAgentReactions } from '../../bridge/agent-reactions.js';
 import { type AgentReplyPayload, createAgentReplies } from '../../bridge/agent-replies.js';
 import { createConversationTemplates, type TemplateSendPayload } from '../../bridge/conversation-templates.js';
 import { createDeliveryStatusHandler, type StatusListener } from '../../bridge/delivery-statuses.js';
@@ -6,11 +7,13 @@ import {
   createInboundMessageHandler,
   type HeaderRefreshPayload,
 } from '../../bridge/inbound-messages.js';
+import { createInboundReactions } from '../../bridge/inbound-reactions.js';
 import { JobKind } from '../../bridge/job-kinds.js';
 import { createOpenConversation } from '../../bridge/open-conversation.js';
 import { jobsForWebhookEvents } from '../../bridge/webhook-intake.js';
 import type { NewJob } from '../../db/stores/job-store.js';
 import { createProcessedEventStore } from '../../db/stores/processed-event-store.js';
+import { createReactionStore } from '../../db/stores/reaction-store.js';
 import { createWhatsAppWebhookHandler } from '../../http/whatsapp-webhook-routes.js';
 import { createGroupCommit } from '../../shared/group-commit.js';
 import { quickReplyPostContent } from '../../slack/blocks/quick-reply-post.js';
@@ -21,6 +24,7 @@ import {
 import { registerThreadHeaderActions } from '../../slack/listeners/actions/thread-header-actions.js';
 import { chatSubcommand } from '../../slack/listeners/commands/chat-subcommand.js';
 import { registerMessageEvents } from '../../slack/listeners/events/message-events.js';
+import { registerReactionEvents } from '../../slack/listeners/events/reaction-events.js';
 import { registerTemplatePickerSubmission } from '../../slack/listeners/views/template-picker-submission.js';
 import { TEMPLATE_PICKER_CALLBACK } from '../../slack/views/template-picker-view.js';
 import type { SandboxProvider } from '../../whatsapp/sandbox/sandbox-provider.js';
@@ -39,6 +43,7 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
   const { config, clock, logger, conversations, messages, threads, provider } = ctx;
   const slack = ctx.slack.conversations;
   const deliveries = createProcessedEventStore(ctx.database.db);
+  const reactions = createReactionStore(ctx.database.db);
   const statusListeners: StatusListener[] = [];
 
   // What replies, templates and inbound messages all work with.
@@ -67,10 +72,23 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
     intents: ctx.postIntents,
     logger: logger.child({ component: 'templates' }),
   });
+  const agentReactions = createAgentReactions({
+    ...common,
+    reactions,
+    deliveries,
+    logger: logger.child({ component: 'agent-reactions' }),
+  });
   const handleInbound = createInboundMessageHandler({
     ...common,
     threads,
     intents: ctx.postIntents,
+    showReaction: createInboundReactions({
+      messages,
+      reactions,
+      slack,
+      now: clock.now,
+      logger: logger.child({ component: 'inbound-reactions' }),
+    }),
     logger: logger.child({ component: 'inbound' }),
   });
   const handleStatus = createDeliveryStatusHandler({
@@ -112,6 +130,10 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
     pool: 'provider',
     handler: (payload, attempt) => agentReplies.send(payload as AgentReplyPayload, attempt),
   });
+  ctx.jobs.handle(JobKind.agentReaction, {
+    pool: 'provider',
+    handler: (payload, attempt) => agentReactions.send(payload as AgentReactionPayload, attempt),
+  });
   ctx.jobs.handle(JobKind.templateSend, {
     pool: 'provider',
     handler: (payload, attempt) => conversationTemplates.send(payload as TemplateSendPayload, attempt),
@@ -141,6 +163,12 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
         const thread = await conversations.threadByTs(channelId, ts);
         if (thread) await conversations.deactivateThread(thread.id);
       },
+      logger: logger.child({ component: 'slack-events' }),
+    }),
+  );
+  registry.slackListeners((app) =>
+    registerReactionEvents(app, {
+      acceptAgentReaction: (reaction) => agentReactions.accept(reaction),
       logger: logger.child({ component: 'slack-events' }),
     }),
   );

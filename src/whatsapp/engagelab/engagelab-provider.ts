@@ -223,6 +223,16 @@ export function createEngageLabProvider(options: {
       });
     },
 
+    async sendReaction() {
+      throw new ProviderError(
+        'unsupported',
+        'EngageLab documents no way to send a reaction, so reactions made in Slack are not sent to WhatsApp through it.',
+      );
+    },
+
+    // EngageLab documents no read receipts or typing indicator: the customer sees only the reply.
+    async markRead() {},
+
     async uploadMedia(_fromNumberId, media) {
       // EngageLab fetches media by URL: keep the bytes here and hand out an expiring signed link.
       const id = await options.mediaStore.save(media);

@@ -13,7 +13,7 @@ import type {
   TemplateHeaderFormat,
   WhatsAppProvider,
 } from '../whatsapp-provider.js';
-import { buildMetaMessageBody, multipartBody } from './meta-requests.js';
+import { buildMetaMarkReadBody, buildMetaMessageBody, buildMetaReactionBody, multipartBody } from './meta-requests.js';
 import { checkMetaSubscription, parseMetaWebhook } from './meta-webhook.js';
 
 const errorEnvelopeSchema = z.object({
@@ -26,6 +26,7 @@ const errorEnvelopeSchema = z.object({
 });
 
 const sendResponseSchema = z.object({ messages: z.array(z.object({ id: z.string() })).min(1) });
+const markReadResponseSchema = z.object({ success: z.literal(true) });
 const mediaInfoSchema = z.object({
   url: z.string(),
   mime_type: z.string().optional(),
@@ -71,6 +72,14 @@ const templatesSchema = z.object({
   ),
   paging: pagingSchema,
 });
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
 
 /** Hosts Meta serves media from; anything else in a media URL is refused. */
 const META_MEDIA_HOSTS = [
@@ -186,6 +195,35 @@ export function createMetaProvider(options: {
     return pages;
   }
 
+  const messagesUrl = (fromNumberId: string) => `${settings.graphUrl}/${encodeURIComponent(fromNumberId)}/messages`;
+
+  /** POST /messages for anything that becomes a WhatsApp message; returns its wamid. */
+  async function postMessage(
+    fromNumberId: string,
+    body: Record<string, unknown>,
+    what: string,
+    singleAttempt = false,
+  ): Promise<{ providerMessageId: string }> {
+    const response = await call(
+      {
+        method: 'POST',
+        url: messagesUrl(fromNumberId),
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        ...(singleAttempt ? { retries: 0 } : {}),
+      },
+      what,
+      true,
+    );
+    if (response.status !== 200) throw toProviderError(response, what);
+    const parsed = sendResponseSchema.safeParse(parseJson(response.body));
+    if (!parsed.success)
+      throw new ProviderError('unknown', 'Meta accepted the message but returned no message id', {
+        mayHaveBeenSent: true,
+      });
+    return { providerMessageId: parsed.data.messages[0]?.id ?? '' };
+  }
+
   return {
     name: 'meta',
 
@@ -230,31 +268,29 @@ export function createMetaProvider(options: {
       return pages.flatMap((page) => page.data.map(normalizeTemplate));
     },
 
-    async send(fromNumberId, message, sendOptions) {
+    send: (fromNumberId, message, sendOptions) =>
+      postMessage(fromNumberId, buildMetaMessageBody(message), 'sending the message', sendOptions?.singleAttempt),
+
+    sendReaction: (fromNumberId, reaction) =>
+      postMessage(fromNumberId, buildMetaReactionBody(reaction), 'sending the reaction'),
+
+    async markRead(fromNumberId, providerMessageId, markOptions) {
+      const what = 'marking the message read';
+      // Best effort on the way to a reply: one attempt, and a short one.
       const response = await call(
         {
           method: 'POST',
-          url: `${settings.graphUrl}/${encodeURIComponent(fromNumberId)}/messages`,
+          url: messagesUrl(fromNumberId),
           headers: { ...auth, 'content-type': 'application/json' },
-          body: JSON.stringify(buildMetaMessageBody(message)),
-          ...(sendOptions?.singleAttempt ? { retries: 0 } : {}),
+          body: JSON.stringify(buildMetaMarkReadBody(providerMessageId, markOptions)),
+          retries: 0,
+          timeoutMs: 5_000,
         },
-        'sending the message',
-        true,
+        what,
       );
-      if (response.status !== 200) throw toProviderError(response, 'sending the message');
-      let json: unknown = null;
-      try {
-        json = JSON.parse(response.body.toString('utf8'));
-      } catch {
-        json = null;
-      }
-      const parsed = sendResponseSchema.safeParse(json);
-      if (!parsed.success)
-        throw new ProviderError('unknown', 'Meta accepted the message but returned no message id', {
-          mayHaveBeenSent: true,
-        });
-      return { providerMessageId: parsed.data.messages[0]?.id ?? '' };
+      if (response.status !== 200) throw toProviderError(response, what);
+      if (!markReadResponseSchema.safeParse(parseJson(response.body)).success)
+        throw new ProviderError('unknown', `${what}: unexpected response from Meta`);
     },
 
     async uploadMedia(fromNumberId, media): Promise<OutboundMediaRef> {

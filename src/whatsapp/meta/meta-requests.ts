@@ -1,5 +1,5 @@
 import { mediaObject, templateComponents } from '../message-objects.js';
-import type { OutboundMediaRef, OutboundMessage } from '../whatsapp-provider.js';
+import type { OutboundMediaRef, OutboundMessage, OutboundReaction } from '../whatsapp-provider.js';
 
 /** Graph API request bodies, exactly as Meta's OpenAPI schema (`Message`) describes them. */
 
@@ -31,6 +31,30 @@ export function buildMetaMessageBody(message: OutboundMessage): Record<string, u
       };
     }
   }
+}
+
+/** `type: reaction` (`ReactionMessage` in the spec); an empty emoji removes the reaction. */
+export function buildMetaReactionBody(reaction: OutboundReaction): Record<string, unknown> {
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to: metaRecipient(reaction.to),
+    type: 'reaction',
+    reaction: { message_id: reaction.messageId, emoji: reaction.emoji },
+  };
+}
+
+/**
+ * Read receipt, with the typing indicator when asked: one request to the same `/messages` endpoint
+ * (`MarkMessageRequestPayload`, and the spec's example "Send typing indicator and read receipt").
+ */
+export function buildMetaMarkReadBody(messageId: string, options: { typing: boolean }): Record<string, unknown> {
+  return {
+    messaging_product: 'whatsapp',
+    status: 'read',
+    message_id: messageId,
+    ...(options.typing ? { typing_indicator: { type: 'text' } } : {}),
+  };
 }
 
 /**

@@ -130,6 +130,15 @@ export function createSandboxProvider(options: {
       schedule(id, fromNumberId, message.to);
       return { providerMessageId: id };
     },
+    async sendReaction(fromNumberId, reaction) {
+      if (!SANDBOX_NUMBERS.some((n) => n.id === fromNumberId))
+        throw new ProviderError('invalid_request', `unknown sandbox number ${fromNumberId}`);
+      const id = `wamid.SANDBOX.${randomUUID()}`;
+      schedule(id, fromNumberId, reaction.to);
+      return { providerMessageId: id };
+    },
+    // The simulated customer has no phone to show a read receipt or a typing indicator on.
+    async markRead() {},
     async uploadMedia(_from, media) {
       const id = await options.mediaStore.save(media);
       return { kind: 'link', url: options.mediaLinks.linkFor(id) };
