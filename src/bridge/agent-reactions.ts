@@ -58,6 +58,9 @@ const reactionsKey = (contactId: string) => `reactions:${contactId}`;
  * the business's reaction to that message. WhatsApp keeps one reaction per side and message, so a
  * reaction replaces the one sent before, and removing a reaction takes it away on WhatsApp only when
  * it is the one WhatsApp shows.
+ *
+ * Longer than 150 lines on purpose: the steps of one flow as short inner functions sharing its
+ * dependencies; splitting them into modules would only pass the same dependencies around.
  */
 export function createAgentReactions(deps: {
   conversations: ConversationRepository;
