@@ -23,7 +23,7 @@ export type InboxState = Pick<
 >;
 
 export type AssignResult =
-  | { outcome: 'assigned'; previousOwnerUserId: string | null }
+  | { outcome: 'assigned'; previousOwnerUserId: string | null; eventId: string }
   /** The conversation already had that owner. */
   | { outcome: 'unchanged' }
   /** Someone else changed the owner first (the compare-and-set lost): it is now `currentOwnerUserId`. */
@@ -31,13 +31,13 @@ export type AssignResult =
   | { outcome: 'missing' };
 
 export type UnassignResult =
-  | { outcome: 'unassigned'; previousOwnerUserId: string }
+  | { outcome: 'unassigned'; previousOwnerUserId: string; eventId: string }
   | { outcome: 'unchanged' }
   | { outcome: 'conflict'; currentOwnerUserId: string | null }
   | { outcome: 'missing' };
 
 export type StatusChangeResult =
-  | { outcome: 'changed'; ownerUserId: string | null }
+  | { outcome: 'changed'; ownerUserId: string | null; eventId: string }
   | { outcome: 'unchanged' | 'missing' };
 
 export type InboundRecorded = {
@@ -57,6 +57,8 @@ export type InboundRecorded = {
 export type AgentAnswerRecorded = {
   /** The agent became the owner (auto-assign on reply). */
   assigned: boolean;
+  /** The 'assigned' event's id when `assigned`. */
+  assignedEventId: string | null;
   /** Set when this was the first answer since the conversation opened. */
   firstResponseMs: number | null;
   ownerUserId: string | null;
@@ -105,11 +107,13 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
   async function addEvent(
     trx: Transaction<Database>,
     event: Omit<ConversationEventRecord, 'id' | 'response_ms'> & { response_ms?: number | null },
-  ): Promise<void> {
+  ): Promise<string> {
+    const id = timeOrderedId(event.at);
     await trx
       .insertInto('conversation_event')
-      .values({ id: timeOrderedId(event.at), response_ms: null, ...event })
+      .values({ id, response_ms: null, ...event })
       .execute();
+    return id;
   }
 
   async function currentOwner(
@@ -162,14 +166,14 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
             ? { outcome: 'unchanged' }
             : { outcome: 'conflict', currentOwnerUserId: row.owner };
         }
-        await addEvent(trx, {
+        const eventId = await addEvent(trx, {
           contact_id: change.contactId,
           kind: 'assigned',
           actor_user_id: change.actorUserId,
           owner_user_id: change.ownerUserId,
           at: change.now,
         });
-        return { outcome: 'assigned', previousOwnerUserId: expected };
+        return { outcome: 'assigned', previousOwnerUserId: expected, eventId };
       });
     },
 
@@ -192,14 +196,14 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
           if (!row) return { outcome: 'missing' };
           return row.owner === null ? { outcome: 'unchanged' } : { outcome: 'conflict', currentOwnerUserId: row.owner };
         }
-        await addEvent(trx, {
+        const eventId = await addEvent(trx, {
           contact_id: change.contactId,
           kind: 'unassigned',
           actor_user_id: change.actorUserId,
           owner_user_id: change.expectedOwnerUserId,
           at: change.now,
         });
-        return { outcome: 'unassigned', previousOwnerUserId: change.expectedOwnerUserId };
+        return { outcome: 'unassigned', previousOwnerUserId: change.expectedOwnerUserId, eventId };
       });
     },
 
@@ -286,7 +290,8 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
     }): Promise<AgentAnswerRecorded> {
       return db.transaction().execute(async (trx): Promise<AgentAnswerRecorded> => {
         const row = await lockedState(trx, answer.contactId);
-        if (!row) return { assigned: false, firstResponseMs: null, ownerUserId: null, status: 'open' };
+        if (!row)
+          return { assigned: false, assignedEventId: null, firstResponseMs: null, ownerUserId: null, status: 'open' };
         const assigned = answer.autoAssign && row.owner_user_id === null;
         const owner = assigned ? answer.agentUserId : row.owner_user_id;
         const firstResponseMs =
@@ -304,14 +309,15 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
           })
           .where('id', '=', answer.contactId)
           .execute();
-        if (assigned)
-          await addEvent(trx, {
-            contact_id: answer.contactId,
-            kind: 'assigned',
-            actor_user_id: answer.agentUserId,
-            owner_user_id: answer.agentUserId,
-            at: answer.now,
-          });
+        const assignedEventId = assigned
+          ? await addEvent(trx, {
+              contact_id: answer.contactId,
+              kind: 'assigned',
+              actor_user_id: answer.agentUserId,
+              owner_user_id: answer.agentUserId,
+              at: answer.now,
+            })
+          : null;
         if (firstResponseMs !== null)
           await addEvent(trx, {
             contact_id: answer.contactId,
@@ -321,7 +327,7 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
             at: answer.at,
             response_ms: firstResponseMs,
           });
-        return { assigned, firstResponseMs, ownerUserId: owner, status };
+        return { assigned, assignedEventId, firstResponseMs, ownerUserId: owner, status };
       });
     },
 
@@ -353,14 +359,14 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
         return { outcome: (await currentOwner(trx, change.contactId)) ? 'unchanged' : 'missing' };
       const owner = (await currentOwner(trx, change.contactId))?.owner ?? null;
       const kind: ConversationEventKind = status === 'resolved' ? 'resolved' : 'reopened';
-      await addEvent(trx, {
+      const eventId = await addEvent(trx, {
         contact_id: change.contactId,
         kind,
         actor_user_id: change.actorUserId,
         owner_user_id: owner,
         at: change.now,
       });
-      return { outcome: 'changed', ownerUserId: owner };
+      return { outcome: 'changed', ownerUserId: owner, eventId };
     });
   }
 }
