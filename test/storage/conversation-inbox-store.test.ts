@@ -106,7 +106,9 @@ for (const dialect of cases) {
         outcome: 'conflict',
         currentOwnerUserId: 'U2',
       });
-      expect(await a.unassign({ contactId: 'c-own', expectedOwnerUserId: 'U2', actorUserId: 'U2', now: 70 })).toMatchObject({
+      expect(
+        await a.unassign({ contactId: 'c-own', expectedOwnerUserId: 'U2', actorUserId: 'U2', now: 70 }),
+      ).toMatchObject({
         outcome: 'unassigned',
         previousOwnerUserId: 'U2',
       });
@@ -139,7 +141,7 @@ for (const dialect of cases) {
       // The first customer message opens the conversation (a new thread: nothing to surface).
       expect(
         await a.recordInbound({ contactId: 'c-life', messageId: 'm1', at: t0, quietAfterMs: 30 * MINUTE, now: t0 }),
-      ).toEqual({ reopened: false, opened: true, surface: false, ownerUserId: null });
+      ).toMatchObject({ reopened: false, opened: true, surface: false, ownerUserId: null });
       // The contact's activity moves to the message (the conversation store does that).
       await first.db.updateTable('contact').set({ last_message_at: t0 }).where('id', '=', 'c-life').execute();
       await a.recordInbound({
@@ -159,7 +161,12 @@ for (const dialect of cases) {
         autoAssign: true,
         now: t0 + 5 * MINUTE,
       });
-      expect(answer).toMatchObject({ assigned: true, firstResponseMs: 5 * MINUTE, ownerUserId: 'UAG', status: 'waiting' });
+      expect(answer).toMatchObject({
+        assigned: true,
+        firstResponseMs: 5 * MINUTE,
+        ownerUserId: 'UAG',
+        status: 'waiting',
+      });
       expect(await a.get('c-life')).toMatchObject({ status: 'waiting', waiting_since: null, owner_user_id: 'UAG' });
       // A second answer (or a retry) records nothing new and assigns no one else.
       expect(
@@ -188,13 +195,13 @@ for (const dialect of cases) {
 
       // A customer message a minute later reopens it (and surfaces it, once even if retried).
       const reopen = { contactId: 'c-life', messageId: 'm3', at: t0 + 8 * MINUTE, quietAfterMs: 30 * MINUTE, now: 2 };
-      expect(await a.recordInbound(reopen)).toEqual({
+      expect(await a.recordInbound(reopen)).toMatchObject({
         reopened: true,
         opened: true,
         surface: true,
         ownerUserId: 'UAG',
       });
-      expect(await b.recordInbound(reopen)).toEqual({
+      expect(await b.recordInbound(reopen)).toMatchObject({
         reopened: false,
         opened: false,
         surface: true,

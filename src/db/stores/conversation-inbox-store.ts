@@ -52,6 +52,8 @@ export type InboundRecorded = {
    */
   surface: boolean;
   ownerUserId: string | null;
+  /** The status moved (to 'open'): the header needs to show it. */
+  statusChanged: boolean;
 };
 
 export type AgentAnswerRecorded = {
@@ -63,6 +65,7 @@ export type AgentAnswerRecorded = {
   firstResponseMs: number | null;
   ownerUserId: string | null;
   status: ConversationStatus;
+  statusChanged: boolean;
 };
 
 /** Events written in one transaction share their time; this is the order they happen in. */
@@ -234,9 +237,15 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
     }): Promise<InboundRecorded> {
       return db.transaction().execute(async (trx): Promise<InboundRecorded> => {
         const row = await lockedState(trx, message.contactId);
-        if (!row) return { reopened: false, opened: false, surface: false, ownerUserId: null };
+        if (!row) return { reopened: false, opened: false, surface: false, ownerUserId: null, statusChanged: false };
         if (row.surface_message_id === message.messageId)
-          return { reopened: false, opened: false, surface: true, ownerUserId: row.owner_user_id };
+          return {
+            reopened: false,
+            opened: false,
+            surface: true,
+            ownerUserId: row.owner_user_id,
+            statusChanged: false,
+          };
         const reopened = row.status === 'resolved';
         const opened = reopened || row.opened_at === null;
         const quiet = row.last_message_at !== null && message.at - row.last_message_at >= message.quietAfterMs;
@@ -272,7 +281,7 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
             owner_user_id: row.owner_user_id,
             at: message.at,
           });
-        return { reopened, opened, surface, ownerUserId: row.owner_user_id };
+        return { reopened, opened, surface, ownerUserId: row.owner_user_id, statusChanged: row.status !== 'open' };
       });
     },
 
@@ -291,7 +300,14 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
       return db.transaction().execute(async (trx): Promise<AgentAnswerRecorded> => {
         const row = await lockedState(trx, answer.contactId);
         if (!row)
-          return { assigned: false, assignedEventId: null, firstResponseMs: null, ownerUserId: null, status: 'open' };
+          return {
+            assigned: false,
+            assignedEventId: null,
+            firstResponseMs: null,
+            ownerUserId: null,
+            status: 'open',
+            statusChanged: false,
+          };
         const assigned = answer.autoAssign && row.owner_user_id === null;
         const owner = assigned ? answer.agentUserId : row.owner_user_id;
         const firstResponseMs =
@@ -327,7 +343,14 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
             at: answer.at,
             response_ms: firstResponseMs,
           });
-        return { assigned, assignedEventId, firstResponseMs, ownerUserId: owner, status };
+        return {
+          assigned,
+          assignedEventId,
+          firstResponseMs,
+          ownerUserId: owner,
+          status,
+          statusChanged: status !== row.status,
+        };
       });
     },
 
