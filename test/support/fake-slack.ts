@@ -41,7 +41,8 @@ export type SlackUserFlags = {
   teamId?: string;
 };
 
-export type SlackCall = { method: string; body: Record<string, unknown>; at: number };
+/** `path`: where a response_url call went (`/response/<id>`). */
+export type SlackCall = { method: string; body: Record<string, unknown>; at: number; path?: string };
 export type FakeMessage = {
   channel: string;
   ts: string;
@@ -496,7 +497,7 @@ export async function startFakeSlack(options: {
     }
     if (path.startsWith('/response/')) {
       const body = JSON.parse(raw.toString() || '{}') as Record<string, unknown>;
-      calls.push({ method: 'response_url', body, at: Date.now() });
+      calls.push({ method: 'response_url', body, at: Date.now(), path });
       const problems = messageBlockProblems(body.blocks);
       if (problems.length > 0) {
         refuse('response_url', 'invalid_blocks', problems);
