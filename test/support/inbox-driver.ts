@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { EVENT_ORDER } from '../../src/db/stores/conversation-inbox-store.js';
 import { CHANNEL_ID, type Harness, SIGNING_SECRET } from './bridge-harness.js';
 import type { FakeMessage } from './fake-slack.js';
 import {
@@ -134,7 +135,8 @@ export function inboxDriver(h: Harness, baseUrl: () => string = () => h.url) {
         .orderBy('at')
         .orderBy('id')
         .execute();
-      return rows;
+      // Events of one moment (a reopening message writes 'reopened' and 'opened') in the order they happen.
+      return rows.sort((x, y) => x.at - y.at || EVENT_ORDER[x.kind] - EVENT_ORDER[y.kind]);
     },
 
     /** The bridge's own notes in a thread (not customer posts). */

@@ -69,7 +69,7 @@ export type AgentAnswerRecorded = {
 };
 
 /** Events written in one transaction share their time; this is the order they happen in. */
-const EVENT_ORDER: Record<ConversationEventKind, number> = {
+export const EVENT_ORDER: Record<ConversationEventKind, number> = {
   reopened: 0,
   opened: 1,
   assigned: 2,
