@@ -26,6 +26,48 @@ export type ContactRecord = {
   last_direction: 'inbound' | 'outbound' | null;
   created_at: number;
   updated_at: number;
+  /** The Slack user who owns the conversation (null: unassigned). */
+  owner_user_id: string | null;
+  status: ConversationStatus;
+  status_changed_at: number | null;
+  /** When the customer's oldest message not yet answered by an agent arrived (null: none waits). */
+  waiting_since: number | null;
+  /** When the current conversation opened (its first customer message, or the one that reopened it). */
+  opened_at: number | null;
+  /** The first agent answer after `opened_at` (null: not answered yet). */
+  first_response_at: number | null;
+  /** The customer message that surfaced the conversation in the channel after a quiet spell or a resolve. */
+  surface_message_id: string | null;
+};
+
+/** The inbox fields of a contact nobody has written to or assigned yet. */
+export const NEW_CONVERSATION_INBOX = {
+  owner_user_id: null,
+  status: 'open',
+  status_changed_at: null,
+  waiting_since: null,
+  opened_at: null,
+  first_response_at: null,
+  surface_message_id: null,
+} as const satisfies Partial<ContactRecord>;
+
+/** 'waiting': waiting on the customer (an agent answered last). */
+export type ConversationStatus = 'open' | 'waiting' | 'resolved';
+
+export type ConversationEventKind = 'opened' | 'assigned' | 'unassigned' | 'resolved' | 'reopened' | 'first_response';
+
+/** One change in a conversation's history (see migrations/2026_12_04_1500_team_inbox.ts). */
+export type ConversationEventRecord = {
+  id: string;
+  contact_id: string;
+  kind: ConversationEventKind;
+  /** Who did it (null: the bridge itself, e.g. a customer message reopening the conversation). */
+  actor_user_id: string | null;
+  /** The owner after the change ('unassigned': the owner before it). */
+  owner_user_id: string | null;
+  at: number;
+  /** Only on 'first_response': answer time − opened time. */
+  response_ms: number | null;
 };
 
 export type SlackThreadRecord = {

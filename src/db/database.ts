@@ -1,5 +1,12 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { ContactRecord, MessageRecord, SendingNumberRecord, SlackThreadRecord } from '../bridge/records.js';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type {
+  ContactRecord,
+  ConversationEventRecord,
+  ConversationStatus,
+  MessageRecord,
+  SendingNumberRecord,
+  SlackThreadRecord,
+} from '../bridge/records.js';
 
 /**
  * The typed schema the storage layer queries. Mirrors migrations/; timestamps are epoch
@@ -8,7 +15,10 @@ import type { ContactRecord, MessageRecord, SendingNumberRecord, SlackThreadReco
  */
 
 export type SendingNumberTable = SendingNumberRecord;
-export type ContactTable = ContactRecord;
+/** `status` has a default ('open'), so inserts may leave it out. */
+export type ContactTable = Omit<ContactRecord, 'status'> & {
+  status: ColumnType<ConversationStatus, ConversationStatus | undefined, ConversationStatus>;
+};
 export type SlackThreadTable = SlackThreadRecord;
 export type MessageTable = MessageRecord;
 export type { MessageDirection, MessageSource, MessageStatus } from '../bridge/records.js';
@@ -161,6 +171,9 @@ export type MessageReactionTable = {
   updated_at: number;
 };
 
+/** A conversation's history: ownership and status changes, openings, first responses. */
+export type ConversationEventTable = ConversationEventRecord;
+
 export type Database = {
   sending_number: SendingNumberTable;
   contact: ContactTable;
@@ -178,6 +191,7 @@ export type Database = {
   slack_post_intent: SlackPostIntentTable;
   quick_reply: QuickReplyTable;
   message_reaction: MessageReactionTable;
+  conversation_event: ConversationEventTable;
 };
 
 export type ContactRow = Selectable<ContactTable>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ContactRecord, SendingNumberRecord } from '../../src/bridge/records.js';
+import { type ContactRecord, NEW_CONVERSATION_INBOX, type SendingNumberRecord } from '../../src/bridge/records.js';
 import { sessionsListMessage } from '../../src/slack/views/sessions-views.js';
 
 const numbers: SendingNumberRecord[] = ['+15550001111', '+15550002222'].map((phone, i) => ({
@@ -25,6 +25,7 @@ const contact = (i: number, overrides: Partial<ContactRecord> = {}): ContactReco
   last_direction: i % 2 === 0 ? 'inbound' : 'outbound',
   created_at: 0,
   updated_at: 0,
+  ...NEW_CONVERSATION_INBOX,
   ...overrides,
 });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { NEW_CONVERSATION_INBOX } from '../../bridge/records.js';
 import type { ContactRow, Database, SlackThreadRow } from '../database.js';
 
 export type ContactIdentity = { sendingNumberId: string; phoneNumber: string | null; userId: string | null };
@@ -67,6 +68,7 @@ export function createConversationStore(db: Kysely<Database>) {
         last_direction: null,
         created_at: now,
         updated_at: now,
+        ...NEW_CONVERSATION_INBOX,
       };
       await db
         .insertInto('contact')
