@@ -50,10 +50,9 @@ const QUEUE_COLUMNS = [
 
 type ContactExpressions = ExpressionBuilder<Database, 'contact'>;
 
-/** Nearest-rank percentile of sorted values: the smallest value with at least p% at or below it. */
-export function nearestRank(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? null;
+/** The nearest-rank percentile's rank (1-based) among n values: the smallest with at least p% at or below it. */
+export function nearestRankIndex(n: number, p: number): number {
+  return Math.max(1, Math.ceil((p * n) / 100)); // p·n first: (p / 100)·n can land just above a whole number
 }
 
 /**
@@ -165,19 +164,24 @@ export function createInboxQueueStore(db: Kysely<Database>) {
 
     /** How many customers wait on each owner (and on nobody), most first: the team's queue for leads. */
     async waitingByOwner(limit: number): Promise<{ owners: OwnerLoad[]; unowned: number }> {
+      // Grouped by an expression, not the column: grouping by the column lets SQLite walk all of
+      // contact(owner_user_id), resolved history included, instead of the waiting range alone.
       const rows = await db
         .selectFrom('contact')
-        .select((eb) => ['owner_user_id', eb.fn.countAll<number | string>().as('n')])
+        .select((eb) => [
+          eb.fn.coalesce('owner_user_id', sql<string>`''`).as('owner'),
+          eb.fn.countAll<number | string>().as('n'),
+        ])
         .where('status', '=', 'open')
         .where('waiting_since', 'is not', null)
-        .groupBy('owner_user_id')
+        .groupBy(sql`coalesce(owner_user_id, '')`)
         .execute();
       const owners = rows
-        .filter((r): r is typeof r & { owner_user_id: string } => r.owner_user_id !== null)
-        .map((r) => ({ ownerUserId: r.owner_user_id, waiting: Number(r.n) }))
+        .filter((r) => r.owner !== '')
+        .map((r) => ({ ownerUserId: r.owner, waiting: Number(r.n) }))
         .sort((a, b) => b.waiting - a.waiting || a.ownerUserId.localeCompare(b.ownerUserId))
         .slice(0, limit);
-      return { owners, unowned: Number(rows.find((r) => r.owner_user_id === null)?.n ?? 0) };
+      return { owners, unowned: Number(rows.find((r) => r.owner === '')?.n ?? 0) };
     },
 
     /**
@@ -223,47 +227,59 @@ export function createInboxQueueStore(db: Kysely<Database>) {
      */
     async periodStats(starts: readonly number[], until: number): Promise<InboxPeriodStats[]> {
       const earliest = Math.min(...starts);
-      const [counted, responses] = await Promise.all([
-        db
+      const counted = await db
+        .selectFrom('conversation_event')
+        .select((eb) => [
+          'kind',
+          ...starts.map((start, i) =>
+            eb.fn.sum<number | string>(eb.case().when('at', '>=', start).then(1).else(0).end()).as(`since_${i}`),
+          ),
+        ])
+        .where('kind', 'in', ['opened', 'reopened', 'resolved', 'first_response'])
+        .where('at', '>=', earliest)
+        .where('at', '<=', until)
+        .groupBy('kind')
+        .execute();
+      const countOf = (kind: string, i: number) => {
+        const row = counted.find((r) => r.kind === kind) as Record<string, unknown> | undefined;
+        return Number(row?.[`since_${i}`] ?? 0);
+      };
+      // The percentiles are picked in the database (the k-th smallest time), so a busy week's
+      // thousands of response times are not carried over to be sorted here.
+      const nth = async (start: number, rank: number): Promise<number | null> => {
+        const row = await db
           .selectFrom('conversation_event')
-          .select((eb) => [
-            'kind',
-            ...starts.map((start, i) =>
-              eb.fn.sum<number | string>(eb.case().when('at', '>=', start).then(1).else(0).end()).as(`since_${i}`),
-            ),
-          ])
-          .where('kind', 'in', ['opened', 'reopened', 'resolved'])
-          .where('at', '>=', earliest)
-          .where('at', '<=', until)
-          .groupBy('kind')
-          .execute(),
-        // Only the times: a week of first responses is one number per conversation answered.
-        db
-          .selectFrom('conversation_event')
-          .select(['at', 'response_ms'])
+          .select('response_ms')
           .where('kind', '=', 'first_response')
-          .where('at', '>=', earliest)
+          .where('at', '>=', start)
           .where('at', '<=', until)
-          .execute(),
-      ]);
-      return starts.map((start, i) => {
-        const of = (kind: string) => {
-          const row = counted.find((r) => r.kind === kind) as Record<string, unknown> | undefined;
-          return Number(row?.[`since_${i}`] ?? 0);
-        };
-        const times = responses
-          .filter((e) => Number(e.at) >= start && e.response_ms !== null)
-          .map((e) => Number(e.response_ms))
-          .sort((a, b) => a - b);
-        return {
-          opened: of('opened'),
-          reopened: of('reopened'),
-          resolved: of('resolved'),
-          firstResponses: times.length,
-          firstResponseP50Ms: nearestRank(times, 50),
-          firstResponseP90Ms: nearestRank(times, 90),
-        };
-      });
+          .where('response_ms', 'is not', null)
+          .orderBy('response_ms')
+          .limit(1)
+          .offset(rank - 1)
+          .executeTakeFirst();
+        return row?.response_ms === undefined || row.response_ms === null ? null : Number(row.response_ms);
+      };
+      return Promise.all(
+        starts.map(async (start, i) => {
+          const answered = countOf('first_response', i);
+          const [p50, p90] =
+            answered === 0
+              ? [null, null]
+              : await Promise.all([
+                  nth(start, nearestRankIndex(answered, 50)),
+                  nth(start, nearestRankIndex(answered, 90)),
+                ]);
+          return {
+            opened: countOf('opened', i),
+            reopened: countOf('reopened', i),
+            resolved: countOf('resolved', i),
+            firstResponses: answered,
+            firstResponseP50Ms: p50,
+            firstResponseP90Ms: p90,
+          };
+        }),
+      );
     },
   };
 }
