@@ -106,7 +106,8 @@ export async function seedHomeQueues(db: Kysely<Database>, seed: HomeSeed, now: 
     const events = part.flatMap((c, j) => {
       const n = k + j;
       // Waiting and owned conversations opened this week; resolved ones over the last 60 days.
-      const at = c.status === 'resolved' ? now - ((n * 7901 * 1000) % (60 * DAY)) : now - ((n * 7901 * 1000) % (7 * DAY));
+      const at =
+        c.status === 'resolved' ? now - ((n * 7901 * 1000) % (60 * DAY)) : now - ((n * 7901 * 1000) % (7 * DAY));
       const list = [
         { id: `ev-o-${n}`, kind: 'opened' as const, at, response_ms: null },
         ...(n % 3 === 0
