@@ -9,6 +9,7 @@ import { createFeatureRegistry } from './features/registry.js';
 import { installRetention } from './features/retention/index.js';
 import { installSessionChat } from './features/session-chat/index.js';
 import { installSessionsHistory } from './features/sessions-history/index.js';
+import { installTeamInbox } from './features/team-inbox/index.js';
 import { createWebServer } from './http/web-server.js';
 import type { JobRunner } from './jobs/job-runner.js';
 import { type Clock, systemClock } from './shared/clock.js';
@@ -65,7 +66,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
 
   const registry = createFeatureRegistry();
   const sessions = installSessionsHistory(ctx, registry);
-  const chat = installSessionChat(ctx, registry, { addSession: sessions.addSession });
+  const inbox = installTeamInbox(ctx, registry, sessions);
+  const chat = installSessionChat(ctx, registry, { addSession: sessions.addSession, inbox });
   installQuickReplies(ctx, registry, chat);
   const campaigns = installCampaigns(ctx, registry, chat);
   const retention = installRetention(ctx, registry, { chat, campaigns });

@@ -120,6 +120,8 @@ const environmentSchema = z.object({
   ),
   INTERNAL_NOTE_PREFIX: z.preprocess(emptyToUndefined, z.string().default('note:')),
   SIGN_AGENT_NAME: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')),
+  AUTO_ASSIGN_ON_REPLY: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('true')),
+  QUIET_AFTER_MINUTES: intWithDefault(30, 1, 7 * 24 * 60),
 
   WHATSAPP_PROVIDER: z.preprocess(
     (value) => (typeof value === 'string' ? emptyToUndefined(value.trim().toLowerCase()) : value),
@@ -235,6 +237,8 @@ export type Config = Readonly<{
     channelPostIntervalMs: number;
   }>;
   chat: Readonly<{ internalNotePrefix: string; signAgentName: boolean }>;
+  /** The team inbox: auto-assign on an agent's first reply, and when a conversation counts as quiet. */
+  inbox: Readonly<{ autoAssignOnReply: boolean; quietAfterMs: number }>;
   whatsapp: Readonly<
     | { provider: 'meta'; meta: Readonly<MetaSettings> }
     | { provider: 'engagelab'; engagelab: Readonly<EngageLabSettings> }
@@ -378,6 +382,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       channelPostIntervalMs: e.SLACK_CHANNEL_POST_INTERVAL_MS,
     }),
     chat: Object.freeze({ internalNotePrefix: e.INTERNAL_NOTE_PREFIX, signAgentName: e.SIGN_AGENT_NAME === 'true' }),
+    inbox: Object.freeze({
+      autoAssignOnReply: e.AUTO_ASSIGN_ON_REPLY === 'true',
+      quietAfterMs: e.QUIET_AFTER_MINUTES * 60_000,
+    }),
     whatsapp: Object.freeze(whatsapp),
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     maxMessagesPerSecond: e.WHATSAPP_MAX_MPS,

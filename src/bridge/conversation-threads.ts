@@ -63,6 +63,8 @@ export function createConversationThreads(deps: {
       note: contact.note,
       window: windowState(contact.last_inbound_at, deps.now()),
       internalNotePrefix: deps.internalNotePrefix,
+      owner: contact.owner_user_id,
+      status: contact.status,
       previousThread: previous
         ? {
             channelId: previous.slack_channel_id,

@@ -1,5 +1,5 @@
 import { csvLine } from '../shared/csv.js';
-import type { MessageRecord } from './records.js';
+import type { ConversationStatus, MessageRecord } from './records.js';
 
 export type HistoryFilter = {
   phoneNumber?: string;
@@ -13,7 +13,19 @@ export type HistoryEntry = MessageRecord & {
   contact_phone: string | null;
   sending_number_id: string;
   profile_name: string | null;
+  /** The conversation's owner and status now (the team inbox). */
+  owner_user_id: string | null;
+  conversation_status: ConversationStatus;
+  /** The current conversation's opening and first agent answer after it. */
+  opened_at: number | null;
+  first_response_at: number | null;
 };
+
+/** Seconds from the conversation's opening to its first agent answer ('' while unanswered). */
+function firstResponseSeconds(entry: HistoryEntry): string {
+  if (entry.opened_at === null || entry.first_response_at === null) return '';
+  return String(Math.max(0, Math.round((entry.first_response_at - entry.opened_at) / 1000)));
+}
 
 export interface HistoryRepository {
   /** Newest first; with `takenPartBy`, only conversations that user took part in (see createHistory). */
@@ -75,6 +87,9 @@ export function createHistory(deps: {
           'error',
           'source',
           'agent',
+          'owner',
+          'conversation_status',
+          'first_response_seconds',
         ]),
       ];
       let offset = 0;
@@ -95,6 +110,9 @@ export function createHistory(deps: {
               r.error_detail,
               r.source,
               r.author_slack_user_id,
+              r.owner_user_id,
+              r.conversation_status,
+              firstResponseSeconds(r),
             ]),
           );
         }

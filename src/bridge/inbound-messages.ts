@@ -50,6 +50,17 @@ export function createInboundMessageHandler(deps: {
   mediaBudget: ByteBudget;
   /** Reactions go on the message they are for; only one Slack cannot show comes through as text. */
   showReaction: ShowReaction;
+  /**
+   * The team inbox, told of each customer message before the contact's activity moves to it:
+   * whether to show the message in the channel too (a quiet or resolved conversation), and whom to
+   * mention (the owner).
+   */
+  inbox: {
+    customerWrote(message: { contactId: string; messageId: string; at: number }): Promise<{
+      broadcast: boolean;
+      mention: string | null;
+    }>;
+  };
   now: () => number;
   logger: Logger;
 }): InboundMessageHandler {
@@ -96,6 +107,11 @@ export function createInboundMessageHandler(deps: {
       created_at: now,
       updated_at: now,
     });
+    // A message already in Slack (delivered again by the provider) changes nothing in the inbox.
+    const inbox =
+      row.slack_ts || content.type === 'reaction'
+        ? { broadcast: false, mention: null }
+        : await deps.inbox.customerWrote({ contactId: contact.id, messageId: row.id, at: event.timestamp });
     await conversations.recordActivity(contact.id, { direction: 'inbound', at: event.timestamp }, now);
     if (row.slack_ts) return; // delivered again by the provider: already in Slack
     if (content.type === 'reaction' && (await deps.showReaction(event, content, contact.id)) !== 'as_text') {
@@ -139,7 +155,9 @@ export function createInboundMessageHandler(deps: {
         if (original?.slack_channel_id && original.slack_ts)
           replyToLink = await slack.permalink(original.slack_channel_id, original.slack_ts);
       }
-      const text = renderInbound(content, { replyToLink, mediaProblem });
+      const rendered = renderInbound(content, { replyToLink, mediaProblem });
+      // The owner is mentioned so Slack notifies them of every new customer message.
+      const text = inbox.mention ? `${rendered}\n:bell: <@${inbox.mention}>` : rendered;
       const author = {
         name: escapeSlackText(
           contact.profile_name
@@ -151,7 +169,7 @@ export function createInboundMessageHandler(deps: {
       const postOnce = () =>
         postInThreadOnce(
           { slack, intents, now: deps.now },
-          { key: postKey, thread, content: { text, author }, marker },
+          { key: postKey, thread, content: { text, author, broadcast: inbox.broadcast }, marker },
         );
       try {
         posted = await postOnce();

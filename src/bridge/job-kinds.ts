@@ -7,4 +7,5 @@ export const JobKind = {
   templateSend: 'whatsapp.template_send',
   campaignPrepare: 'campaign.prepare',
   headerRefresh: 'slack.header_refresh',
+  inboxUpdate: 'slack.inbox_update',
 } as const;

@@ -8,6 +8,8 @@ export type SlackAccount = {
   isAdmin: boolean;
   /** A multi-channel (restricted) or single-channel (ultra-restricted) guest. */
   isGuest: boolean;
+  /** The workspace the account belongs to (another one's: a Slack Connect user); null when Slack did not say. */
+  teamId: string | null;
 };
 
 export interface RoleDirectory {

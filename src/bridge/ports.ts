@@ -1,5 +1,12 @@
 import type { BudgetHold } from '../shared/byte-budget.js';
-import type { ContactRecord, MessageRecord, MessageStatus, SendingNumberRecord, SlackThreadRecord } from './records.js';
+import type {
+  ContactRecord,
+  ConversationStatus,
+  MessageRecord,
+  MessageStatus,
+  SendingNumberRecord,
+  SlackThreadRecord,
+} from './records.js';
 
 /**
  * What the core needs from the outside world. Storage and Slack implement these; the core never
@@ -88,6 +95,8 @@ export type SlackContent = {
   blocks?: unknown[];
   /** Show the post as written by this person (the WhatsApp contact), not as "the app". */
   author?: { name: string /** An emoji shortcode (default :speech_balloon:, a customer). */; icon?: string };
+  /** A thread reply also shown in the channel (`reply_broadcast`), once, to surface a conversation. */
+  broadcast?: boolean;
 };
 
 /** Marks a Slack post with what it is, so a retry after a crash can find it instead of posting twice. */
@@ -104,6 +113,9 @@ export type ThreadHeaderModel = {
   /** Messages starting with it stay in Slack (INTERNAL_NOTE_PREFIX); the header says so. */
   internalNotePrefix: string;
   previousThread: { channelId: string; threadTs: string; link: string | null } | null;
+  /** The team inbox: who owns the conversation (null: nobody) and where it stands. */
+  owner: string | null;
+  status: ConversationStatus;
 };
 
 /** Things only the agent who wrote the message needs to see (ephemeral in the thread). */

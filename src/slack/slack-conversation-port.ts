@@ -106,6 +106,7 @@ export function createSlackConversationPort(deps: {
               : {}),
             unfurl_links: false,
             unfurl_media: false,
+            reply_broadcast: content.broadcast === true,
             ...(marker ? { metadata: { event_type: marker.type, event_payload: { key: marker.key } } } : {}),
           }),
         );

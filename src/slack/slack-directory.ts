@@ -13,6 +13,7 @@ const userSchema = z.object({
   is_primary_owner: z.boolean().optional(),
   is_restricted: z.boolean().optional(),
   is_ultra_restricted: z.boolean().optional(),
+  team_id: z.string().optional(),
 });
 const groupSchema = z.array(z.string());
 
@@ -61,6 +62,7 @@ export function createSlackDirectory(deps: { client: WebClient; ttlMs: number; n
           isBot: user.is_bot === true,
           isAdmin: user.is_admin === true || user.is_owner === true || user.is_primary_owner === true,
           isGuest: user.is_restricted === true || user.is_ultra_restricted === true,
+          teamId: user.team_id ?? null,
         };
       });
     },

@@ -98,15 +98,17 @@ for (const dialect of cases) {
           actorUserId: actor,
           now: now++,
         });
-      expect(await assign('U1', null)).toEqual({ outcome: 'assigned', previousOwnerUserId: null });
+      expect(await assign('U1', null)).toMatchObject({ outcome: 'assigned', previousOwnerUserId: null });
       expect(await assign('U1', 'U1')).toEqual({ outcome: 'unchanged' });
       expect(await assign('U2', null)).toEqual({ outcome: 'conflict', currentOwnerUserId: 'U1' });
-      expect(await assign('U2', 'U1')).toEqual({ outcome: 'assigned', previousOwnerUserId: 'U1' });
+      expect(await assign('U2', 'U1')).toMatchObject({ outcome: 'assigned', previousOwnerUserId: 'U1' });
       expect(await a.unassign({ contactId: 'c-own', expectedOwnerUserId: 'U1', actorUserId: 'U1', now: 60 })).toEqual({
         outcome: 'conflict',
         currentOwnerUserId: 'U2',
       });
-      expect(await a.unassign({ contactId: 'c-own', expectedOwnerUserId: 'U2', actorUserId: 'U2', now: 70 })).toEqual({
+      expect(
+        await a.unassign({ contactId: 'c-own', expectedOwnerUserId: 'U2', actorUserId: 'U2', now: 70 }),
+      ).toMatchObject({
         outcome: 'unassigned',
         previousOwnerUserId: 'U2',
       });
@@ -139,7 +141,7 @@ for (const dialect of cases) {
       // The first customer message opens the conversation (a new thread: nothing to surface).
       expect(
         await a.recordInbound({ contactId: 'c-life', messageId: 'm1', at: t0, quietAfterMs: 30 * MINUTE, now: t0 }),
-      ).toEqual({ reopened: false, opened: true, surface: false, ownerUserId: null });
+      ).toMatchObject({ reopened: false, opened: true, surface: false, ownerUserId: null });
       // The contact's activity moves to the message (the conversation store does that).
       await first.db.updateTable('contact').set({ last_message_at: t0 }).where('id', '=', 'c-life').execute();
       await a.recordInbound({
@@ -159,7 +161,12 @@ for (const dialect of cases) {
         autoAssign: true,
         now: t0 + 5 * MINUTE,
       });
-      expect(answer).toEqual({ assigned: true, firstResponseMs: 5 * MINUTE, ownerUserId: 'UAG', status: 'waiting' });
+      expect(answer).toMatchObject({
+        assigned: true,
+        firstResponseMs: 5 * MINUTE,
+        ownerUserId: 'UAG',
+        status: 'waiting',
+      });
       expect(await a.get('c-life')).toMatchObject({ status: 'waiting', waiting_since: null, owner_user_id: 'UAG' });
       // A second answer (or a retry) records nothing new and assigns no one else.
       expect(
@@ -170,9 +177,9 @@ for (const dialect of cases) {
           autoAssign: true,
           now: 1,
         }),
-      ).toEqual({ assigned: false, firstResponseMs: null, ownerUserId: 'UAG', status: 'waiting' });
+      ).toMatchObject({ assigned: false, firstResponseMs: null, ownerUserId: 'UAG', status: 'waiting' });
 
-      expect(await a.resolve({ contactId: 'c-life', actorUserId: 'UAG', now: t0 + 7 * MINUTE })).toEqual({
+      expect(await a.resolve({ contactId: 'c-life', actorUserId: 'UAG', now: t0 + 7 * MINUTE })).toMatchObject({
         outcome: 'changed',
         ownerUserId: 'UAG',
       });
@@ -188,13 +195,13 @@ for (const dialect of cases) {
 
       // A customer message a minute later reopens it (and surfaces it, once even if retried).
       const reopen = { contactId: 'c-life', messageId: 'm3', at: t0 + 8 * MINUTE, quietAfterMs: 30 * MINUTE, now: 2 };
-      expect(await a.recordInbound(reopen)).toEqual({
+      expect(await a.recordInbound(reopen)).toMatchObject({
         reopened: true,
         opened: true,
         surface: true,
         ownerUserId: 'UAG',
       });
-      expect(await b.recordInbound(reopen)).toEqual({
+      expect(await b.recordInbound(reopen)).toMatchObject({
         reopened: false,
         opened: false,
         surface: true,
@@ -276,7 +283,7 @@ for (const dialect of cases) {
       expect(
         await a.recordAgentAnswer({ contactId: 'c-res', agentUserId: 'U1', at: 20, autoAssign: false, now: 20 }),
       ).toMatchObject({ status: 'resolved', assigned: false });
-      expect(await a.reopen({ contactId: 'c-res', actorUserId: 'U2', now: 30 })).toEqual({
+      expect(await a.reopen({ contactId: 'c-res', actorUserId: 'U2', now: 30 })).toMatchObject({
         outcome: 'changed',
         ownerUserId: null,
       });

@@ -37,9 +37,12 @@ export type SlackUserFlags = {
   isPrimaryOwner?: boolean;
   isRestricted?: boolean;
   isUltraRestricted?: boolean;
+  /** The account's workspace (default: the installed one); another team's id is a Slack Connect user. */
+  teamId?: string;
 };
 
-export type SlackCall = { method: string; body: Record<string, unknown>; at: number };
+/** `path`: where a response_url call went (`/response/<id>`). */
+export type SlackCall = { method: string; body: Record<string, unknown>; at: number; path?: string };
 export type FakeMessage = {
   channel: string;
   ts: string;
@@ -50,6 +53,8 @@ export type FakeMessage = {
   metadata?: { event_type: string; event_payload: Record<string, unknown> };
   reactions: string[];
   files?: { id: string; name: string }[];
+  /** A thread reply also shown in the channel (chat.postMessage's `reply_broadcast`). */
+  reply_broadcast?: boolean;
 };
 type Fault = {
   /** `lost_response`: the call takes effect, then the client gets a 500 (a reply lost in transit). */
@@ -248,6 +253,9 @@ export async function startFakeSlack(options: {
           blocks: body.blocks,
           reactions: [],
           ...(threadTs ? { thread_ts: threadTs } : {}),
+          ...(threadTs && (body.reply_broadcast === true || str('reply_broadcast') === 'true')
+            ? { reply_broadcast: true }
+            : {}),
           ...(str('username') ? { username: str('username') } : {}),
           ...(body.metadata ? { metadata: body.metadata as FakeMessage['metadata'] } : {}),
         };
@@ -335,6 +343,7 @@ export async function startFakeSlack(options: {
             is_primary_owner: user.flags.isPrimaryOwner,
             is_restricted: user.flags.isRestricted,
             is_ultra_restricted: user.flags.isUltraRestricted,
+            team_id: user.flags.teamId,
             profile: { display_name: user.display_name, real_name: user.real_name },
           },
         };
@@ -488,7 +497,7 @@ export async function startFakeSlack(options: {
     }
     if (path.startsWith('/response/')) {
       const body = JSON.parse(raw.toString() || '{}') as Record<string, unknown>;
-      calls.push({ method: 'response_url', body, at: Date.now() });
+      calls.push({ method: 'response_url', body, at: Date.now(), path });
       const problems = messageBlockProblems(body.blocks);
       if (problems.length > 0) {
         refuse('response_url', 'invalid_blocks', problems);
@@ -624,6 +633,7 @@ export async function startFakeSlack(options: {
           isPrimaryOwner: user.isPrimaryOwner ?? false,
           isRestricted: user.isRestricted ?? false,
           isUltraRestricted: user.isUltraRestricted ?? false,
+          teamId: user.teamId ?? options.teamId ?? 'T111',
         },
       });
     },

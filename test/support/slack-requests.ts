@@ -215,6 +215,7 @@ export function messageShortcutPayload(input: {
   messageTs: string;
   threadTs?: string;
   userId?: string;
+  responseUrl?: string;
 }): Record<string, unknown> {
   return {
     type: 'message_action',
@@ -232,7 +233,7 @@ export function messageShortcutPayload(input: {
       text: 'x',
       ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
     },
-    response_url: 'https://hooks.slack.com/app/T111/1/abc',
+    response_url: input.responseUrl ?? 'https://hooks.slack.com/app/T111/1/abc',
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRoleCheck, type SlackAccount, templateNeedsMarketer } from '../../src/bridge/permissions.js';
 
-const member: SlackAccount = { deleted: false, isBot: false, isAdmin: false, isGuest: false };
+const member: SlackAccount = { deleted: false, isBot: false, isAdmin: false, isGuest: false, teamId: 'T111' };
 const accounts: Record<string, SlackAccount> = {
   UMEMBER: member,
   UADMIN: { ...member, isAdmin: true },

@@ -23,7 +23,7 @@ export type InboxState = Pick<
 >;
 
 export type AssignResult =
-  | { outcome: 'assigned'; previousOwnerUserId: string | null }
+  | { outcome: 'assigned'; previousOwnerUserId: string | null; eventId: string }
   /** The conversation already had that owner. */
   | { outcome: 'unchanged' }
   /** Someone else changed the owner first (the compare-and-set lost): it is now `currentOwnerUserId`. */
@@ -31,13 +31,13 @@ export type AssignResult =
   | { outcome: 'missing' };
 
 export type UnassignResult =
-  | { outcome: 'unassigned'; previousOwnerUserId: string }
+  | { outcome: 'unassigned'; previousOwnerUserId: string; eventId: string }
   | { outcome: 'unchanged' }
   | { outcome: 'conflict'; currentOwnerUserId: string | null }
   | { outcome: 'missing' };
 
 export type StatusChangeResult =
-  | { outcome: 'changed'; ownerUserId: string | null }
+  | { outcome: 'changed'; ownerUserId: string | null; eventId: string }
   | { outcome: 'unchanged' | 'missing' };
 
 export type InboundRecorded = {
@@ -52,19 +52,24 @@ export type InboundRecorded = {
    */
   surface: boolean;
   ownerUserId: string | null;
+  /** The status moved (to 'open'): the header needs to show it. */
+  statusChanged: boolean;
 };
 
 export type AgentAnswerRecorded = {
   /** The agent became the owner (auto-assign on reply). */
   assigned: boolean;
+  /** The 'assigned' event's id when `assigned`. */
+  assignedEventId: string | null;
   /** Set when this was the first answer since the conversation opened. */
   firstResponseMs: number | null;
   ownerUserId: string | null;
   status: ConversationStatus;
+  statusChanged: boolean;
 };
 
 /** Events written in one transaction share their time; this is the order they happen in. */
-const EVENT_ORDER: Record<ConversationEventKind, number> = {
+export const EVENT_ORDER: Record<ConversationEventKind, number> = {
   reopened: 0,
   opened: 1,
   assigned: 2,
@@ -105,11 +110,13 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
   async function addEvent(
     trx: Transaction<Database>,
     event: Omit<ConversationEventRecord, 'id' | 'response_ms'> & { response_ms?: number | null },
-  ): Promise<void> {
+  ): Promise<string> {
+    const id = timeOrderedId(event.at);
     await trx
       .insertInto('conversation_event')
-      .values({ id: timeOrderedId(event.at), response_ms: null, ...event })
+      .values({ id, response_ms: null, ...event })
       .execute();
+    return id;
   }
 
   async function currentOwner(
@@ -162,14 +169,14 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
             ? { outcome: 'unchanged' }
             : { outcome: 'conflict', currentOwnerUserId: row.owner };
         }
-        await addEvent(trx, {
+        const eventId = await addEvent(trx, {
           contact_id: change.contactId,
           kind: 'assigned',
           actor_user_id: change.actorUserId,
           owner_user_id: change.ownerUserId,
           at: change.now,
         });
-        return { outcome: 'assigned', previousOwnerUserId: expected };
+        return { outcome: 'assigned', previousOwnerUserId: expected, eventId };
       });
     },
 
@@ -192,14 +199,14 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
           if (!row) return { outcome: 'missing' };
           return row.owner === null ? { outcome: 'unchanged' } : { outcome: 'conflict', currentOwnerUserId: row.owner };
         }
-        await addEvent(trx, {
+        const eventId = await addEvent(trx, {
           contact_id: change.contactId,
           kind: 'unassigned',
           actor_user_id: change.actorUserId,
           owner_user_id: change.expectedOwnerUserId,
           at: change.now,
         });
-        return { outcome: 'unassigned', previousOwnerUserId: change.expectedOwnerUserId };
+        return { outcome: 'unassigned', previousOwnerUserId: change.expectedOwnerUserId, eventId };
       });
     },
 
@@ -230,9 +237,15 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
     }): Promise<InboundRecorded> {
       return db.transaction().execute(async (trx): Promise<InboundRecorded> => {
         const row = await lockedState(trx, message.contactId);
-        if (!row) return { reopened: false, opened: false, surface: false, ownerUserId: null };
+        if (!row) return { reopened: false, opened: false, surface: false, ownerUserId: null, statusChanged: false };
         if (row.surface_message_id === message.messageId)
-          return { reopened: false, opened: false, surface: true, ownerUserId: row.owner_user_id };
+          return {
+            reopened: false,
+            opened: false,
+            surface: true,
+            ownerUserId: row.owner_user_id,
+            statusChanged: false,
+          };
         const reopened = row.status === 'resolved';
         const opened = reopened || row.opened_at === null;
         const quiet = row.last_message_at !== null && message.at - row.last_message_at >= message.quietAfterMs;
@@ -268,7 +281,7 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
             owner_user_id: row.owner_user_id,
             at: message.at,
           });
-        return { reopened, opened, surface, ownerUserId: row.owner_user_id };
+        return { reopened, opened, surface, ownerUserId: row.owner_user_id, statusChanged: row.status !== 'open' };
       });
     },
 
@@ -286,7 +299,15 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
     }): Promise<AgentAnswerRecorded> {
       return db.transaction().execute(async (trx): Promise<AgentAnswerRecorded> => {
         const row = await lockedState(trx, answer.contactId);
-        if (!row) return { assigned: false, firstResponseMs: null, ownerUserId: null, status: 'open' };
+        if (!row)
+          return {
+            assigned: false,
+            assignedEventId: null,
+            firstResponseMs: null,
+            ownerUserId: null,
+            status: 'open',
+            statusChanged: false,
+          };
         const assigned = answer.autoAssign && row.owner_user_id === null;
         const owner = assigned ? answer.agentUserId : row.owner_user_id;
         const firstResponseMs =
@@ -304,14 +325,15 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
           })
           .where('id', '=', answer.contactId)
           .execute();
-        if (assigned)
-          await addEvent(trx, {
-            contact_id: answer.contactId,
-            kind: 'assigned',
-            actor_user_id: answer.agentUserId,
-            owner_user_id: answer.agentUserId,
-            at: answer.now,
-          });
+        const assignedEventId = assigned
+          ? await addEvent(trx, {
+              contact_id: answer.contactId,
+              kind: 'assigned',
+              actor_user_id: answer.agentUserId,
+              owner_user_id: answer.agentUserId,
+              at: answer.now,
+            })
+          : null;
         if (firstResponseMs !== null)
           await addEvent(trx, {
             contact_id: answer.contactId,
@@ -321,7 +343,14 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
             at: answer.at,
             response_ms: firstResponseMs,
           });
-        return { assigned, firstResponseMs, ownerUserId: owner, status };
+        return {
+          assigned,
+          assignedEventId,
+          firstResponseMs,
+          ownerUserId: owner,
+          status,
+          statusChanged: status !== row.status,
+        };
       });
     },
 
@@ -353,14 +382,14 @@ export function createConversationInboxStore(db: Kysely<Database>, dialect: 'sql
         return { outcome: (await currentOwner(trx, change.contactId)) ? 'unchanged' : 'missing' };
       const owner = (await currentOwner(trx, change.contactId))?.owner ?? null;
       const kind: ConversationEventKind = status === 'resolved' ? 'resolved' : 'reopened';
-      await addEvent(trx, {
+      const eventId = await addEvent(trx, {
         contact_id: change.contactId,
         kind,
         actor_user_id: change.actorUserId,
         owner_user_id: owner,
         at: change.now,
       });
-      return { outcome: 'changed', ownerUserId: owner };
+      return { outcome: 'changed', ownerUserId: owner, eventId };
     });
   }
 }

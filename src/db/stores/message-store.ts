@@ -211,6 +211,10 @@ export function createMessageStore(db: Kysely<Database>) {
           'contact.phone_number as contact_phone',
           'contact.sending_number_id as sending_number_id',
           'contact.profile_name as profile_name',
+          'contact.owner_user_id as owner_user_id',
+          'contact.status as conversation_status',
+          'contact.opened_at as opened_at',
+          'contact.first_response_at as first_response_at',
         ])
         .orderBy('message.created_at', 'desc')
         .orderBy('message.id')

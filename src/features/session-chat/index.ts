@@ -1,5 +1,10 @@
 import { type AgentReactionPayload, createAgentReactions } from '../../bridge/agent-reactions.js';
-import { type AgentReplyPayload, createAgentReplies } from '../../bridge/agent-replies.js';
+import {
+  type AgentMessageOutcome,
+  type AgentReplyPayload,
+  createAgentReplies,
+  type QuickReplyRequest,
+} from '../../bridge/agent-replies.js';
 import { createConversationTemplates, type TemplateSendPayload } from '../../bridge/conversation-templates.js';
 import { createDeliveryStatusHandler, type StatusListener } from '../../bridge/delivery-statuses.js';
 import {
@@ -34,12 +39,25 @@ import type { FeatureRegistry } from '../registry.js';
 
 type AddSession = (userId: string, contactId: string) => Promise<'added' | 'already' | 'limit_reached'>;
 
+/** The team inbox's side of messages (see src/features/team-inbox). */
+type InboxHooks = {
+  customerWrote(message: { contactId: string; messageId: string; at: number }): Promise<{
+    broadcast: boolean;
+    mention: string | null;
+  }>;
+  agentAnswered(answer: { contactId: string; agentUserId: string }): Promise<void>;
+};
+
 /**
  * Session chat: each WhatsApp conversation is a Slack thread. Provider webhooks come in (stored,
  * then posted in order), agents' thread replies and templates go out, delivery statuses come back
  * as reactions. Also `/wa chat`, the thread header's buttons and the template picker.
  */
-export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, deps: { addSession: AddSession }) {
+export function installSessionChat(
+  ctx: AppContext,
+  registry: FeatureRegistry,
+  deps: { addSession: AddSession; inbox: InboxHooks },
+) {
   const { config, clock, logger, conversations, messages, threads, provider } = ctx;
   const slack = ctx.slack.conversations;
   const deliveries = createProcessedEventStore(ctx.database.db);
@@ -89,6 +107,7 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
       now: clock.now,
       logger: logger.child({ component: 'inbound-reactions' }),
     }),
+    inbox: deps.inbox,
     logger: logger.child({ component: 'inbound' }),
   });
   const handleStatus = createDeliveryStatusHandler({
@@ -141,6 +160,22 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
 
   registry.providerWebhook(createProviderWebhookIntake(ctx));
 
+  /** A reply accepted for sending is the agent answering: the inbox moves (status, auto-assign). */
+  const answered = async (
+    where: { channelId: string; threadTs: string | null; userId: string | null },
+    outcome: AgentMessageOutcome,
+  ): Promise<AgentMessageOutcome> => {
+    if (outcome.result !== 'queued' || !where.threadTs || !where.userId) return outcome;
+    const thread = await conversations.threadByTs(where.channelId, where.threadTs);
+    if (thread)
+      await deps.inbox
+        .agentAnswered({ contactId: thread.contact_id, agentUserId: where.userId })
+        .catch((error: unknown) =>
+          logger.warn({ err: String(error), contactId: thread.contact_id }, 'recording an answer in the inbox failed'),
+        );
+    return outcome;
+  };
+
   const contactLabel = async (contactId: string) => {
     const contact = await conversations.getContact(contactId);
     if (!contact) return null;
@@ -158,7 +193,7 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
   registry.subcommand('chat', chatSubcommand({ openConversation, permalink: (c, ts) => slack.permalink(c, ts) }));
   registry.slackListeners((app) =>
     registerMessageEvents(app, {
-      acceptAgentMessage: (message) => agentReplies.accept(message),
+      acceptAgentMessage: async (message) => answered(message, await agentReplies.accept(message)),
       headerDeleted: async (channelId, ts) => {
         const thread = await conversations.threadByTs(channelId, ts);
         if (thread) await conversations.deactivateThread(thread.id);
@@ -192,7 +227,8 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
 
   return {
     /** A quick reply picked in Slack, sent the way a typed reply is (see the quick-replies feature). */
-    acceptQuickReply: agentReplies.acceptQuickReply,
+    acceptQuickReply: async (request: QuickReplyRequest) =>
+      answered(request, await agentReplies.acceptQuickReply(request)),
     /** Provider statuses for messages this feature did not send (a campaign's) go to these too. */
     onDeliveryStatus(listener: StatusListener): void {
       statusListeners.push(listener);

@@ -146,5 +146,8 @@ export function installSessionsHistory(ctx: AppContext, registry: FeatureRegistr
     registerHistoryModal(app, { render: historyModal.render, exportCsv: historyModal.exportCsv }),
   );
 
-  return { addSession };
+  return {
+    addSession,
+    removeSession: (userId: string, contactId: string) => sessions.remove(userId, contactId),
+  };
 }

@@ -7,7 +7,58 @@ export const ActionId = {
   openQuickReplies: 'wa_quick_reply_open',
   openHistory: 'wa_history_open',
   editNote: 'wa_note_edit',
+  assignToMe: 'wa_inbox_assign_me',
+  assignOther: 'wa_inbox_assign_other',
+  unassign: 'wa_inbox_unassign',
+  resolve: 'wa_inbox_resolve',
+  reopen: 'wa_inbox_reopen',
 } as const;
+
+/**
+ * The value of the team-inbox buttons: the conversation and the owner the header showed when it
+ * was clicked, so a change made by someone else meanwhile is not silently overwritten.
+ */
+export function inboxButtonValue(contactId: string, shownOwner: string | null): string {
+  return `${contactId}|${shownOwner ?? ''}`;
+}
+
+export function parseInboxButtonValue(value: string): { contactId: string; shownOwner: string | null } | null {
+  const match = /^([^|]{1,100})\|(U[A-Z0-9]{1,30}|W[A-Z0-9]{1,30})?$/.exec(value);
+  if (!match?.[1]) return null;
+  return { contactId: match[1], shownOwner: match[2] ?? null };
+}
+
+const STATUS_LINES: Record<ThreadHeaderModel['status'], string> = {
+  open: ':large_orange_circle: *Open*: the customer is waiting for an answer',
+  waiting: ':hourglass_flowing_sand: *Waiting on the customer*: an agent answered last',
+  resolved: ':white_check_mark: *Resolved*: a new customer message reopens it',
+};
+
+/** Who owns the conversation and where it stands (the team inbox). */
+export function inboxLines(header: Pick<ThreadHeaderModel, 'owner' | 'status'>): string {
+  return `Owner: ${header.owner ? `<@${header.owner}>` : '_unassigned_'}\n${STATUS_LINES[header.status]}`;
+}
+
+function inboxActions(header: ThreadHeaderModel): unknown {
+  const value = inboxButtonValue(header.contactId, header.owner);
+  const button = (action_id: string, text: string, style?: 'primary') => ({
+    type: 'button',
+    action_id,
+    text: { type: 'plain_text', text },
+    value,
+    ...(style ? { style } : {}),
+  });
+  return {
+    type: 'actions',
+    block_id: 'wa_inbox_actions',
+    elements: [
+      button(ActionId.assignToMe, 'Assign to me'),
+      button(ActionId.assignOther, 'Assign…'),
+      ...(header.owner ? [button(ActionId.unassign, 'Unassign')] : []),
+      header.status === 'resolved' ? button(ActionId.reopen, 'Reopen') : button(ActionId.resolve, 'Resolve', 'primary'),
+    ],
+  };
+}
 
 export function slackDate(epochMs: number, fallback: string): string {
   return `<!date^${Math.floor(epochMs / 1000)}^{date_short_pretty} {time}|${fallback}>`;
@@ -33,9 +84,11 @@ export function threadHeaderBlocks(header: ThreadHeaderModel): { text: string; b
     `Business number: ${via}`,
     `Note: ${header.note ? escapeSlackText(header.note) : '_none_'}`,
     windowLine(header.window),
+    inboxLines(header),
   ];
   const blocks: unknown[] = [
     { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } },
+    inboxActions(header),
     {
       type: 'actions',
       block_id: 'wa_thread_actions',
