@@ -19,6 +19,7 @@ import { startFakeMetaGraph } from '../test/support/fake-meta-graph.js';
 import { startFakeSlack } from '../test/support/fake-slack.js';
 import { inboundWebhook } from '../test/support/meta-webhooks.js';
 import { runCampaignBenchmarks } from './campaign-bench.js';
+import { runHomeBenchmark } from './home-bench.js';
 import { runMediaBenchmark } from './media-bench.js';
 
 /**
@@ -273,6 +274,7 @@ const only = process.argv[2];
 if (!only || only === 'chat') results.chat = await chatBenchmarks();
 if (!only || only === 'campaign') results.campaign = await runCampaignBenchmarks();
 if (!only || only === 'media') results.media = await runMediaBenchmark();
+if (!only || only === 'home') results.home = await runHomeBenchmark();
 const output = join(repo, 'bench/results.json');
 let previous: Record<string, unknown> = {};
 try {

@@ -36,6 +36,7 @@ import { createProvider } from '../whatsapp/create-provider.js';
 import { createMediaLinkSigner, type MediaLinkSigner } from '../whatsapp/media-links.js';
 import { ProviderError } from '../whatsapp/provider-errors.js';
 import type { WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
+import type { HomeRefreshTiming } from './sessions-history/home-refresh.js';
 
 /** How long Slack's answer about a user or user group counts for role checks. */
 const ROLE_CACHE_MS = 60_000;
@@ -53,6 +54,8 @@ export type Tuning = {
   pollIntervalMs?: number;
   /** Backoff between job attempts (defaults: 1 s doubling up to 5 min). */
   jobBackoffMs?: { base: number; max: number };
+  /** App Home's background refresh (defaults: src/features/sessions-history/home-refresh.ts). */
+  homeRefresh?: Partial<HomeRefreshTiming>;
 };
 
 /**

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type BridgeApp, createBridgeApp, secretsOf } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import type { HomeRefreshTiming } from '../../src/features/sessions-history/home-refresh.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createSqliteDatabase, type TestDatabase } from './databases.js';
 import { startFakeEngageLab } from './fake-engagelab.js';
@@ -80,6 +81,8 @@ export async function startHarness(
     expectSlackRuleViolations?: boolean;
     /** Slack's per-channel posting limit, enforced by the fake (see startFakeSlack). */
     slackChannelPostRate?: { perSecond: number; burst: number };
+    /** App Home's background refresh timing (production: src/features/sessions-history/home-refresh.ts). */
+    homeRefresh?: Partial<HomeRefreshTiming>;
   } = {},
 ): Promise<Harness> {
   const provider = options.provider ?? 'meta';
@@ -140,6 +143,7 @@ export async function startHarness(
     slackPerChannelIntervalMs: options.slackPerChannelIntervalMs ?? 5,
     ...(options.now ? { clock: { now: options.now } } : {}),
     ...(options.jobBackoffMs ? { jobBackoffMs: options.jobBackoffMs } : {}),
+    ...(options.homeRefresh ? { homeRefresh: options.homeRefresh } : {}),
     ...(options.campaignRetryBaseDelayMs !== undefined
       ? { campaignRetryBaseDelayMs: options.campaignRetryBaseDelayMs }
       : {}),

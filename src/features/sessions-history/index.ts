@@ -1,6 +1,8 @@
 import { createHistory } from '../../bridge/history.js';
 import { validateNote } from '../../bridge/notes.js';
 import { createAgentSessionStore } from '../../db/stores/agent-session-store.js';
+import { createInboxQueueStore } from '../../db/stores/inbox-queue-store.js';
+import { registerQueueActions } from '../../slack/listeners/actions/queue-actions.js';
 import { registerSessionActions } from '../../slack/listeners/actions/session-actions.js';
 import {
   historySubcommand,
@@ -16,6 +18,8 @@ import type { AppContext } from '../context.js';
 import type { FeatureRegistry } from '../registry.js';
 import { createAppHome } from './app-home.js';
 import { createHistoryModal } from './history-modal.js';
+import { createHomeQueues } from './home-queues.js';
+import { createHomeRefresher, DEFAULT_HOME_REFRESH } from './home-refresh.js';
 
 /**
  * Sessions and history: each agent's My Sessions (≤ 100), All Sessions in App Home, notes on a
@@ -25,7 +29,31 @@ export function installSessionsHistory(ctx: AppContext, registry: FeatureRegistr
   const { clock, logger, conversations, threads } = ctx;
   const sessions = createAgentSessionStore(ctx.database.db, ctx.database.dialect);
   const addSession = (userId: string, contactId: string) => sessions.add(userId, contactId, clock.now());
-  const publishHome = createAppHome({ sessions, conversations, gateway: ctx.slack.gateway, now: clock.now });
+  const queueStore = createInboxQueueStore(ctx.database.db);
+  const refresher = createHomeRefresher({
+    changesSince: (since) => queueStore.changesSince(since),
+    publish: (userId) => publishHome(userId),
+    now: clock.now,
+    logger,
+    timing: { ...DEFAULT_HOME_REFRESH, ...ctx.tuning.homeRefresh },
+  });
+  const publishHome = createAppHome({
+    sessions,
+    conversations,
+    gateway: ctx.slack.gateway,
+    now: clock.now,
+    queues: createHomeQueues({
+      store: queueStore,
+      isLead: ctx.roles.leads,
+      client: ctx.slack.client,
+      slack: ctx.slack.conversations,
+      numbers: () => conversations.listSendingNumbers(),
+      now: clock.now,
+      logger,
+    }),
+    published: refresher.published,
+  });
+  registry.lifecycle({ start: refresher.start, stop: refresher.stop });
   const history = createHistory({ repository: ctx.messages, isLead: ctx.roles.leads, leads: ctx.roles.leads.holders });
   const historyModal = createHistoryModal({
     history,
@@ -66,7 +94,15 @@ export function installSessionsHistory(ctx: AppContext, registry: FeatureRegistr
       },
     }),
   );
-  registry.slackListeners((app) => registerAppHomeEvents(app, { publishHome: (userId) => publishHome(userId) }));
+  registry.slackListeners((app) =>
+    registerAppHomeEvents(app, {
+      publishHome: (userId) => {
+        refresher.opened(userId);
+        return publishHome(userId);
+      },
+    }),
+  );
+  registry.slackListeners((app) => registerQueueActions(app));
   registry.slackListeners((app) =>
     registerSessionActions(app, {
       publishHome,

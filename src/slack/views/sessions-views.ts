@@ -80,8 +80,11 @@ export function homeView(input: {
   numbers: SendingNumberRecord[];
   state: HomeState;
   now: number;
+  /** Blocks shown above My Sessions (the queues); My Sessions shows fewer rows to leave them room. */
+  top?: unknown[];
 }): HomeView {
   const numbers = new Map(input.numbers.map((n) => [n.id, n]));
+  const top = input.top ?? [];
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: 'WhatsApp' } },
     {
@@ -93,6 +96,7 @@ export function homeView(input: {
         },
       ],
     },
+    ...top,
     {
       type: 'header',
       text: { type: 'plain_text', text: `My Sessions (${input.mine.length}/${MAX_SESSIONS_PER_AGENT})` },
@@ -104,11 +108,15 @@ export function homeView(input: {
       text: { type: 'mrkdwn', text: '_No sessions yet. Add one with `/wa chat <number>` or from All Sessions below._' },
     });
   // A Home tab holds at most 100 blocks: show the most recent sessions, list the rest with /wa sessions.
-  for (const contact of input.mine.slice(0, 20)) blocks.push(...contactBlocks(contact, input.now, numbers, 'mine'));
-  if (input.mine.length > 20)
+  // All Sessions below takes at most 6 + 2 per row; My Sessions gets what the queues above leave.
+  const allSessionsBlocks = 6 + 2 * input.all.rows.length;
+  const shownMine = Math.max(0, Math.min(20, Math.floor((100 - blocks.length - 1 - allSessionsBlocks) / 2)));
+  for (const contact of input.mine.slice(0, shownMine))
+    blocks.push(...contactBlocks(contact, input.now, numbers, 'mine'));
+  if (input.mine.length > shownMine)
     blocks.push({
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `…and ${input.mine.length - 20} more: \`/wa sessions\`` }],
+      elements: [{ type: 'mrkdwn', text: `…and ${input.mine.length - shownMine} more: \`/wa sessions\`` }],
     });
   blocks.push({ type: 'divider' }, { type: 'header', text: { type: 'plain_text', text: 'All Sessions' } });
   blocks.push({
