@@ -65,6 +65,7 @@ export function createConversationThreads(deps: {
       internalNotePrefix: deps.internalNotePrefix,
       owner: contact.owner_user_id,
       status: contact.status,
+      waitingSince: contact.waiting_since,
       previousThread: previous
         ? {
             channelId: previous.slack_channel_id,

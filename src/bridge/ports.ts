@@ -116,6 +116,8 @@ export type ThreadHeaderModel = {
   /** The team inbox: who owns the conversation (null: nobody) and where it stands. */
   owner: string | null;
   status: ConversationStatus;
+  /** Since when the customer's oldest unanswered message waits (null: nobody waits). */
+  waitingSince: number | null;
 };
 
 /** Things only the agent who wrote the message needs to see (ephemeral in the thread). */

@@ -36,6 +36,8 @@ for (const dialect of cases) {
       // The agent's own post, as Slack holds it: the bridge only hears of it through the event.
       const reply = h.slack.addMessage({ channel: CHANNEL_ID, ts, thread_ts: customer.threadTs, text });
       const row = await chat.replyRow(ts);
+      // The reply makes the agent the owner (team inbox): its note in the thread is posted by a job.
+      await h.settle();
       return {
         threadTs: customer.threadTs,
         customer: { wamid: customer.id, post: customerPost },

@@ -392,6 +392,17 @@ for (const dialect of cases) {
       await waitFor('template shown in thread', () =>
         h.slack.threadReplies(CHANNEL_ID, threadTs).find((m) => m.text.includes('Template *hello_world*')),
       );
+      // The template answers the customer (team inbox): the refused reply before it did not, so the
+      // agent became the owner only now, and the conversation waits on the customer.
+      const answered = await waitFor('answered in the inbox', async () => {
+        const row = await h.app.database.db
+          .selectFrom('contact')
+          .select(['owner_user_id', 'status'])
+          .where('id', '=', contact.id)
+          .executeTakeFirstOrThrow();
+        return row.status === 'waiting' ? row : null;
+      });
+      expect(answered).toEqual({ owner_user_id: 'UAGENT1', status: 'waiting' });
     });
 
     it('opens a conversation for a number that never wrote with /wa chat, and validates numbers', async () => {

@@ -130,6 +130,11 @@ for (const dialect of cases) {
         expect(ack?.response_action).toBe('errors');
         expect(ack?.errors?.wa_inbox_assignee).toMatch(reason);
       }
+      // Something that is not a user id (a forged submission) reads as nobody picked.
+      expect(await inbox.submitAssign('trig-lead', LEAD, 'U1> <!channel')).toMatchObject({
+        response_action: 'errors',
+        errors: { wa_inbox_assignee: 'Choose a person.' },
+      });
       const usersInfoAsked = h.slack.callsTo('users.info').map((c) => c.body.user);
       expect(usersInfoAsked).toEqual(expect.arrayContaining(['UGONE', 'UROBOT', 'UOTHERORG', 'UNOBODY']));
       expect((await inbox.contact(contact.phone_number ?? '')).owner_user_id).toBeNull();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_SESSIONS_PER_AGENT } from '../../src/db/stores/agent-session-store.js';
 import {
   CHANNEL_ID,
   type Harness,
@@ -40,7 +41,7 @@ for (const dialect of cases) {
       h = await startHarness({ database: await dialect.create(), now });
       chat = chatDriver(h);
       inbox = inboxDriver(h);
-      for (const id of ['UAGENT1', 'UAGENT2']) h.slack.addUser({ id, name: id.toLowerCase() });
+      for (const id of ['UAGENT1', 'UAGENT2', 'UBUSY']) h.slack.addUser({ id, name: id.toLowerCase() });
     });
     afterAll(async () => {
       await h?.stop();
@@ -127,6 +128,42 @@ for (const dialect of cases) {
         ['reopened', null],
         ['opened', null],
       ]);
+    });
+
+    it('sends the reply but says so when a full My Sessions stops the auto-assign', async () => {
+      const phone = nextPhone();
+      const first = await customerWrites(phone, 'Hello there');
+      const threadTs = first.thread_ts as string;
+      const contact = await inbox.contact(`+${phone}`);
+      const at = now();
+      const others = Array.from({ length: MAX_SESSIONS_PER_AGENT }, (_, i) => ({
+        id: `${dialect.name}-busy-${i}`,
+        sending_number_id: contact.sending_number_id,
+        phone_number: `+4479119${String(10000 + i)}`,
+        user_id: null,
+        profile_name: null,
+        note: null,
+        last_inbound_at: null,
+        last_message_at: at,
+        last_direction: 'inbound' as const,
+        created_at: at,
+        updated_at: at,
+      }));
+      await h.app.database.db.insertInto('contact').values(others).execute();
+      await h.app.database.db
+        .insertInto('agent_session')
+        .values(others.map((c) => ({ slack_user_id: 'UBUSY', contact_id: c.id, created_at: at })))
+        .execute();
+      await chat.replyRow(await chat.agentWrites({ threadTs, text: 'On it', user: 'UBUSY' }));
+      await waitFor('told why', () =>
+        chat.ephemerals(threadTs).find((t) => t.includes('this conversation was not assigned to you')),
+      );
+      expect(chat.ephemerals(threadTs).join('\n')).toContain(
+        `My Sessions already holds ${MAX_SESSIONS_PER_AGENT} conversations`,
+      );
+      await h.settle();
+      expect(await inbox.contact(`+${phone}`)).toMatchObject({ owner_user_id: null, status: 'waiting' });
+      expect(inbox.notes(threadTs)).toEqual([]);
     });
 
     it('exports owner, status and first-response time with the history', async () => {

@@ -47,7 +47,7 @@ describe('manifest.yml', () => {
       manifest.features.shortcuts
         .map((s: { type: string; callback_id: string }) => `${s.type}:${s.callback_id}`)
         .sort(),
-    ).toEqual(['global:wa_history', 'message:wa_history_thread']);
+    ).toEqual(['global:wa_history', 'message:wa_history_thread', 'message:wa_resolve']);
     expect(manifest.features.app_home.home_tab_enabled).toBe(true);
     // Files and progress reach people in their DM with the app: Slack refuses DMs while the tab is off.
     expect(manifest.features.app_home.messages_tab_enabled).toBe(true);

@@ -55,10 +55,16 @@ describe('the Slack directory behind role checks', () => {
       .post('/api/users.info')
       .reply(200, userInfo({ is_primary_owner: true }))
       .post('/api/users.info')
-      .reply(200, userInfo({ id: 'U2', is_ultra_restricted: true }));
+      .reply(200, userInfo({ id: 'U2', is_ultra_restricted: true, team_id: 'T0PARTNER' }));
     const directory = createSlackDirectory({ client: client(), ttlMs: 60_000, now: () => now });
-    expect(await directory.account('U1')).toEqual({ deleted: false, isBot: false, isAdmin: true, isGuest: false });
-    expect((await directory.account('U2'))?.isGuest).toBe(true);
+    expect(await directory.account('U1')).toEqual({
+      deleted: false,
+      isBot: false,
+      isAdmin: true,
+      isGuest: false,
+      teamId: null,
+    });
+    expect(await directory.account('U2')).toMatchObject({ isGuest: true, teamId: 'T0PARTNER' });
   });
 
   it('answers null for a user Slack does not know, and keeps no failure: the next check asks again', async () => {

@@ -215,7 +215,20 @@ export function installSessionChat(
     registerTemplatePickerSubmission(app, {
       catalog: ctx.templates,
       isMarketer: ctx.roles.marketers,
-      queueTemplate: (request) => conversationTemplates.queue(request),
+      queueTemplate: async (request) => {
+        const result = await conversationTemplates.queue(request);
+        // A template sent from the thread answers the customer too.
+        if (result.ok)
+          await deps.inbox
+            .agentAnswered({ contactId: request.contactId, agentUserId: request.requestedBy })
+            .catch((error: unknown) =>
+              logger.warn(
+                { err: String(error), contactId: request.contactId },
+                'recording an answer in the inbox failed',
+              ),
+            );
+        return result;
+      },
     }),
   );
   registry.lifecycle({

@@ -28,15 +28,21 @@ export function parseInboxButtonValue(value: string): { contactId: string; shown
   return { contactId: match[1], shownOwner: match[2] ?? null };
 }
 
-const STATUS_LINES: Record<ThreadHeaderModel['status'], string> = {
-  open: ':large_orange_circle: *Open*: the customer is waiting for an answer',
-  waiting: ':hourglass_flowing_sand: *Waiting on the customer*: an agent answered last',
-  resolved: ':white_check_mark: *Resolved*: a new customer message reopens it',
-};
-
 /** Who owns the conversation and where it stands (the team inbox). */
-export function inboxLines(header: Pick<ThreadHeaderModel, 'owner' | 'status'>): string {
-  return `Owner: ${header.owner ? `<@${header.owner}>` : '_unassigned_'}\n${STATUS_LINES[header.status]}`;
+export function inboxLines(header: Pick<ThreadHeaderModel, 'owner' | 'status' | 'waitingSince'>): string {
+  const owner = `Owner: ${header.owner ? `<@${header.owner}>` : '_unassigned_'}`;
+  switch (header.status) {
+    case 'open':
+      return `${owner}\n:large_orange_circle: *Open*${
+        header.waitingSince !== null
+          ? `: the customer has waited for an answer since ${slackDate(header.waitingSince, new Date(header.waitingSince).toISOString())}`
+          : ''
+      }`;
+    case 'waiting':
+      return `${owner}\n:hourglass_flowing_sand: *Waiting on the customer*: an agent answered last`;
+    case 'resolved':
+      return `${owner}\n:white_check_mark: *Resolved*: a new customer message reopens it`;
+  }
 }
 
 function inboxActions(header: ThreadHeaderModel): unknown {

@@ -18,7 +18,14 @@ export type AssignMetadata = z.infer<typeof assignMetadata>;
 /** The person picked in the modal (users_select), as Slack sends it; anything else reads as none. */
 export const assigneeState = z
   .object({
-    [AssignIds.userBlock]: z.object({ [AssignIds.userAction]: z.object({ selected_user: z.string().nullish() }) }),
+    [AssignIds.userBlock]: z.object({
+      [AssignIds.userAction]: z.object({
+        selected_user: z
+          .string()
+          .regex(/^[UW][A-Z0-9]{2,30}$/)
+          .nullish(),
+      }),
+    }),
   })
   .transform((state) => state[AssignIds.userBlock][AssignIds.userAction].selected_user ?? null)
   .catch(null);
