@@ -146,7 +146,7 @@ export async function explainHomeQueries(
   await store.mine(AGENT, 10);
   await store.waitingByOwner(15);
   await store.periodStats([now - DAY, now - 7 * DAY], now);
-  await store.changesSince(now - 5_000);
+  await store.changesSince({ stamped: now - 10_000, messages: now - 120_000 });
   const queries = [...captured];
   const plans: { sql: string; plan: string[] }[] = [];
   for (const query of queries) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppProcess, bridgeEnv, freePort } from '../support/app-process.js';
 import {
   CHANNEL_ID,
   type Harness,
@@ -114,7 +115,7 @@ for (const dialect of cases) {
         { phone: '447700900001', name: 'Ana', at: now - 30 * MINUTE },
         { phone: '447700900002', name: 'Bruno', at: now - 20 * MINUTE },
         { phone: '447700900003', name: 'Carla', at: now - 10 * MINUTE },
-        { phone: '447700900004', name: 'Dora', at: now - 40 * MINUTE },
+        { phone: '447700900004', name: 'Dora <!channel>', at: now - 40 * MINUTE },
         { phone: '447700900005', name: 'Edu', at: now - 50 * MINUTE },
         { phone: '447700900006', name: 'Fia', at: now - 60 * MINUTE },
       ];
@@ -162,6 +163,9 @@ for (const dialect of cases) {
       expect(headerOf(home, 'Unassigned')).toBe('Unassigned (1)');
       expect(rowsOf(home, 'Unassigned').map((r) => r.url)).toEqual([linkTo(thread('447700900004'))]);
       expect(rowsOf(home, 'Unassigned')[0]?.text).toContain('answered, waiting on the customer');
+      // Customer-chosen names are shown, never run: no @channel from a WhatsApp profile.
+      expect(rowsOf(home, 'Unassigned')[0]?.text).toContain('*Dora &lt;!channel&gt;*');
+      expect(JSON.stringify(queuePart(home))).not.toContain('<!channel>');
       expect(headerOf(home, 'Mine')).toBe('Mine (1)');
       expect(rowsOf(home, 'Mine').map((r) => r.url)).toEqual([linkTo(thread('447700900005'))]);
       // Resolved conversations are in no queue; agents get no team figures.
@@ -219,6 +223,9 @@ for (const dialect of cases) {
     it('refreshes an open Home when its owner’s queue changes, and others’ only for what they see', async () => {
       await openHome('UAGENT1');
       await openHome('UAGENT2');
+      // Refreshes still due for the earlier tests' changes go out first (a publish does not clear
+      // them: it may have read the queues before the change); then nothing is pending.
+      await new Promise((r) => setTimeout(r, 1000));
       const agent1 = publishesTo('UAGENT1');
       const agent2 = publishesTo('UAGENT2');
       // Edu (UAGENT1's, answered) writes again: now waiting on us. Only UAGENT1 (and leads) see that.
@@ -230,10 +237,10 @@ for (const dialect of cases) {
       await new Promise((r) => setTimeout(r, 800));
       expect(publishesTo('UAGENT2')).toBe(agent2);
       // Dora's (nobody's) writing again concerns every agent: UAGENT2 is republished too.
-      await chat.metaContactWrites('still there?', { from: '447700900004', name: 'Dora' });
+      await chat.metaContactWrites('still there?', { from: '447700900004', name: 'Dora <!channel>' });
       await waitFor('UAGENT2 republished', () => publishesTo('UAGENT2') > agent2);
       await waitFor('Dora waiting on anyone', () =>
-        rowsOf(homeOf('UAGENT2'), 'Waiting on us')[0]?.text.includes('*Dora*'),
+        rowsOf(homeOf('UAGENT2'), 'Waiting on us')[0]?.text.includes('*Dora &lt;!channel&gt;*'),
       );
     });
   });
@@ -360,3 +367,57 @@ for (const dialect of cases) {
     });
   });
 }
+
+describe.runIf(cases.find((c) => c.name === 'postgres')?.available)(
+  'App Home refresh across two app instances on one PostgreSQL database',
+  () => {
+    let h: Harness;
+    let other: AppProcess;
+    beforeAll(async () => {
+      const postgres = cases.find((c) => c.name === 'postgres');
+      if (!postgres) throw new Error('no PostgreSQL');
+      h = await startHarness({
+        database: await postgres.create(),
+        homeRefresh: { pollMs: 100, ownMinIntervalMs: 0, minIntervalMs: 400, lookbackMs: 60_000 },
+      });
+      h.slack.addUser({ id: 'UAGENT1', name: 'agent1' });
+      other = new AppProcess(
+        bridgeEnv(
+          { slackUrl: h.slack.url, metaUrl: h.meta?.url ?? '', database: h.config.database },
+          { LEADS: LEAD, AUTO_ASSIGN_ON_REPLY: 'false' },
+        ),
+        await freePort(),
+      );
+      await other.start();
+    }, 90_000);
+    afterAll(async () => {
+      await other?.stop('SIGKILL');
+      await h?.stop();
+    });
+
+    it('republishes a Home opened on one instance when the other assigns a conversation', async () => {
+      const chat = chatDriver(h);
+      const inbox = inboxDriver(h);
+      const { threadTs } = await chat.metaContactWrites('Hi, anyone?', { from: '447700900777', name: 'Gil' });
+      await h.settle();
+      const publishes = () => h.slack.callsTo('views.publish').filter((c) => c.body.user_id === 'UAGENT1');
+      const opened = await postSlack(
+        h.url,
+        eventCallback(SIGNING_SECRET, { type: 'app_home_opened', user: 'UAGENT1', tab: 'home' }),
+      );
+      expect(opened.status).toBe(200);
+      await waitFor('home published', () => publishes().length > 0);
+      const before = publishes().length;
+      // The click goes to the other instance, which knows nothing of this Home; the change reaches
+      // this one through the database.
+      const click = await inbox.click(threadTs, 'wa_inbox_assign_me', 'UAGENT1', {
+        url: `http://127.0.0.1:${other.port}`,
+      });
+      expect(await click.answer()).toContain('You own this conversation now');
+      await waitFor('republished here', () => publishes().length > before);
+      const home = () => ((h.slack.views.get('home-UAGENT1') as StoredView).view.blocks ?? []) as Block[];
+      await waitFor('Gil shown as UAGENT1’s', () => rowsOf(home(), 'Waiting on us')[0]?.text.includes('<@UAGENT1>'));
+      expect(headerOf(home(), 'Waiting on us')).toBe('Waiting on us (1)');
+    });
+  },
+);

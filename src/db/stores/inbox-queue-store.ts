@@ -1,4 +1,5 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
+import type { ConversationEventKind } from '../../bridge/records.js';
 import type { Database } from '../database.js';
 
 /** One conversation in a queue, with its thread (null: none posted yet). */
@@ -185,25 +186,31 @@ export function createInboxQueueStore(db: Kysely<Database>) {
     },
 
     /**
-     * What moved in the queues since `since`: status changes (contact(status_changed_at), see
-     * migrations/2026_12_04_1600_queue_changes.ts) and openings, ownership changes and resolves
-     * (conversation_event(kind, at)). Each change has a key, so a caller reading overlapping
-     * windows can tell the ones it has seen.
+     * What moved in the queues: status changes (contact(status_changed_at), see
+     * migrations/2026_12_04_1600_queue_changes.ts) and ownership changes and resolves
+     * (conversation_event(kind, at)) after `since.stamped`, all stamped with a server's clock; and
+     * conversations opened or reopened by a customer after `since.messages`, which are stamped with
+     * the message's own time and so may arrive late. Each change has a key, so a caller reading
+     * overlapping windows can tell the ones it has seen.
      */
-    async changesSince(since: number): Promise<QueueChange[]> {
-      const [statuses, events] = await Promise.all([
-        db
-          .selectFrom('contact')
-          .select(['id', 'owner_user_id', 'status_changed_at'])
-          .where('status_changed_at', '>', since)
-          .execute(),
+    async changesSince(since: { stamped: number; messages: number }): Promise<QueueChange[]> {
+      const events = (kinds: ConversationEventKind[], after: number) =>
         db
           .selectFrom('conversation_event')
           .select(['id', 'contact_id', 'kind', 'owner_user_id'])
-          .where('kind', 'in', ['opened', 'reopened', 'assigned', 'unassigned', 'resolved'])
-          .where('at', '>', since)
+          .where('kind', 'in', kinds)
+          .where('at', '>', after)
+          .execute();
+      const [statuses, changes, openings] = await Promise.all([
+        db
+          .selectFrom('contact')
+          .select(['id', 'owner_user_id', 'status_changed_at'])
+          .where('status_changed_at', '>', since.stamped)
           .execute(),
+        events(['assigned', 'unassigned', 'resolved'], since.stamped),
+        events(['opened', 'reopened'], since.messages),
       ]);
+      const eventRows = [...changes, ...openings];
       return [
         ...statuses.map((c) => ({
           key: `status:${c.id}:${c.status_changed_at}`,
@@ -211,7 +218,7 @@ export function createInboxQueueStore(db: Kysely<Database>) {
           ownerUserId: c.owner_user_id,
           anyoneMayCare: c.owner_user_id === null,
         })),
-        ...events.map((e) => ({
+        ...eventRows.map((e) => ({
           key: `event:${e.id}`,
           contactId: e.contact_id,
           ownerUserId: e.owner_user_id,

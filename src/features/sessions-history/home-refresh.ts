@@ -8,7 +8,9 @@ export type HomeRefreshTiming = {
   ownMinIntervalMs: number;
   /** …and for changes that are not the user's own (the team's, the unowned) at most this often. */
   minIntervalMs: number;
-  /** How far back each look reaches: events are stamped with the message's time, which may lag a little. */
+  /** How far before the last look each look reaches for server-stamped changes (clocks of replicas differ). */
+  skewMs: number;
+  /** …and for openings, which are stamped with the customer message's time and may arrive later. */
   lookbackMs: number;
   /** A Home opened longer ago than this is no longer refreshed in the background (opening it again publishes it). */
   viewerTtlMs: number;
@@ -18,6 +20,7 @@ export const DEFAULT_HOME_REFRESH: HomeRefreshTiming = {
   pollMs: 3_000,
   ownMinIntervalMs: 10_000,
   minIntervalMs: 60_000,
+  skewMs: 10_000,
   lookbackMs: 2 * 60_000,
   viewerTtlMs: 4 * 60 * 60_000,
 };
@@ -38,7 +41,7 @@ type Viewer = { openedAt: number; lead: boolean; lastPublishedAt: number };
  *   not one per message.
  */
 export function createHomeRefresher(deps: {
-  changesSince: (since: number) => Promise<QueueChange[]>;
+  changesSince: (since: { stamped: number; messages: number }) => Promise<QueueChange[]>;
   publish: (userId: string) => Promise<void>;
   now: () => number;
   logger: Logger;
@@ -64,9 +67,11 @@ export function createHomeRefresher(deps: {
   async function look(): Promise<void> {
     const now = deps.now();
     for (const [userId, viewer] of viewers) if (now - viewer.openedAt > timing.viewerTtlMs) viewers.delete(userId);
-    for (const [key, at] of seen) if (now - at > 2 * timing.lookbackMs) seen.delete(key);
+    const keep = 2 * Math.max(timing.lookbackMs, timing.skewMs);
+    for (const [key, at] of seen) if (now - at > keep) seen.delete(key);
     if (viewers.size > 0) {
-      const changes = await deps.changesSince(Math.min(lastLook, now) - timing.lookbackMs);
+      const from = Math.min(lastLook, now);
+      const changes = await deps.changesSince({ stamped: from - timing.skewMs, messages: from - timing.lookbackMs });
       for (const change of changes) {
         if (seen.has(change.key)) continue;
         seen.set(change.key, now);
