@@ -140,6 +140,12 @@ export function createCampaignControlStore(db: Kysely<Database>) {
         .values({ ...EMPTY_CONTROL, campaign_id: campaignId, ...limit })
         .onConflict((oc) => oc.column('campaign_id').doUpdateSet(limit))
         .execute();
+      // Customers counted more than 24 hours ago no longer count: the account's list stays one day long.
+      await db
+        .deleteFrom('messaging_allowance_use')
+        .where('account_key', '=', allowance.accountKey)
+        .where('counted_at', '<=', now - ALLOWANCE_WINDOW_MS)
+        .execute();
     },
 
     async allowanceOf(campaignId: string): Promise<CampaignAllowance | null> {

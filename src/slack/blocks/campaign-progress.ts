@@ -57,6 +57,12 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
   } else if (campaign.status === 'sending' && model.etaSeconds !== null) {
     lines.push(`About ${formatDuration(model.etaSeconds)} left (${model.ratePerSecond?.toFixed(1)} msg/s)`);
   }
+  if (
+    waitingUntil === null &&
+    dailyLimit !== null &&
+    (campaign.status === 'sending' || campaign.status === 'scheduled')
+  )
+    lines.push(`Held to WhatsApp's messaging limit: ${dailyLimit.toLocaleString('en-US')} new customers a day.`);
   if (campaign.status === 'paused')
     lines.push('Nothing more is sent until a marketer resumes it (*Resume*) or cancels it.');
   if (campaign.invalid_count > 0) lines.push(`${campaign.invalid_count} invalid number(s) were skipped.`);
