@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, LEAD, SIGNING_SECRET, startHarness } from '../support/bridge-harness.js';
+import { type Harness, LEAD, postMetaWebhook, SIGNING_SECRET, startHarness } from '../support/bridge-harness.js';
 import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
 import { dialects } from '../support/databases.js';
+import { statusWebhook } from '../support/meta-webhooks.js';
 import { blockActionsPayload, interactivity, postSlack } from '../support/slack-requests.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -115,6 +116,35 @@ for (const dialect of cases) {
       for (let i = 0; i < 20; i++) expect(sentTo(digits(500_000 + i))).toBe(1);
       await waitFor('progress shows it finished', async () => (await progressText(campaignId)).includes('Finished'));
       expect(await progressText(campaignId)).not.toContain('wa_campaign_resume');
+    });
+
+    it('pauses when the spam-rate error comes back in a failed status webhook instead', async () => {
+      const { campaignId } = await launchHelloWorld({
+        appUrl: h.url,
+        slack: h.slack,
+        recipientsFile: recipientsFile(20, 650_000),
+      });
+      const first = await waitFor('a first send recorded', () =>
+        db()
+          .selectFrom('campaign_recipient')
+          .select(['provider_message_id'])
+          .where('campaign_id', '=', campaignId)
+          .where('status', '=', 'sent')
+          .executeTakeFirst(),
+      );
+      const webhook = statusWebhook(first.provider_message_id ?? '', 'failed', [
+        { code: 131048, title: 'Spam rate limit hit' },
+      ]);
+      expect((await postMetaWebhook(h.url, webhook)).status).toBe(200);
+      await waitFor('campaign paused', async () => (await campaign(campaignId))?.status === 'paused', 20_000);
+      await waitFor('sends in flight settled', async () => !(await statuses(campaignId)).includes('sending'));
+      expect((await statuses(campaignId)).filter((s) => s === 'queued').length).toBeGreaterThan(5);
+      await waitFor('progress shows the pause', async () =>
+        (await progressText(campaignId)).includes('spam rate limit'),
+      );
+      expect(await clickAndRead('wa_campaign_cancel', campaignId, 'UMARKETER', 'cancel-webhook')).toMatch(
+        /Campaign cancelled/,
+      );
     });
 
     it('a paused campaign can be cancelled: what was not sent never is', async () => {
