@@ -30,6 +30,11 @@ export type CampaignBacklogDeps = {
   onFinished(campaignId: string): void;
   /** A campaign has nothing left: the list of active campaigns is out of date. */
   onActiveChanged(): void;
+  /**
+   * Checked at send time, for each batch claimed: the recipients of a MARKETING campaign who opted
+   * out since it was confirmed are recorded as opted out (not sent); returns their ids.
+   */
+  skipOptedOut?(campaign: CampaignRecord, recipients: readonly CampaignRecipientRecord[]): Promise<Set<number>>;
 };
 
 /**
@@ -60,7 +65,18 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
         continue;
       }
       room -= claimed.length;
+      let skipped: Set<number>;
+      try {
+        skipped = (await deps.skipOptedOut?.(campaign, claimed)) ?? new Set();
+      } catch (error) {
+        for (const recipient of claimed) deps.release({ campaign, recipient });
+        throw error;
+      }
       for (const [index, recipient] of claimed.entries()) {
+        if (skipped.has(recipient.id)) {
+          deps.settle({ campaign, recipient });
+          continue;
+        }
         let prepared: PreparedRecipient | null;
         try {
           prepared = await prepare(campaign, recipient, found.template);

@@ -2,10 +2,16 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../shared/logger.js';
 import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
 import type { TemplateCatalog } from '../templates.js';
-import { type CampaignBacklog, type ClaimedRecipient, createCampaignBacklog } from './campaign-backlog.js';
+import {
+  type CampaignBacklog,
+  type CampaignBacklogDeps,
+  type ClaimedRecipient,
+  createCampaignBacklog,
+} from './campaign-backlog.js';
 import { createRecipientLeases } from './campaign-leases.js';
 import type { PreparedRecipient } from './campaign-messages.js';
 import {
+  type CampaignRecipientRecord,
   type CampaignRecord,
   type CampaignRepository,
   SCHEDULE_LOOKAHEAD_MS,
@@ -35,6 +41,10 @@ export type CampaignDispatcherOptions = {
   maxAttempts?: number;
   /** First retry delay; it doubles per failure (RETRY_BASE_DELAY_MS). */
   retryBaseDelayMs?: number;
+  /** Opt-outs checked at send time (see CampaignBacklogDeps.skipOptedOut). */
+  skipOptedOut?: CampaignBacklogDeps['skipOptedOut'];
+  /** A send refused with 131050 (see createCampaignSender). */
+  onStoppedMarketing?(campaign: CampaignRecord, recipient: CampaignRecipientRecord): Promise<void>;
 };
 
 /** One sending number in this process: its reserved slots, and the recipients waiting for them. */

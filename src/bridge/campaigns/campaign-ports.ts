@@ -1,7 +1,19 @@
 /** What campaign sending needs from storage (implemented by src/db/stores/campaign-store.ts). */
 
-/** `cancelled`: never sent because its campaign was cancelled first (not a failure). */
-export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'cancelled';
+/**
+ * `cancelled`: never sent because its campaign was cancelled first (not a failure). `opted_out`: a
+ * MARKETING template not sent because the number is on the suppression list (or Meta refused it
+ * with 131050, the customer stopped marketing messages).
+ */
+export type RecipientStatus =
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'delivered'
+  | 'read'
+  | 'failed'
+  | 'cancelled'
+  | 'opted_out';
 export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'completed' | 'cancelled' | 'failed';
 export type StatusCounts = Record<RecipientStatus, number>;
 

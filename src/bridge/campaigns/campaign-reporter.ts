@@ -8,6 +8,8 @@ export type CampaignProgressModel = {
   /** Sends per second over the campaign so far, for the ETA. */
   ratePerSecond: number | null;
   etaSeconds: number | null;
+  /** Customers who wrote back within 72 hours of their campaign message. */
+  replied?: number;
 };
 
 export interface CampaignSlackPort {
@@ -30,6 +32,8 @@ export function createCampaignReporter(deps: {
   now: () => number;
   logger: Logger;
   minIntervalMs?: number;
+  /** Customers who replied to the campaign (see the campaign-results feature). */
+  repliedCount?(campaignId: string): Promise<number>;
 }) {
   const minInterval = deps.minIntervalMs ?? 2_000;
   const lastShown = new Map<string, number>();
@@ -53,6 +57,7 @@ export function createCampaignReporter(deps: {
       failureReasons: counts.failed > 0 ? await deps.campaigns.failureReasons(campaignId, 5) : [],
       ratePerSecond,
       etaSeconds: ratePerSecond && remaining > 0 ? Math.ceil(remaining / ratePerSecond) : null,
+      replied: (await deps.repliedCount?.(campaignId)) ?? 0,
     };
     const shown = await deps.slack.showProgress(campaign.slack_channel_id, campaign.slack_message_ts, model);
     if (!campaign.slack_message_ts) await deps.campaigns.setSlackMessage(campaignId, shown.channelId, shown.ts);

@@ -4,6 +4,7 @@ import type { Logger } from '../../shared/logger.js';
 import { timeOrderedId } from '../../shared/time-ordered-id.js';
 import { describeFailure, ProviderError } from '../../whatsapp/provider-errors.js';
 import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
+import { STOPPED_MARKETING_ERROR } from '../opt-outs.js';
 import type { PreparedRecipient } from './campaign-messages.js';
 import type {
   CampaignConversationEntry,
@@ -35,6 +36,8 @@ export function createCampaignSender(deps: {
   maxAttempts: number;
   /** First retry delay; it doubles per failure. */
   retryBaseDelayMs: number;
+  /** Meta refused the template because the customer stopped marketing messages (131050). */
+  onStoppedMarketing?(campaign: CampaignRecord, recipient: CampaignRecipientRecord): Promise<void>;
 }) {
   const { campaigns, logger } = deps;
   const recorder = createSentRecorder(campaigns, logger, deps.now);
@@ -76,6 +79,10 @@ export function createCampaignSender(deps: {
     const now = deps.now();
     if (!(error instanceof ProviderError))
       logger.warn({ err: String(error), campaignId: campaign.id }, 'campaign send failed unexpectedly');
+    if (error instanceof ProviderError && error.providerCode === STOPPED_MARKETING_ERROR && deps.onStoppedMarketing) {
+      await deps.onStoppedMarketing(campaign, recipient);
+      return;
+    }
     if (error instanceof ProviderError && !isRetryableSendError(error)) {
       const detail = error.mayHaveBeenSent
         ? 'the provider did not answer in time; the message may have been delivered, so it was not sent again'

@@ -29,6 +29,7 @@ const RECIPIENT_RANK: Record<RecipientStatus, number> = {
   read: 4,
   failed: 5,
   cancelled: 5,
+  opted_out: 5,
 };
 
 /** What a finished campaign's parameters become once retention has passed (still valid to read). */
@@ -586,7 +587,16 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
         .where('campaign_id', '=', campaignId)
         .groupBy('status')
         .execute();
-      const counts: StatusCounts = { queued: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0, cancelled: 0 };
+      const counts: StatusCounts = {
+        queued: 0,
+        sending: 0,
+        sent: 0,
+        delivered: 0,
+        read: 0,
+        failed: 0,
+        cancelled: 0,
+        opted_out: 0,
+      };
       for (const row of rows) counts[row.status] = Number(row.count);
       return counts;
     },

@@ -4,7 +4,9 @@ import { createCampaignDrafts } from '../../bridge/campaigns/campaign-drafts.js'
 import { createCampaignReporter } from '../../bridge/campaigns/campaign-reporter.js';
 import { createTriggeredTemplates } from '../../bridge/campaigns/triggered-templates.js';
 import { JobKind } from '../../bridge/job-kinds.js';
+import { isMarketingCategory, STOPPED_MARKETING_ERROR } from '../../bridge/opt-outs.js';
 import { createApiKeyStore } from '../../db/stores/api-key-store.js';
+import { createCampaignResultsStore } from '../../db/stores/campaign-results-store.js';
 import { type CampaignStore, createCampaignStore } from '../../db/stores/campaign-store.js';
 import { createSendBudgetStore } from '../../db/stores/send-budget-store.js';
 import { apiRoutes } from '../../http/api-routes.js';
@@ -24,6 +26,10 @@ import type { FeatureRegistry } from '../registry.js';
 import type { SessionChat } from '../session-chat/index.js';
 import { createCampaignReports } from './campaign-reports.js';
 import { createCampaignPreparation } from './preparation.js';
+
+/** Why an opted-out recipient was not sent (the report's and the CSV's words). */
+const OPTED_OUT_BEFORE_SENDING = 'opted out of marketing messages: not sent';
+const OPTED_OUT_BY_WHATSAPP = `WhatsApp refused it: the customer stopped marketing messages from the business (${STOPPED_MARKETING_ERROR})`;
 
 /** A preparation that keeps failing (or keeps taking the process down) is given up after this. */
 const PREPARE_ATTEMPTS = 5;
@@ -61,8 +67,10 @@ type CampaignParts = { campaigns: CampaignStore; sending: ReturnType<typeof inst
 /** The dispatcher that sends, the progress message that reports, and the buttons on it. */
 function installSending(ctx: AppContext, registry: FeatureRegistry, chat: SessionChat, campaigns: CampaignStore) {
   const { config, clock, logger } = ctx;
+  const results = createCampaignResultsStore(ctx.database.db);
   const reporter = createCampaignReporter({
     campaigns,
+    repliedCount: (id) => results.repliedCount(id),
     slack: createCampaignSlackPort({
       gateway: ctx.slack.gateway,
       dms: ctx.slack.dms,
@@ -86,14 +94,33 @@ function installSending(ctx: AppContext, registry: FeatureRegistry, chat: Sessio
     onFinished: (id) => void reporter.now(id),
     leaseMs: config.workLeaseMs,
     retryBaseDelayMs: ctx.tuning.campaignRetryBaseDelayMs,
+    // Opt-outs hold at send time too: one indexed lookup per claimed batch.
+    skipOptedOut: async (campaign, recipients) => {
+      if (!isMarketingCategory(campaign.template_category)) return new Set<number>();
+      const suppressed = await ctx.optOuts.suppressedAmong(recipients.map((r) => r.phone_number));
+      if (suppressed.size === 0) return new Set<number>();
+      const ids = recipients.filter((r) => suppressed.has(r.phone_number)).map((r) => r.id);
+      await results.markOptedOut(ids, OPTED_OUT_BEFORE_SENDING, clock.now());
+      return new Set(ids);
+    },
+    onStoppedMarketing: async (_campaign, recipient) => {
+      await results.markOptedOut([recipient.id], OPTED_OUT_BY_WHATSAPP, clock.now());
+      await ctx.optOuts.stoppedMarketing(recipient.phone_number, clock.now());
+    },
   });
   // Delivery statuses of campaign sends arrive with the conversations' own.
   chat.onDeliveryStatus(async (event) => {
     const firstError = event.errors[0];
+    // 131050: the customer stopped marketing messages; counted as opted out, not as a failure.
+    const stopped = event.status === 'failed' && event.errors.some((e) => e.code === STOPPED_MARKETING_ERROR);
     const campaignId = await campaigns.applyStatus(
       event.providerMessageId,
-      event.status,
-      firstError ? { code: firstError.code, detail: firstError.detail ?? firstError.title } : null,
+      stopped ? 'opted_out' : event.status,
+      stopped
+        ? { code: STOPPED_MARKETING_ERROR, detail: OPTED_OUT_BY_WHATSAPP }
+        : firstError
+          ? { code: firstError.code, detail: firstError.detail ?? firstError.title }
+          : null,
       clock.now(),
     );
     if (campaignId) reporter.soon(campaignId);
@@ -101,6 +128,7 @@ function installSending(ctx: AppContext, registry: FeatureRegistry, chat: Sessio
   });
   const reports = createCampaignReports({
     campaigns,
+    repliedNumbers: (id) => results.repliedNumbers(id),
     reporter,
     marketers: ctx.roles.marketers,
     deliverFile: ctx.deliverFile,
@@ -114,7 +142,7 @@ function installSending(ctx: AppContext, registry: FeatureRegistry, chat: Sessio
     stop: () => dispatcher.stop(),
     drain: () => reporter.flush().catch(() => {}),
   });
-  return { reporter, dispatcher };
+  return { reporter, dispatcher, results };
 }
 
 /** `/wa send`: the form, its preparation as a job, and the confirmation that starts the sending. */
@@ -129,6 +157,8 @@ function installCampaignForm(ctx: AppContext, registry: FeatureRegistry, { campa
     mediaBudget: ctx.media.budget,
     now: clock.now,
     logger: logger.child({ component: 'campaign-drafts' }),
+    skipOptedOut: (draftId) =>
+      sending.results.skipOptedOutInDraft(draftId, ctx.optOuts.accountId, OPTED_OUT_BEFORE_SENDING, clock.now()),
   });
   const preparation = createCampaignPreparation({
     drafts,
@@ -215,6 +245,7 @@ function installTemplateApi(ctx: AppContext, registry: FeatureRegistry, { campai
     reportChannelId: config.slack.defaultChannelId,
     now: clock.now,
     wake: () => sending.dispatcher.wake(),
+    optedOut: (phoneNumber) => ctx.optOuts.state(phoneNumber),
   });
   registry.subcommand(
     'apikey',
