@@ -26,13 +26,17 @@ export function optoutSubcommand(deps: {
   exportCsv(userId: string): Promise<string>;
   openUpload(triggerId: string): Promise<void>;
 }): WaSubcommandHandler {
+  /** The number (typed with or without spaces) and what follows it: the longest leading words that parse. */
   const numberFrom = (text: string) => {
-    // The number is the first word, or the whole text when it is typed with spaces.
-    const parsed = parseInternationalNumber(text.trim());
-    if (parsed.ok) return { number: parsed.e164, rest: '' };
-    const [first = '', ...rest] = text.trim().split(/\s+/);
-    const single = parseInternationalNumber(first);
-    return single.ok ? { number: single.e164, rest: rest.join(' ') } : null;
+    const words = text
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w !== '');
+    for (let count = Math.min(words.length, 6); count > 0; count--) {
+      const parsed = parseInternationalNumber(words.slice(0, count).join(' '));
+      if (parsed.ok) return { number: parsed.e164, rest: words.slice(count).join(' ') };
+    }
+    return null;
   };
 
   return async ({ rest, userId, triggerId }) => {
