@@ -71,7 +71,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   installQuickReplies(ctx, registry, chat);
   const campaigns = installCampaigns(ctx, registry, chat);
   installOptOuts(ctx, registry, chat);
-  installCampaignResults(ctx, registry, chat);
+  installCampaignResults(ctx, registry, { chat, refreshReport: campaigns.refreshReport });
   const retention = installRetention(ctx, registry, { chat, campaigns });
   installOperations(ctx, registry, { campaigns });
 

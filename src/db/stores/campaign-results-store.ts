@@ -4,6 +4,9 @@ import type { Database } from '../database.js';
 /** A customer's message within this long of a campaign's message counts as a reply to it. */
 export const REPLY_WINDOW_MS = 72 * 60 * 60 * 1000;
 
+/** Providers stamp messages to the second, and clocks differ: a reply may look a little older than the send. */
+const CLOCK_SKEW_MS = 60_000;
+
 const OPTED_OUT = { status: 'opted_out', error_code: 'opted_out' } as const;
 
 /**
@@ -73,7 +76,7 @@ export function createCampaignResultsStore(db: Kysely<Database>) {
         .where('message.campaign_id', 'is not', null)
         .where('message.source', '=', 'campaign')
         .where('message.created_at', '>=', at - REPLY_WINDOW_MS)
-        .where('message.created_at', '<=', at)
+        .where('message.created_at', '<=', at + CLOCK_SKEW_MS)
         .orderBy('message.created_at', 'desc')
         .limit(1)
         .executeTakeFirst();

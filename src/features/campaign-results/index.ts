@@ -11,7 +11,12 @@ import type { SessionChat } from '../session-chat/index.js';
  * message are counted once per campaign (the report shows them), and the reply's thread is told
  * once which campaign it answers; `/wa campaigns` lists the recent campaigns with their figures.
  */
-export function installCampaignResults(ctx: AppContext, registry: FeatureRegistry, chat: SessionChat) {
+export function installCampaignResults(
+  ctx: AppContext,
+  registry: FeatureRegistry,
+  deps: { chat: SessionChat; refreshReport(campaignId: string): void },
+) {
+  const { chat } = deps;
   const { clock, logger } = ctx;
   const results = createCampaignResultsStore(ctx.database.db);
   const { marketers, leads } = ctx.roles;
@@ -26,6 +31,7 @@ export function installCampaignResults(ctx: AppContext, registry: FeatureRegistr
       if (event.content.type === 'reaction') return false;
       const reply = await results.recordReply(contact.id, event.timestamp);
       if (!reply || reply.contextPosted) return false;
+      deps.refreshReport(reply.campaignId);
       const sent = `<!date^${Math.floor(reply.sentAt / 1000)}^{date_short_pretty} {time}|${new Date(reply.sentAt).toISOString()}>`;
       await postInThreadOnce(
         { slack: ctx.slack.conversations, intents: ctx.postIntents, now: clock.now },

@@ -46,6 +46,8 @@ export function installCampaigns(ctx: AppContext, registry: FeatureRegistry, cha
   const { clock } = ctx;
   return {
     authenticateApiKey: api.authenticateApiKey,
+    /** Redraws a campaign's report soon (a customer replied to it). */
+    refreshReport: (campaignId: string) => parts.sending.reporter.soon(campaignId),
     /** Recipients of the campaigns sending now, by status (for /metrics). */
     async activeCounts() {
       const active = await campaigns.active(clock.now());
