@@ -31,10 +31,10 @@ export type CampaignBacklogDeps = {
   /** A campaign has nothing left: the list of active campaigns is out of date. */
   onActiveChanged(): void;
   /**
-   * Checked at send time, for each batch claimed: the recipients of a MARKETING campaign who opted
-   * out since it was confirmed are recorded as opted out (not sent); returns their ids.
+   * The account whose suppression list holds for this campaign (a MARKETING one), null for none:
+   * recipients who opted out since it was confirmed are claimed as opted out and never sent.
    */
-  skipOptedOut?(campaign: CampaignRecord, recipients: readonly CampaignRecipientRecord[]): Promise<Set<number>>;
+  suppressionFor?(campaign: CampaignRecord): string | null;
 };
 
 /**
@@ -65,15 +65,8 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
         continue;
       }
       room -= claimed.length;
-      let skipped: Set<number>;
-      try {
-        skipped = (await deps.skipOptedOut?.(campaign, claimed)) ?? new Set();
-      } catch (error) {
-        for (const recipient of claimed) deps.release({ campaign, recipient });
-        throw error;
-      }
       for (const [index, recipient] of claimed.entries()) {
-        if (skipped.has(recipient.id)) {
+        if (recipient.status === 'opted_out') {
           deps.settle({ campaign, recipient });
           continue;
         }
@@ -109,7 +102,14 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
   }
 
   async function claim(campaign: CampaignRecord, limit: number): Promise<CampaignRecipientRecord[]> {
-    const claimed = await campaigns.claimRecipients(campaign.id, deps.workerId, limit, deps.leaseMs, deps.now());
+    const claimed = await campaigns.claimRecipients(
+      campaign.id,
+      deps.workerId,
+      limit,
+      deps.leaseMs,
+      deps.now(),
+      deps.suppressionFor?.(campaign) ?? null,
+    );
     if (claimed.length === 0) return claimed;
     for (const recipient of claimed) deps.leases.hold(recipient.id);
     if (!started.has(campaign.id)) {

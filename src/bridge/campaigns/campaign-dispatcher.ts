@@ -41,8 +41,8 @@ export type CampaignDispatcherOptions = {
   maxAttempts?: number;
   /** First retry delay; it doubles per failure (RETRY_BASE_DELAY_MS). */
   retryBaseDelayMs?: number;
-  /** Opt-outs checked at send time (see CampaignBacklogDeps.skipOptedOut). */
-  skipOptedOut?: CampaignBacklogDeps['skipOptedOut'];
+  /** Opt-outs checked at send time (see CampaignBacklogDeps.suppressionFor). */
+  suppressionFor?: CampaignBacklogDeps['suppressionFor'];
   /** A send refused with 131050 (see createCampaignSender). */
   onStoppedMarketing?(campaign: CampaignRecord, recipient: CampaignRecipientRecord): Promise<void>;
 };

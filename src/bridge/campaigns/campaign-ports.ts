@@ -103,12 +103,17 @@ export interface CampaignRepository {
     error?: string | null,
   ): Promise<boolean>;
   cancel(id: string, now: number): Promise<boolean>;
+  /**
+   * With `skipOptedOutOf` (an account id), recipients on that account's suppression list are
+   * claimed as `opted_out` (not to be sent) in the same statement.
+   */
   claimRecipients(
     campaignId: string,
     workerId: string,
     limit: number,
     leaseMs: number,
     now: number,
+    skipOptedOutOf?: string | null,
   ): Promise<CampaignRecipientRecord[]>;
   /** Extends this worker's leases on recipients it still holds (a send in flight is never reclaimed). */
   renewLeases(workerId: string, recipientIds: readonly number[], until: number): Promise<void>;

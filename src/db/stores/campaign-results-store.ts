@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../database.js';
 
 /** A customer's message within this long of a campaign's message counts as a reply to it. */
@@ -25,12 +25,9 @@ export function createCampaignResultsStore(db: Kysely<Database>) {
         .set({ ...OPTED_OUT, error_detail: detail, updated_at: now })
         .where('campaign_id', '=', campaignId)
         .where('status', '=', 'queued')
-        .where('phone_number', 'in', (eb) =>
-          eb
-            .selectFrom('opt_out')
-            .select('opt_out.phone_number')
-            .where('opt_out.account_id', '=', accountId)
-            .where('opt_out.opted_out', '=', 1),
+        // One primary-key probe of the list per recipient (not the whole list materialised).
+        .where(
+          sql<boolean>`exists (select 1 from opt_out where opt_out.account_id = ${accountId} and opt_out.phone_number = campaign_recipient.phone_number and opt_out.opted_out = 1)`,
         )
         .executeTakeFirst();
       return Number(result.numUpdatedRows);

@@ -7,7 +7,7 @@ import { JobKind } from '../../bridge/job-kinds.js';
 import { isMarketingCategory, STOPPED_MARKETING_ERROR } from '../../bridge/opt-outs.js';
 import { createApiKeyStore } from '../../db/stores/api-key-store.js';
 import { createCampaignResultsStore } from '../../db/stores/campaign-results-store.js';
-import { type CampaignStore, createCampaignStore } from '../../db/stores/campaign-store.js';
+import { type CampaignStore, createCampaignStore, OPTED_OUT_AT_SEND_TIME } from '../../db/stores/campaign-store.js';
 import { createSendBudgetStore } from '../../db/stores/send-budget-store.js';
 import { apiRoutes } from '../../http/api-routes.js';
 import { createHttpClient } from '../../shared/http-client.js';
@@ -28,7 +28,7 @@ import { createCampaignReports } from './campaign-reports.js';
 import { createCampaignPreparation } from './preparation.js';
 
 /** Why an opted-out recipient was not sent (the report's and the CSV's words). */
-const OPTED_OUT_BEFORE_SENDING = 'opted out of marketing messages: not sent';
+const OPTED_OUT_BEFORE_SENDING = OPTED_OUT_AT_SEND_TIME;
 const OPTED_OUT_BY_WHATSAPP = `WhatsApp refused it: the customer stopped marketing messages from the business (${STOPPED_MARKETING_ERROR})`;
 
 /** A preparation that keeps failing (or keeps taking the process down) is given up after this. */
@@ -96,15 +96,8 @@ function installSending(ctx: AppContext, registry: FeatureRegistry, chat: Sessio
     onFinished: (id) => void reporter.now(id),
     leaseMs: config.workLeaseMs,
     retryBaseDelayMs: ctx.tuning.campaignRetryBaseDelayMs,
-    // Opt-outs hold at send time too: one indexed lookup per claimed batch.
-    skipOptedOut: async (campaign, recipients) => {
-      if (!isMarketingCategory(campaign.template_category)) return new Set<number>();
-      const suppressed = await ctx.optOuts.suppressedAmong(recipients.map((r) => r.phone_number));
-      if (suppressed.size === 0) return new Set<number>();
-      const ids = recipients.filter((r) => suppressed.has(r.phone_number)).map((r) => r.id);
-      await results.markOptedOut(ids, OPTED_OUT_BEFORE_SENDING, clock.now());
-      return new Set(ids);
-    },
+    // Opt-outs hold at send time too, checked as recipients are claimed (in the same statement).
+    suppressionFor: (campaign) => (isMarketingCategory(campaign.template_category) ? ctx.optOuts.accountId : null),
     onStoppedMarketing: async (_campaign, recipient) => {
       await results.markOptedOut([recipient.id], OPTED_OUT_BY_WHATSAPP, clock.now());
       await ctx.optOuts.stoppedMarketing(recipient.phone_number, clock.now());
