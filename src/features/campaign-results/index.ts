@@ -21,15 +21,21 @@ export function installCampaignResults(
   const results = createCampaignResultsStore(ctx.database.db);
   const { marketers, leads } = ctx.roles;
 
+  // What `stored` found, for `posted` of the same message (a retry in another process asks again).
+  const found = new Map<string, Awaited<ReturnType<typeof results.recordReply>>>();
   chat.onInbound({
     // Recorded on every attempt (once per campaign and conversation), before anything is posted.
     stored: async (event, contact) => {
       if (event.content.type === 'reaction') return;
-      await results.recordReply(contact.id, event.timestamp);
+      if (found.size > 10_000) found.clear();
+      found.set(event.providerMessageId, await results.recordReply(contact.id, event.timestamp));
     },
     posted: async (event, contact, thread) => {
       if (event.content.type === 'reaction') return false;
-      const reply = await results.recordReply(contact.id, event.timestamp);
+      const reply = found.has(event.providerMessageId)
+        ? found.get(event.providerMessageId)
+        : await results.recordReply(contact.id, event.timestamp);
+      found.delete(event.providerMessageId);
       if (!reply || reply.contextPosted) return false;
       deps.refreshReport(reply.campaignId);
       const sent = `<!date^${Math.floor(reply.sentAt / 1000)}^{date_short_pretty} {time}|${new Date(reply.sentAt).toISOString()}>`;
