@@ -153,7 +153,8 @@ export async function runCampaignBenchmarks(): Promise<Record<string, unknown>> 
     Buffer.from(`${others}\n${suppressedRecipients.slice(0, SUPPRESSED_RECIPIENTS).join('\n')}`),
     'opt-outs.txt',
   );
-  let peakRss = rssOf(stack.pid);
+  const rssAfterListUpload = rssOf(stack.pid);
+  let peakRss = rssAfterListUpload;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, rssOf(stack.pid));
   }, 100);
@@ -216,6 +217,7 @@ export async function runCampaignBenchmarks(): Promise<Record<string, unknown>> 
         recipientsSkippedAtConfirmation: SUPPRESSED_RECIPIENTS,
         recipientsSkippedAtSendTime: SUPPRESSED_RECIPIENTS,
         uploadMs: listUploadMs,
+        rssAfterUploadMb: round(rssAfterListUpload, 1),
         reportCountsThemOptedOut: reported,
       },
       sent: stack.meta.sendTimes.length,
