@@ -47,6 +47,8 @@ export function createConversationThreads(deps: {
   slack: SlackConversationPort;
   routeChannel: ChannelRouting;
   internalNotePrefix: string;
+  /** The conversation's marketing opt-out, shown in the header. */
+  optOutOf?: (contact: ContactRecord) => Promise<{ at: number; why: string } | null>;
   now: () => number;
   logger: Logger;
 }) {
@@ -63,6 +65,7 @@ export function createConversationThreads(deps: {
       note: contact.note,
       window: windowState(contact.last_inbound_at, deps.now()),
       internalNotePrefix: deps.internalNotePrefix,
+      optOut: (await deps.optOutOf?.(contact)) ?? null,
       previousThread: previous
         ? {
             channelId: previous.slack_channel_id,

@@ -104,6 +104,8 @@ export type ThreadHeaderModel = {
   /** Messages starting with it stay in Slack (INTERNAL_NOTE_PREFIX); the header says so. */
   internalNotePrefix: string;
   previousThread: { channelId: string; threadTs: string; link: string | null } | null;
+  /** The customer opted out of marketing messages (when, and why in plain words). */
+  optOut?: { at: number; why: string } | null;
 };
 
 /** Things only the agent who wrote the message needs to see (ephemeral in the thread). */

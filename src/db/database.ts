@@ -69,7 +69,16 @@ export type SendScheduleTable = {
   granted_from_us: number;
 };
 
-export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'cancelled';
+/** `opted_out`: a MARKETING send skipped (or refused by Meta, 131050) because the number opted out. */
+export type RecipientStatus =
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'delivered'
+  | 'read'
+  | 'failed'
+  | 'cancelled'
+  | 'opted_out';
 
 export type CampaignRecipientTable = {
   id: Generated<number>;
@@ -189,6 +198,26 @@ export type MessagingAllowanceTable = {
   updated_at: number;
 };
 
+/** A number's marketing opt-out state in a WhatsApp account (see migrations/2026_12_04_1600_opt_outs.ts). */
+export type OptOutTable = {
+  account_id: string;
+  phone_number: string;
+  opted_out: number;
+  reason: string;
+  detail: string | null;
+  changed_by: string | null;
+  changed_at: number;
+  updated_at: number;
+};
+
+/** A customer who wrote back within 72 hours of a campaign's message. */
+export type CampaignReplyTable = {
+  campaign_id: string;
+  contact_id: string;
+  replied_at: number;
+  context_posted: Generated<number>;
+};
+
 export type Database = {
   sending_number: SendingNumberTable;
   contact: ContactTable;
@@ -209,6 +238,8 @@ export type Database = {
   campaign_control: CampaignControlTable;
   messaging_allowance_use: MessagingAllowanceUseTable;
   messaging_allowance: MessagingAllowanceTable;
+  opt_out: OptOutTable;
+  campaign_reply: CampaignReplyTable;
 };
 
 export type ContactRow = Selectable<ContactTable>;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, SIGNING_SECRET, startHarness } from '../support/bridge-harness.js';
 import { launchCampaign, recipientsFile } from '../support/campaign-driver.js';
 import { dialects } from '../support/databases.js';
+import { DEFAULT_TEMPLATES } from '../support/fake-meta-graph.js';
 import {
   blockActionsPayload,
   interactivity,
@@ -244,6 +245,64 @@ for (const dialect of cases) {
         .where('campaign_id', '=', campaignId)
         .executeTakeFirst();
       expect(control?.daily_limit ?? null).toBeNull();
+    });
+
+    it('a MARKETING campaign waiting for the limit skips numbers that opted out meanwhile, without counting them', async () => {
+      h.meta?.setTemplates([
+        ...DEFAULT_TEMPLATES,
+        {
+          id: 't9',
+          name: 'weekly_deals',
+          language: 'en_US',
+          status: 'APPROVED',
+          category: 'MARKETING',
+          components: [{ type: 'BODY', text: 'Deals for {{1}} this week.' }],
+        },
+      ]);
+      // A new day: what earlier tests counted no longer does.
+      offset += DAY_MS + 60_000;
+      // 25 customers reached today by another campaign: 25 left of the 50.
+      const earlier = await launch(LIMITED, recipientsFile(25, 740_000));
+      await waitFor('earlier campaign done', async () => (await campaign(earlier.campaignId))?.status === 'completed');
+      const { campaignId } = await launchCampaign({
+        appUrl: h.url,
+        slack: h.slack,
+        userId: 'UMARKETER',
+        channelId: CHANNEL,
+        sendingNumberId: LIMITED,
+        template: 'weekly_deals',
+        variables: { 'body.1': 'you' },
+        recipientsFile: recipientsFile(40, 750_000),
+        confirm: false,
+      });
+      const view = confirmViewOf(campaignId);
+      expect(viewText(view.id)).toContain('Send 25 now and the other 15 as the limit frees up');
+      await confirm(view, choose('split'));
+      await waitFor('what fits is sent', async () => (await countOf(campaignId, 'sent')) === 25, 20_000);
+      // Three of those waiting opt out meanwhile.
+      for (const i of [750_037, 750_038, 750_039]) {
+        const added = await postSlack(
+          h.url,
+          slashCommand(SIGNING_SECRET, { text: `optout add +${digits(i)}`, userId: 'UMARKETER', channelId: CHANNEL }),
+        );
+        expect(JSON.stringify(added.json ?? added.text)).toContain('opt-out list');
+      }
+      offset += DAY_MS + 60_000;
+      await waitFor('campaign completed', async () => (await campaign(campaignId))?.status === 'completed', 20_000);
+      expect(await countOf(campaignId, 'sent')).toBe(37);
+      expect(await countOf(campaignId, 'opted_out')).toBe(3);
+      for (const i of [750_037, 750_038, 750_039])
+        expect(h.meta?.accepted().some((b) => b.to === digits(i))).toBe(false);
+      // Only the customers actually sent to count against the limit.
+      const counted = (
+        await db()
+          .selectFrom('messaging_allowance_use')
+          .select('phone_number')
+          .where('phone_number', 'like', '+447913%')
+          .execute()
+      ).map((c) => c.phone_number);
+      expect(counted.filter((p) => p >= `+${digits(750_000)}` && p <= `+${digits(750_039)}`)).toHaveLength(37);
+      expect(counted).not.toContain(`+${digits(750_037)}`);
     });
 
     it('slows down on throughput (130429) and pair-rate (131056) errors instead of failing recipients', async () => {

@@ -35,6 +35,11 @@ export type CampaignBacklogDeps = {
   allowance?: MessagingAllowance;
   /** A campaign started waiting for its messaging limit to free up (its progress should say so). */
   onWaiting?(campaignId: string): void;
+  /**
+   * The account whose suppression list holds for this campaign (a MARKETING one), null for none:
+   * recipients who opted out since it was confirmed are claimed as opted out and never sent.
+   */
+  suppressionFor?(campaign: CampaignRecord): string | null;
 };
 
 /** A campaign waiting for its messaging limit looks again at least this often (the tier may have grown). */
@@ -71,6 +76,10 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
       }
       room -= claimed.length;
       for (const [index, recipient] of claimed.entries()) {
+        if (recipient.status === 'opted_out') {
+          deps.settle({ campaign, recipient });
+          continue;
+        }
         let prepared: PreparedRecipient | null;
         try {
           prepared = await prepare(campaign, recipient, found.template);
@@ -103,7 +112,14 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
   }
 
   async function claim(campaign: CampaignRecord, limit: number): Promise<CampaignRecipientRecord[]> {
-    const claimed = await campaigns.claimRecipients(campaign.id, deps.workerId, limit, deps.leaseMs, deps.now());
+    const claimed = await campaigns.claimRecipients(
+      campaign.id,
+      deps.workerId,
+      limit,
+      deps.leaseMs,
+      deps.now(),
+      deps.suppressionFor?.(campaign) ?? null,
+    );
     if (claimed.length === 0) return claimed;
     for (const recipient of claimed) deps.leases.hold(recipient.id);
     if (!started.has(campaign.id)) {

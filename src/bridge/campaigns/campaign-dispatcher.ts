@@ -3,10 +3,16 @@ import type { Logger } from '../../shared/logger.js';
 import type { ProviderError } from '../../whatsapp/provider-errors.js';
 import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
 import type { TemplateCatalog } from '../templates.js';
-import { type CampaignBacklog, type ClaimedRecipient, createCampaignBacklog } from './campaign-backlog.js';
+import {
+  type CampaignBacklog,
+  type CampaignBacklogDeps,
+  type ClaimedRecipient,
+  createCampaignBacklog,
+} from './campaign-backlog.js';
 import { createRecipientLeases } from './campaign-leases.js';
 import type { PreparedRecipient } from './campaign-messages.js';
 import {
+  type CampaignRecipientRecord,
   type CampaignRecord,
   type CampaignRepository,
   SCHEDULE_LOOKAHEAD_MS,
@@ -41,6 +47,10 @@ export type CampaignDispatcherOptions = {
   onSpamRateLimit?(campaign: CampaignRecord, error: ProviderError): Promise<void>;
   /** Campaigns held to a messaging limit (see campaign-backlog). */
   allowance?: MessagingAllowance;
+  /** Opt-outs checked at send time (see CampaignBacklogDeps.suppressionFor). */
+  suppressionFor?: CampaignBacklogDeps['suppressionFor'];
+  /** A send refused with 131050 (see createCampaignSender). */
+  onStoppedMarketing?(campaign: CampaignRecord, recipient: CampaignRecipientRecord): Promise<void>;
 };
 
 /** One sending number in this process: its reserved slots, and the recipients waiting for them. */

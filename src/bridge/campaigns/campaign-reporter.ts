@@ -11,6 +11,8 @@ export type CampaignProgressModel = {
   etaSeconds: number | null;
   /** Its pause (with the reason) and messaging limit, when it has either. */
   control?: CampaignControl | null;
+  /** Customers who wrote back within 72 hours of their campaign message. */
+  replied?: number;
 };
 
 export interface CampaignSlackPort {
@@ -33,6 +35,8 @@ export function createCampaignReporter(deps: {
   now: () => number;
   logger: Logger;
   minIntervalMs?: number;
+  /** Customers who replied to the campaign (see the campaign-results feature). */
+  repliedCount?(campaignId: string): Promise<number>;
 }) {
   const minInterval = deps.minIntervalMs ?? 2_000;
   const lastShown = new Map<string, number>();
@@ -57,6 +61,7 @@ export function createCampaignReporter(deps: {
       ratePerSecond,
       etaSeconds: ratePerSecond && remaining > 0 ? Math.ceil(remaining / ratePerSecond) : null,
       control: current(await deps.campaigns.control(campaignId), deps.now()),
+      replied: (await deps.repliedCount?.(campaignId)) ?? 0,
     };
     const shown = await deps.slack.showProgress(campaign.slack_channel_id, campaign.slack_message_ts, model);
     if (!campaign.slack_message_ts) await deps.campaigns.setSlackMessage(campaignId, shown.channelId, shown.ts);

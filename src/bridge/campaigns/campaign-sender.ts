@@ -4,6 +4,7 @@ import type { Logger } from '../../shared/logger.js';
 import { timeOrderedId } from '../../shared/time-ordered-id.js';
 import { describeFailure, ProviderError } from '../../whatsapp/provider-errors.js';
 import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
+import { STOPPED_MARKETING_ERROR } from '../opt-outs.js';
 import type { PreparedRecipient } from './campaign-messages.js';
 import {
   type CampaignConversationEntry,
@@ -41,6 +42,8 @@ export function createCampaignSender(deps: {
    * (resolves once it is), the recipient stays queued.
    */
   onSpamRateLimit?(campaign: CampaignRecord, error: ProviderError): Promise<void>;
+  /** Meta refused the template because the customer stopped marketing messages (131050). */
+  onStoppedMarketing?(campaign: CampaignRecord, recipient: CampaignRecipientRecord): Promise<void>;
 }) {
   const { campaigns, logger } = deps;
   const recorder = createSentRecorder(campaigns, logger, deps.now);
@@ -87,6 +90,10 @@ export function createCampaignSender(deps: {
       // marketer to resume the campaign.
       await deps.onSpamRateLimit(campaign, error);
       await campaigns.release(recipient.id, now);
+      return;
+    }
+    if (error instanceof ProviderError && error.providerCode === STOPPED_MARKETING_ERROR && deps.onStoppedMarketing) {
+      await deps.onStoppedMarketing(campaign, recipient);
       return;
     }
     if (error instanceof ProviderError && !isRetryableSendError(error)) {

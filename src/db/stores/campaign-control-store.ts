@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { CampaignControl } from '../../bridge/campaigns/campaign-pauses.js';
 import { ALLOWANCE_WINDOW_MS } from '../../bridge/campaigns/messaging-limits.js';
 import type { CampaignControlTable, CampaignRecipientRow, CampaignRow, Database } from '../database.js';
+import { OPTED_OUT_AT_SEND_TIME } from './campaign-store.js';
 
 const RUNNING = ['sending', 'scheduled'] as const;
 
@@ -181,6 +182,7 @@ export function createCampaignControlStore(db: Kysely<Database>) {
       leaseMs: number,
       now: number,
       allowance: CampaignAllowance,
+      skipOptedOutOf: string | null = null,
     ): Promise<CampaignRecipientRow[]> {
       if (limit <= 0) return [];
       const { accountKey } = allowance;
@@ -208,6 +210,22 @@ export function createCampaignControlStore(db: Kysely<Database>) {
         let found = await candidates('queued');
         if (found.length === 0) found = await candidates('sending');
         if (found.length === 0) return [];
+        // Numbers on the suppression list (a MARKETING campaign) are claimed as opted out, as
+        // claimRecipients does, and cost no allowance: they are not sent.
+        const optedOut =
+          skipOptedOutOf === null
+            ? new Set<string>()
+            : new Set(
+                (
+                  await trx
+                    .selectFrom('opt_out')
+                    .select('phone_number')
+                    .where('account_id', '=', skipOptedOutOf)
+                    .where('phone_number', 'in', [...new Set(found.map((f) => f.phone_number))])
+                    .where('opted_out', '=', 1)
+                    .execute()
+                ).map((r) => r.phone_number),
+              );
         const reached = new Set(
           (
             await trx
@@ -227,10 +245,12 @@ export function createCampaignControlStore(db: Kysely<Database>) {
           .executeTakeFirstOrThrow();
         let room = allowance.perDay - Number(used.n);
         const taken: number[] = [];
+        const skipped: number[] = [];
         const counted: string[] = [];
         let mustWait = false;
         for (const candidate of found) {
-          if (reached.has(candidate.phone_number)) taken.push(candidate.id);
+          if (optedOut.has(candidate.phone_number)) skipped.push(candidate.id);
+          else if (reached.has(candidate.phone_number)) taken.push(candidate.id);
           else if (room > 0) {
             taken.push(candidate.id);
             counted.push(candidate.phone_number);
@@ -260,20 +280,24 @@ export function createCampaignControlStore(db: Kysely<Database>) {
           .set({ waiting_until: waitingUntil, updated_at: now })
           .where('campaign_id', '=', campaignId)
           .execute();
-        if (taken.length === 0) return [];
-        return trx
-          .updateTable('campaign_recipient')
-          .set((eb) => ({
-            status: 'sending',
-            claimed_by: workerId,
-            claimed_until: now + leaseMs,
-            attempts: eb('attempts', '+', 1),
-            updated_at: now,
-          }))
-          .where('id', 'in', taken)
-          .where('status', 'in', ['queued', 'sending'])
-          .returningAll()
-          .execute();
+        const claim = (ids: number[], status: 'sending' | 'opted_out') =>
+          ids.length === 0
+            ? Promise.resolve([])
+            : trx
+                .updateTable('campaign_recipient')
+                .set((eb) => ({
+                  status,
+                  ...(status === 'opted_out' ? { error_code: 'opted_out', error_detail: OPTED_OUT_AT_SEND_TIME } : {}),
+                  claimed_by: workerId,
+                  claimed_until: now + leaseMs,
+                  attempts: eb('attempts', '+', 1),
+                  updated_at: now,
+                }))
+                .where('id', 'in', ids)
+                .where('status', 'in', ['queued', 'sending'])
+                .returningAll()
+                .execute();
+        return [...(await claim(skipped, 'opted_out')), ...(await claim(taken, 'sending'))];
       });
     },
 

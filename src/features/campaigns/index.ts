@@ -6,13 +6,15 @@ import { createCampaignReporter } from '../../bridge/campaigns/campaign-reporter
 import { type AllowanceCheck, checkAllowance, messagingTier } from '../../bridge/campaigns/messaging-limits.js';
 import { createTriggeredTemplates } from '../../bridge/campaigns/triggered-templates.js';
 import { JobKind } from '../../bridge/job-kinds.js';
+import { isMarketingCategory, STOPPED_MARKETING_ERROR } from '../../bridge/opt-outs.js';
 import { createApiKeyStore } from '../../db/stores/api-key-store.js';
 import {
   type CampaignAllowance,
   type CampaignControlStore,
   createCampaignControlStore,
 } from '../../db/stores/campaign-control-store.js';
-import { type CampaignStore, createCampaignStore } from '../../db/stores/campaign-store.js';
+import { createCampaignResultsStore } from '../../db/stores/campaign-results-store.js';
+import { type CampaignStore, createCampaignStore, OPTED_OUT_AT_SEND_TIME } from '../../db/stores/campaign-store.js';
 import { createSendBudgetStore } from '../../db/stores/send-budget-store.js';
 import { apiRoutes } from '../../http/api-routes.js';
 import { createHttpClient } from '../../shared/http-client.js';
@@ -33,6 +35,10 @@ import type { FeatureRegistry } from '../registry.js';
 import type { SessionChat } from '../session-chat/index.js';
 import { createCampaignReports } from './campaign-reports.js';
 import { createCampaignPreparation } from './preparation.js';
+
+/** Why an opted-out recipient was not sent (the report's and the CSV's words). */
+const OPTED_OUT_BEFORE_SENDING = OPTED_OUT_AT_SEND_TIME;
+const OPTED_OUT_BY_WHATSAPP = `WhatsApp refused it: the customer stopped marketing messages from the business (${STOPPED_MARKETING_ERROR})`;
 
 /** A preparation that keeps failing (or keeps taking the process down) is given up after this. */
 const PREPARE_ATTEMPTS = 5;
@@ -59,6 +65,8 @@ export function installCampaigns(ctx: AppContext, registry: FeatureRegistry, cha
     /** pauseCampaign for every running campaign of this template (any language when null); the ids paused. */
     pauseCampaignsUsingTemplate: (templateName: string, language: string | null, reason: string): Promise<string[]> =>
       pauses.pauseCampaignsUsingTemplate(templateName, language, reason),
+    /** Redraws a campaign's report soon (a customer replied to it). */
+    refreshReport: (campaignId: string) => parts.sending.reporter.soon(campaignId),
     /** Recipients of the campaigns sending now, by status (for /metrics). */
     async activeCounts() {
       const active = await campaigns.active(clock.now());
@@ -87,15 +95,22 @@ function withMessagingLimits(store: CampaignStore, controls: CampaignControlStor
   const allowances = new Map<string, CampaignAllowance | null>();
   return Object.assign(store, {
     control: controls.control,
-    async claimRecipients(campaignId: string, workerId: string, limit: number, leaseMs: number, now: number) {
+    async claimRecipients(
+      campaignId: string,
+      workerId: string,
+      limit: number,
+      leaseMs: number,
+      now: number,
+      skipOptedOutOf: string | null = null,
+    ) {
       let allowance = allowances.get(campaignId);
       if (allowance === undefined) {
         allowance = await controls.allowanceOf(campaignId);
         allowances.set(campaignId, allowance);
       }
       return allowance
-        ? controls.claimWithinAllowance(campaignId, workerId, limit, leaseMs, now, allowance)
-        : claimAny(campaignId, workerId, limit, leaseMs, now);
+        ? controls.claimWithinAllowance(campaignId, workerId, limit, leaseMs, now, allowance, skipOptedOutOf)
+        : claimAny(campaignId, workerId, limit, leaseMs, now, skipOptedOutOf);
     },
   });
 }
@@ -112,8 +127,10 @@ function installSending(
   controls: CampaignControlStore,
 ) {
   const { config, clock, logger } = ctx;
+  const results = createCampaignResultsStore(ctx.database.db);
   const reporter = createCampaignReporter({
     campaigns,
+    repliedCount: (id) => results.repliedCount(id),
     slack: createCampaignSlackPort({
       gateway: ctx.slack.gateway,
       dms: ctx.slack.dms,
@@ -141,6 +158,12 @@ function installSending(
       await pauses.pauseCampaign(campaign.id, spamRateReason(error.providerCode));
     },
     allowance: { waitingUntil: controls.waitingUntil },
+    // Opt-outs hold at send time too, checked as recipients are claimed (in the same statement).
+    suppressionFor: (campaign) => (isMarketingCategory(campaign.template_category) ? ctx.optOuts.accountId : null),
+    onStoppedMarketing: async (_campaign, recipient) => {
+      await results.markOptedOut([recipient.id], OPTED_OUT_BY_WHATSAPP, clock.now());
+      await ctx.optOuts.stoppedMarketing(recipient.phone_number, clock.now());
+    },
   });
   const pauses = createCampaignPauses({
     campaigns: controls,
@@ -154,10 +177,16 @@ function installSending(
   // Delivery statuses of campaign sends arrive with the conversations' own.
   chat.onDeliveryStatus(async (event) => {
     const firstError = event.errors[0];
+    // 131050: the customer stopped marketing messages; counted as opted out, not as a failure.
+    const stopped = event.status === 'failed' && event.errors.some((e) => e.code === STOPPED_MARKETING_ERROR);
     const campaignId = await campaigns.applyStatus(
       event.providerMessageId,
-      event.status,
-      firstError ? { code: firstError.code, detail: firstError.detail ?? firstError.title } : null,
+      stopped ? 'opted_out' : event.status,
+      stopped
+        ? { code: STOPPED_MARKETING_ERROR, detail: OPTED_OUT_BY_WHATSAPP }
+        : firstError
+          ? { code: firstError.code, detail: firstError.detail ?? firstError.title }
+          : null,
       clock.now(),
     );
     if (campaignId) reporter.soon(campaignId);
@@ -168,6 +197,7 @@ function installSending(
   });
   const reports = createCampaignReports({
     campaigns,
+    repliedNumbers: (id) => results.repliedNumbers(id),
     reporter,
     marketers: ctx.roles.marketers,
     deliverFile: ctx.deliverFile,
@@ -181,7 +211,7 @@ function installSending(
     stop: () => dispatcher.stop(),
     drain: () => reporter.flush().catch(() => {}),
   });
-  return { reporter, dispatcher, pauses };
+  return { reporter, dispatcher, pauses, results };
 }
 
 const SPAM_RATE_CODE = '131048';
@@ -206,6 +236,8 @@ function installCampaignForm(
     mediaBudget: ctx.media.budget,
     now: clock.now,
     logger: logger.child({ component: 'campaign-drafts' }),
+    skipOptedOut: (draftId) =>
+      sending.results.skipOptedOutInDraft(draftId, ctx.optOuts.accountId, OPTED_OUT_BEFORE_SENDING, clock.now()),
   });
   const limits = messagingLimitsOf(ctx, controls);
   const preparation = createCampaignPreparation({
@@ -286,8 +318,9 @@ function installCampaignForm(
  */
 function messagingLimitsOf(ctx: AppContext, controls: CampaignControlStore) {
   const { clock, logger } = ctx;
-  // One account per bridge: Meta shares the limit across the business portfolio's numbers.
-  const accountKey = ctx.provider.name;
+  // The WhatsApp account (Meta: its WABA) the bridge runs: Meta shares the limit across the
+  // business portfolio's numbers, so all of its numbers draw on one allowance.
+  const accountKey = ctx.optOuts.accountId;
   const tierOf = async (sendingNumberId: string) => {
     const number = await ctx.conversations.sendingNumber(sendingNumberId);
     return { tier: messagingTier(number?.messaging_limit_tier), qualityRating: number?.quality_rating ?? null };
@@ -344,6 +377,7 @@ function installTemplateApi(ctx: AppContext, registry: FeatureRegistry, { campai
     reportChannelId: config.slack.defaultChannelId,
     now: clock.now,
     wake: () => sending.dispatcher.wake(),
+    optedOut: (phoneNumber) => ctx.optOuts.state(phoneNumber),
   });
   registry.subcommand(
     'apikey',

@@ -24,7 +24,7 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
   const { campaign, counts } = model;
   const waitingUntil = campaign.status === 'sending' ? (model.control?.waitingUntil ?? null) : null;
   const total = campaign.total;
-  const processed = counts.sent + counts.delivered + counts.read + counts.failed + counts.cancelled;
+  const processed = counts.sent + counts.delivered + counts.read + counts.failed + counts.cancelled + counts.opted_out;
   const sentTotal = counts.sent + counts.delivered + counts.read;
   const state =
     campaign.status === 'completed'
@@ -45,6 +45,11 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
     `\`${progressBar(processed, total)}\` ${processed} of ${total}`,
     `Sent *${sentTotal}* · Delivered *${counts.delivered + counts.read}* · Read *${counts.read}* · Failed *${counts.failed}* · Queued *${counts.queued + counts.sending}*${counts.cancelled > 0 ? ` · Cancelled *${counts.cancelled}*` : ''}`,
   ];
+  lines.push(`Opted out *${counts.opted_out}* · Replied *${model.replied ?? 0}* (within 72 hours)`);
+  if (counts.opted_out > 0)
+    lines.push(
+      `${counts.opted_out} recipient(s) were not sent this marketing template because they opted out of marketing messages.`,
+    );
   if (counts.cancelled > 0)
     lines.push(`${counts.cancelled} recipient(s) were not sent because the campaign was cancelled.`);
   const dailyLimit = model.control?.dailyLimit ?? null;
@@ -82,7 +87,7 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
     value: campaign.id,
   });
   return {
-    text: `Campaign ${escapeSlackText(campaign.template_name)}: ${processed}/${total} processed, ${counts.failed} failed${counts.cancelled > 0 ? `, ${counts.cancelled} cancelled` : ''}`,
+    text: `Campaign ${escapeSlackText(campaign.template_name)}: ${processed}/${total} processed, ${counts.failed} failed${counts.opted_out > 0 ? `, ${counts.opted_out} opted out` : ''}${counts.cancelled > 0 ? `, ${counts.cancelled} cancelled` : ''}`,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 3000) } },
       { type: 'actions', block_id: `campaign:${campaign.id}`, elements: buttons },

@@ -34,6 +34,10 @@ export function threadHeaderBlocks(header: ThreadHeaderModel): { text: string; b
     `Note: ${header.note ? escapeSlackText(header.note) : '_none_'}`,
     windowLine(header.window),
   ];
+  if (header.optOut)
+    lines.push(
+      `:no_bell: Opted out of marketing messages since ${slackDate(header.optOut.at, new Date(header.optOut.at).toISOString())} (${header.optOut.why}) — campaigns skip this number; replies, UTILITY and AUTHENTICATION templates still go out`,
+    );
   const blocks: unknown[] = [
     { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } },
     {

@@ -183,6 +183,7 @@ export function campaignConfirmView(
   const lines = [
     `*Recipients:* ${summary.recipients}`,
     `*Invalid numbers skipped:* ${summary.invalid.length}${summary.duplicates ? ` · *Duplicates removed:* ${summary.duplicates}` : ''}`,
+    ...(summary.optedOut > 0 ? [`*Opted out (not sent, on the suppression list):* ${summary.optedOut}`] : []),
     `*Sending number:* ${sendingNumber}`,
     `*Template:* ${escapeSlackText(summary.templateName)}`,
     `*Language:* ${escapeSlackText(summary.language)}`,
@@ -234,7 +235,7 @@ export function campaignConfirmView(
     title: { type: 'plain_text', text: 'Confirm campaign' },
     submit: {
       type: 'plain_text',
-      text: summary.scheduledAt ? 'Schedule' : `Send to ${summary.recipients}`.slice(0, 24),
+      text: summary.scheduledAt ? 'Schedule' : `Send to ${summary.recipients - summary.optedOut}`.slice(0, 24),
     },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: blocks as KnownBlock[],
