@@ -10,6 +10,8 @@ import * as quickReplies from './2026_12_04_1300_quick_replies.js';
 import * as messageReactions from './2026_12_04_1400_message_reactions.js';
 import * as teamInbox from './2026_12_04_1500_team_inbox.js';
 import * as queueChanges from './2026_12_04_1600_queue_changes.js';
+import * as optOuts from './2026_12_04_1600_opt_outs.js';
+import * as campaignLimits from './2026_12_04_1700_campaign_limits.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so they load
@@ -27,4 +29,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_1400_message_reactions': messageReactions,
   '2026_12_04_1500_team_inbox': teamInbox,
   '2026_12_04_1600_queue_changes': queueChanges,
+  '2026_12_04_1600_opt_outs': optOuts,
+  '2026_12_04_1700_campaign_limits': campaignLimits,
 };

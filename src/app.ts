@@ -1,9 +1,11 @@
 import { type Config, secretsOf } from './config.js';
 import type { DatabaseHandle } from './db/create-db.js';
 import { migrateToLatest } from './db/migrate.js';
+import { installCampaignResults } from './features/campaign-results/index.js';
 import { installCampaigns } from './features/campaigns/index.js';
 import { createAppContext, type Tuning } from './features/context.js';
 import { installOperations } from './features/operations/index.js';
+import { installOptOuts } from './features/opt-outs/index.js';
 import { installQuickReplies } from './features/quick-replies/index.js';
 import { createFeatureRegistry } from './features/registry.js';
 import { installRetention } from './features/retention/index.js';
@@ -70,6 +72,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const chat = installSessionChat(ctx, registry, { addSession: sessions.addSession, inbox });
   installQuickReplies(ctx, registry, chat);
   const campaigns = installCampaigns(ctx, registry, chat);
+  installOptOuts(ctx, registry, chat);
+  installCampaignResults(ctx, registry, { chat, refreshReport: campaigns.refreshReport });
   const retention = installRetention(ctx, registry, { chat, campaigns });
   installOperations(ctx, registry, { campaigns });
 

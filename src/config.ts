@@ -60,6 +60,24 @@ const commaList = <T extends z.ZodType<string>>(item: T) =>
     z.array(item).optional(),
   );
 
+/** Opt-out / opt-in keywords: whole messages, matched without case or accents (see bridge/opt-outs.ts). */
+const keywordList = commaList(z.string().max(100, 'keywords are at most 100 characters'));
+
+/** What a customer writes to stop marketing messages, in the languages the bridge's customers write. */
+export const DEFAULT_OPT_OUT_KEYWORDS = [
+  'STOP',
+  'STOPP',
+  'UNSUBSCRIBE',
+  'OPT OUT',
+  'OPTOUT',
+  'ARRÊT',
+  'ARRET',
+  'BAJA',
+  'PARAR',
+] as const;
+/** What a customer writes to get marketing messages again (START, as the SMS and BSP convention). */
+export const DEFAULT_OPT_IN_KEYWORDS = ['START', 'UNSTOP', 'SUBSCRIBE', 'OPT IN'] as const;
+
 /** MARKETERS / LEADS: `*`, or Slack user (U…) and user-group (S…) ids; unset is handled in loadConfig. */
 const roleList = commaList(
   z.string().regex(slackPrincipalOrEveryone, 'must be * or Slack user (U…) or user-group (S…) ids'),
@@ -167,6 +185,9 @@ const environmentSchema = z.object({
   MARKETERS: roleList,
   LEADS: roleList,
   API_KEY_TTL_DAYS: intWithDefault(90, 1, 365),
+  OPT_OUT_KEYWORDS: keywordList,
+  OPT_IN_KEYWORDS: keywordList,
+  OPT_OUT_BUTTON_PAYLOADS: commaList(z.string().max(256, 'payloads are at most 256 characters')),
 });
 
 /** Every variable the bridge reads (docs/operations.md and .env.example document each one). */
@@ -258,6 +279,11 @@ export type Config = Readonly<{
   leads: RoleMembers;
   /** How long a new API key stays valid. */
   apiKeyTtlMs: number;
+  optOuts: Readonly<{
+    optOutKeywords: readonly string[];
+    optInKeywords: readonly string[];
+    optOutButtonPayloads: readonly string[];
+  }>;
 }>;
 
 export type MetaSettings = {
@@ -397,6 +423,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     marketers: roleMembers(e.MARKETERS),
     leads: roleMembers(e.LEADS),
     apiKeyTtlMs: e.API_KEY_TTL_DAYS * 24 * 60 * 60 * 1000,
+    optOuts: Object.freeze({
+      optOutKeywords: Object.freeze([...(e.OPT_OUT_KEYWORDS ?? DEFAULT_OPT_OUT_KEYWORDS)]),
+      optInKeywords: Object.freeze([...(e.OPT_IN_KEYWORDS ?? DEFAULT_OPT_IN_KEYWORDS)]),
+      optOutButtonPayloads: Object.freeze([...(e.OPT_OUT_BUTTON_PAYLOADS ?? [])]),
+    }),
   });
 }
 

@@ -47,6 +47,8 @@ export function createConversationThreads(deps: {
   slack: SlackConversationPort;
   routeChannel: ChannelRouting;
   internalNotePrefix: string;
+  /** The conversation's marketing opt-out, shown in the header. */
+  optOutOf?: (contact: ContactRecord) => Promise<{ at: number; why: string } | null>;
   now: () => number;
   logger: Logger;
 }) {
@@ -66,6 +68,7 @@ export function createConversationThreads(deps: {
       owner: contact.owner_user_id,
       status: contact.status,
       waitingSince: contact.waiting_since,
+      optOut: (await deps.optOutOf?.(contact)) ?? null,
       previousThread: previous
         ? {
             channelId: previous.slack_channel_id,

@@ -28,6 +28,20 @@ export type InboundMessageHandler = (
   attempt: { attempts: number; isLastAttempt: boolean },
 ) => Promise<void>;
 
+/**
+ * Other features' interest in inbound messages (opt-out keywords, campaign replies). `stored` runs
+ * on every attempt before anything is posted, so it must be idempotent; `posted` runs once the
+ * message is in its thread, and returns true when the thread header must be redrawn.
+ */
+export type InboundObserver = {
+  stored?(event: InboundMessageEvent, contact: ContactRecord): Promise<void>;
+  posted?(
+    event: InboundMessageEvent,
+    contact: ContactRecord,
+    thread: { slack_channel_id: string; thread_ts: string },
+  ): Promise<boolean>;
+};
+
 /** Header refreshes at window close are batched into slots this long (one job per slot). */
 const HEADER_REFRESH_SLOT_MS = 15 * 60_000;
 
@@ -61,6 +75,8 @@ export function createInboundMessageHandler(deps: {
       mention: string | null;
     }>;
   };
+  /** Read when a message comes in, so features installed later can add theirs. */
+  observers?: readonly InboundObserver[];
   now: () => number;
   logger: Logger;
 }): InboundMessageHandler {
@@ -113,6 +129,7 @@ export function createInboundMessageHandler(deps: {
         ? { broadcast: false, mention: null }
         : await deps.inbox.customerWrote({ contactId: contact.id, messageId: row.id, at: event.timestamp });
     await conversations.recordActivity(contact.id, { direction: 'inbound', at: event.timestamp }, now);
+    for (const observer of deps.observers ?? []) await observer.stored?.(event, contact);
     if (row.slack_ts) return; // delivered again by the provider: already in Slack
     if (content.type === 'reaction' && (await deps.showReaction(event, content, contact.id)) !== 'as_text') {
       await refreshHeader(contact);
@@ -190,8 +207,21 @@ export function createInboundMessageHandler(deps: {
     }
     await messages.linkSlack(row.id, posted.channelId, posted.ts, deps.now());
     await intents.clear([postKey, fileKey]);
+    let redraw = false;
+    for (const observer of deps.observers ?? []) redraw = (await observer.posted?.(event, contact, thread)) || redraw;
+    if (redraw) await redrawHeader(contact);
     await refreshHeader(contact);
   };
+
+  /** The header shows something new (an opt-out): redrawn whatever the window shows. */
+  async function redrawHeader(contact: ContactRecord): Promise<void> {
+    const refreshed = (await conversations.getContact(contact.id)) ?? contact;
+    await deps.threads
+      .refreshHeader(refreshed)
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: String(error), contactId: contact.id }, 'redrawing the thread header failed'),
+      );
+  }
 
   /** The header says until when the window is open, which the customer's message just moved. */
   async function refreshHeader(contact: ContactRecord): Promise<void> {

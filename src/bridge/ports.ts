@@ -118,6 +118,8 @@ export type ThreadHeaderModel = {
   status: ConversationStatus;
   /** Since when the customer's oldest unanswered message waits (null: nobody waits). */
   waitingSince: number | null;
+  /** The customer opted out of marketing messages (when, and why in plain words). */
+  optOut?: { at: number; why: string } | null;
 };
 
 /** Things only the agent who wrote the message needs to see (ephemeral in the thread). */

@@ -42,7 +42,8 @@ export type JobTable = {
   updated_at: number;
 };
 
-export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'completed' | 'cancelled' | 'failed';
+/** `paused`: stopped by the marketer's account health or a spam-rate error until a marketer resumes it. */
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'completed' | 'cancelled' | 'failed';
 
 export type CampaignTable = {
   id: string;
@@ -78,7 +79,16 @@ export type SendScheduleTable = {
   granted_from_us: number;
 };
 
-export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'cancelled';
+/** `opted_out`: a MARKETING send skipped (or refused by Meta, 131050) because the number opted out. */
+export type RecipientStatus =
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'delivered'
+  | 'read'
+  | 'failed'
+  | 'cancelled'
+  | 'opted_out';
 
 export type CampaignRecipientTable = {
   id: Generated<number>;
@@ -173,6 +183,52 @@ export type MessageReactionTable = {
 
 /** A conversation's history: ownership and status changes, openings, first responses. */
 export type ConversationEventTable = ConversationEventRecord;
+/** A campaign's pause and messaging limit (see migrations/2026_12_04_1700_campaign_limits.ts). */
+export type CampaignControlTable = {
+  campaign_id: string;
+  paused_reason: string | null;
+  paused_at: number | null;
+  /** The Slack user who paused it, or `system` (a spam-rate error, the template paused by Meta). */
+  paused_by: string | null;
+  account_key: string | null;
+  limit_tier: string | null;
+  daily_limit: number | null;
+  waiting_until: number | null;
+  updated_at: number;
+};
+
+/** A customer an account reached with a business-initiated message, last counted then. */
+export type MessagingAllowanceUseTable = {
+  account_key: string;
+  phone_number: string;
+  counted_at: number;
+};
+
+/** One row per account: locked while its messaging allowance is handed out. */
+export type MessagingAllowanceTable = {
+  account_key: string;
+  updated_at: number;
+};
+
+/** A number's marketing opt-out state in a WhatsApp account (see migrations/2026_12_04_1600_opt_outs.ts). */
+export type OptOutTable = {
+  account_id: string;
+  phone_number: string;
+  opted_out: number;
+  reason: string;
+  detail: string | null;
+  changed_by: string | null;
+  changed_at: number;
+  updated_at: number;
+};
+
+/** A customer who wrote back within 72 hours of a campaign's message. */
+export type CampaignReplyTable = {
+  campaign_id: string;
+  contact_id: string;
+  replied_at: number;
+  context_posted: Generated<number>;
+};
 
 export type Database = {
   sending_number: SendingNumberTable;
@@ -192,6 +248,11 @@ export type Database = {
   quick_reply: QuickReplyTable;
   message_reaction: MessageReactionTable;
   conversation_event: ConversationEventTable;
+  campaign_control: CampaignControlTable;
+  messaging_allowance_use: MessagingAllowanceUseTable;
+  messaging_allowance: MessagingAllowanceTable;
+  opt_out: OptOutTable;
+  campaign_reply: CampaignReplyTable;
 };
 
 export type ContactRow = Selectable<ContactTable>;

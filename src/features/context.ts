@@ -6,6 +6,7 @@ import {
   createConversationThreads,
   ThreadStartBusyError,
 } from '../bridge/conversation-threads.js';
+import { createOptOuts, describeOptOut, type OptOuts } from '../bridge/opt-outs.js';
 import { createRoleCheck, type RoleCheck } from '../bridge/permissions.js';
 import type { ChannelRouting, SlackConversationPort } from '../bridge/ports.js';
 import type { SendingNumberRecord } from '../bridge/records.js';
@@ -16,6 +17,7 @@ import { type ConversationStore, createConversationStore } from '../db/stores/co
 import { createJobStore, type JobStore } from '../db/stores/job-store.js';
 import { createMediaBlobStore, type MediaBlobStore } from '../db/stores/media-blob-store.js';
 import { createMessageStore, type MessageStore } from '../db/stores/message-store.js';
+import { createOptOutStore } from '../db/stores/opt-out-store.js';
 import { createSlackPostIntentStore, type SlackPostIntentStore } from '../db/stores/slack-post-intent-store.js';
 import { createIngestTracker, type IngestTracker } from '../jobs/ingest-priority.js';
 import { createJobPools, type JobPools } from '../jobs/job-pools.js';
@@ -97,7 +99,20 @@ export type AppContext = {
   };
   media: { blobs: MediaBlobStore; links: MediaLinkSigner; budget: ByteBudget };
   deliverFile: UserFileDelivery;
+  /** The marketing suppression list of the WhatsApp account (the header shows a customer's opt-out). */
+  optOuts: OptOuts;
 };
+
+/**
+ * The WhatsApp account whose suppression list applies. Opting out is from the business, so the
+ * list belongs to the provider account all sending numbers hang off, not to one number: Meta's
+ * WhatsApp Business Account (META_WABA_ID; every number the bridge lists comes from it), the one
+ * EngageLab account the API keys open, the sandbox.
+ */
+export function whatsappAccountId(config: Config): string {
+  if (config.whatsapp.provider === 'meta') return `meta:${config.whatsapp.meta.wabaId}`;
+  return config.whatsapp.provider;
+}
 
 /** Retry what may succeed later (outages, rate limits); give up on what never will. */
 export function classifyJobFailure(error: unknown): FailureDecision {
@@ -172,6 +187,13 @@ export function createAppContext(input: {
   const slack = connectSlack(config, clock, logger, metrics, tuning);
   const conversations = createConversationStore(database.db);
   const postIntents = createSlackPostIntentStore(database.db);
+  const optOuts = createOptOuts({
+    repository: createOptOutStore(database.db),
+    accountId: whatsappAccountId(config),
+    settings: config.optOuts,
+    now: clock.now,
+    logger: logger.child({ component: 'opt-outs' }),
+  });
   const routeChannel: ChannelRouting = (sendingNumber) =>
     (sendingNumber && config.slack.channelBySendingNumber[sendingNumber.phone_number]) || config.slack.defaultChannelId;
   return {
@@ -195,6 +217,10 @@ export function createAppContext(input: {
       intents: postIntents,
       slack: slack.parts.conversations,
       internalNotePrefix: config.chat.internalNotePrefix,
+      optOutOf: async (contact) => {
+        const entry = contact.phone_number ? await optOuts.state(contact.phone_number) : null;
+        return entry ? { at: entry.at, why: describeOptOut(entry) } : null;
+      },
       routeChannel,
       now: clock.now,
       logger: logger.child({ component: 'threads' }),
@@ -209,6 +235,7 @@ export function createAppContext(input: {
       now: clock.now,
       logger: logger.child({ component: 'file-delivery' }),
     }),
+    optOuts,
   };
 }
 

@@ -93,7 +93,7 @@ export function apiRoutes(deps: {
       idempotencyKey: body.idempotency_key,
     });
     if (!result.ok) {
-      res.status(result.status).json({ error: result.error });
+      res.status(result.status).json({ error: result.error, ...(result.code ? { code: result.code } : {}) });
       return;
     }
     res

@@ -54,7 +54,7 @@ describe('strings from customers and the provider are plain text in Slack', () =
         error: `stopped: ${HOSTILE}`,
         slack_response_url: null,
       },
-      counts: { queued: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 2, cancelled: 0 },
+      counts: { queued: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 2, cancelled: 0, opted_out: 0 },
       failureReasons: [{ reason: `Meta: ${HOSTILE}`, count: 2 }],
       ratePerSecond: null,
       etaSeconds: null,
@@ -75,6 +75,7 @@ describe('strings from customers and the provider are plain text in Slack', () =
         scheduledAt: null,
         perRecipientVariables: false,
         ignoredColumns: [`col ${HOSTILE}`],
+        optedOut: 0,
       },
       '+15550001111',
     );

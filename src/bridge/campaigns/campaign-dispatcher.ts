@@ -1,11 +1,18 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../shared/logger.js';
+import type { ProviderError } from '../../whatsapp/provider-errors.js';
 import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
 import type { TemplateCatalog } from '../templates.js';
-import { type CampaignBacklog, type ClaimedRecipient, createCampaignBacklog } from './campaign-backlog.js';
+import {
+  type CampaignBacklog,
+  type CampaignBacklogDeps,
+  type ClaimedRecipient,
+  createCampaignBacklog,
+} from './campaign-backlog.js';
 import { createRecipientLeases } from './campaign-leases.js';
 import type { PreparedRecipient } from './campaign-messages.js';
 import {
+  type CampaignRecipientRecord,
   type CampaignRecord,
   type CampaignRepository,
   SCHEDULE_LOOKAHEAD_MS,
@@ -15,6 +22,7 @@ import {
 } from './campaign-ports.js';
 import { MAX_SEND_ATTEMPTS, RETRY_BASE_DELAY_MS } from './campaign-retry.js';
 import { type CampaignSender, createCampaignSender, type SendingNumberPause } from './campaign-sender.js';
+import type { MessagingAllowance } from './messaging-limits.js';
 
 export type CampaignDispatcherOptions = {
   campaigns: CampaignRepository;
@@ -35,6 +43,14 @@ export type CampaignDispatcherOptions = {
   maxAttempts?: number;
   /** First retry delay; it doubles per failure (RETRY_BASE_DELAY_MS). */
   retryBaseDelayMs?: number;
+  /** A send refused for the number's spam rate (131048): pauses the campaign (see createCampaignSender). */
+  onSpamRateLimit?(campaign: CampaignRecord, error: ProviderError): Promise<void>;
+  /** Campaigns held to a messaging limit (see campaign-backlog). */
+  allowance?: MessagingAllowance;
+  /** Opt-outs checked at send time (see CampaignBacklogDeps.suppressionFor). */
+  suppressionFor?: CampaignBacklogDeps['suppressionFor'];
+  /** A send refused with 131050 (see createCampaignSender). */
+  onStoppedMarketing?(campaign: CampaignRecord, recipient: CampaignRecipientRecord): Promise<void>;
 };
 
 /** One sending number in this process: its reserved slots, and the recipients waiting for them. */
@@ -77,7 +93,14 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
   let activeIds: Set<string> | null = null;
   const leases = createRecipientLeases(settings);
   const sender = createCampaignSender(settings);
-  const backlog = createCampaignBacklog({ ...settings, leases, settle, release, onActiveChanged: dropActiveCache });
+  const backlog = createCampaignBacklog({
+    ...settings,
+    leases,
+    settle,
+    release,
+    onActiveChanged: dropActiveCache,
+    onWaiting: options.onProgress,
+  });
   const lanes = createSendingLanes({
     ...settings,
     schedule: scheduleFor(settings.budget, settings.maxPerSecond),

@@ -3,6 +3,7 @@ import type { BudgetHold, ByteBudget } from '../../shared/byte-budget.js';
 import type { Logger } from '../../shared/logger.js';
 import type { MessageTemplate, OutboundMediaRef, WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
 import type { HeaderFile } from '../conversation-templates.js';
+import { isMarketingCategory } from '../opt-outs.js';
 import { outboundMediaRule } from '../outbound-media.js';
 import { createNumberValidatorPool, type NumberValidator } from '../phone-number-pool.js';
 import { parseRecipientsFile, parseTypedRecipients } from '../recipients.js';
@@ -47,6 +48,8 @@ export type DraftSummary = {
   perRecipientVariables: boolean;
   /** Columns of the recipients CSV that fill no variable of the template: not read. */
   ignoredColumns: string[];
+  /** Recipients on the suppression list: a MARKETING template is not sent to them. */
+  optedOut: number;
 };
 
 export type DraftResult =
@@ -77,6 +80,8 @@ export type CampaignDraftsDeps = {
   logger: Logger;
   /** Validates a file's numbers in bulk (default: a worker pool, off the event loop). */
   validateNumbers?: NumberValidator;
+  /** Marks the draft's opted-out recipients as such (MARKETING templates only); returns how many. */
+  skipOptedOut?(draftId: string): Promise<number>;
 };
 
 /**
@@ -108,6 +113,7 @@ export function createCampaignDrafts(deps: CampaignDraftsDeps) {
 
     const draftId = randomUUID();
     await storeDraft(deps, draftId, request, template, recipients, header.headerMedia);
+    const optedOut = isMarketingCategory(template.category) ? ((await deps.skipOptedOut?.(draftId)) ?? 0) : 0;
     return {
       ok: true,
       summary: {
@@ -122,6 +128,7 @@ export function createCampaignDrafts(deps: CampaignDraftsDeps) {
         scheduledAt: request.scheduledAt,
         perRecipientVariables: recipients.perRecipient !== null,
         ignoredColumns: recipients.ignoredColumns,
+        optedOut,
       },
     };
   }

@@ -1,8 +1,20 @@
 /** What campaign sending needs from storage (implemented by src/db/stores/campaign-store.ts). */
 
-/** `cancelled`: never sent because its campaign was cancelled first (not a failure). */
-export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'cancelled';
-export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'completed' | 'cancelled' | 'failed';
+/**
+ * `cancelled`: never sent because its campaign was cancelled first (not a failure). `opted_out`: a
+ * MARKETING template not sent because the number is on the suppression list (or Meta refused it
+ * with 131050, the customer stopped marketing messages).
+ */
+export type RecipientStatus =
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'delivered'
+  | 'read'
+  | 'failed'
+  | 'cancelled'
+  | 'opted_out';
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'completed' | 'cancelled' | 'failed';
 export type StatusCounts = Record<RecipientStatus, number>;
 
 export type CampaignRecord = {
@@ -91,12 +103,17 @@ export interface CampaignRepository {
     error?: string | null,
   ): Promise<boolean>;
   cancel(id: string, now: number): Promise<boolean>;
+  /**
+   * With `skipOptedOutOf` (an account id), recipients on that account's suppression list are
+   * claimed as `opted_out` (not to be sent) in the same statement.
+   */
   claimRecipients(
     campaignId: string,
     workerId: string,
     limit: number,
     leaseMs: number,
     now: number,
+    skipOptedOutOf?: string | null,
   ): Promise<CampaignRecipientRecord[]>;
   /** Extends this worker's leases on recipients it still holds (a send in flight is never reclaimed). */
   renewLeases(workerId: string, recipientIds: readonly number[], until: number): Promise<void>;

@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/logger.js';
+import type { CampaignControl, CampaignControlRepository } from './campaign-pauses.js';
 import { type CampaignRecord, type CampaignRepository, isApiTriggered, type StatusCounts } from './campaign-ports.js';
 
 export type CampaignProgressModel = {
@@ -8,6 +9,10 @@ export type CampaignProgressModel = {
   /** Sends per second over the campaign so far, for the ETA. */
   ratePerSecond: number | null;
   etaSeconds: number | null;
+  /** Its pause (with the reason) and messaging limit, when it has either. */
+  control?: CampaignControl | null;
+  /** Customers who wrote back within 72 hours of their campaign message. */
+  replied?: number;
 };
 
 export interface CampaignSlackPort {
@@ -25,11 +30,13 @@ export interface CampaignSlackPort {
  * no message (only their totals are kept).
  */
 export function createCampaignReporter(deps: {
-  campaigns: CampaignRepository;
+  campaigns: CampaignRepository & Pick<CampaignControlRepository, 'control'>;
   slack: CampaignSlackPort;
   now: () => number;
   logger: Logger;
   minIntervalMs?: number;
+  /** Customers who replied to the campaign (see the campaign-results feature). */
+  repliedCount?(campaignId: string): Promise<number>;
 }) {
   const minInterval = deps.minIntervalMs ?? 2_000;
   const lastShown = new Map<string, number>();
@@ -53,6 +60,8 @@ export function createCampaignReporter(deps: {
       failureReasons: counts.failed > 0 ? await deps.campaigns.failureReasons(campaignId, 5) : [],
       ratePerSecond,
       etaSeconds: ratePerSecond && remaining > 0 ? Math.ceil(remaining / ratePerSecond) : null,
+      control: current(await deps.campaigns.control(campaignId), deps.now()),
+      replied: (await deps.repliedCount?.(campaignId)) ?? 0,
     };
     const shown = await deps.slack.showProgress(campaign.slack_channel_id, campaign.slack_message_ts, model);
     if (!campaign.slack_message_ts) await deps.campaigns.setSlackMessage(campaignId, shown.channelId, shown.ts);
@@ -102,3 +111,9 @@ export function createCampaignReporter(deps: {
   };
 }
 export type CampaignReporter = ReturnType<typeof createCampaignReporter>;
+
+/** A wait for the messaging limit that is over is no longer shown. */
+const current = (control: CampaignControl | null, now: number): CampaignControl | null =>
+  control && control.waitingUntil !== null && control.waitingUntil <= now
+    ? { ...control, waitingUntil: null }
+    : control;

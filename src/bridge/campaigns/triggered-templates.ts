@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isMarketingCategory } from '../opt-outs.js';
 import { parseInternationalNumber } from '../phone-number.js';
 import type { SendingNumberRecord } from '../records.js';
 import { type TemplateCatalog, templateVariables } from '../templates.js';
@@ -22,7 +23,7 @@ export type TriggeredTemplateRequest = {
 
 export type TriggeredTemplateResult =
   | { ok: true; id: string; status: RecipientStatus | 'queued'; duplicate: boolean }
-  | { ok: false; status: 400 | 409 | 422; error: string };
+  | { ok: false; status: 400 | 409 | 422; error: string; code?: 'opted_out' };
 
 /**
  * A template triggered by another system: a one-recipient campaign, so it goes through the same
@@ -38,6 +39,8 @@ export function createTriggeredTemplates(deps: {
   reportChannelId: string;
   now: () => number;
   wake(): void;
+  /** The number's marketing opt-out (since when), if it is on the suppression list. */
+  optedOut?(phoneNumber: string): Promise<{ at: number } | null>;
 }) {
   async function status(
     id: string,
@@ -46,7 +49,16 @@ export function createTriggeredTemplates(deps: {
     const campaign = await deps.campaigns.get(id);
     if (!campaign || campaign.created_by !== apiCreator(apiKeyId)) return null;
     const counts = await deps.campaigns.counts(id);
-    const order: RecipientStatus[] = ['failed', 'cancelled', 'read', 'delivered', 'sent', 'sending', 'queued'];
+    const order: RecipientStatus[] = [
+      'failed',
+      'opted_out',
+      'cancelled',
+      'read',
+      'delivered',
+      'sent',
+      'sending',
+      'queued',
+    ];
     const current = order.find((s) => counts[s] > 0) ?? 'queued';
     const reason = current === 'failed' ? ((await deps.campaigns.failureReasons(id, 1))[0]?.reason ?? null) : null;
     return { status: current, error: reason };
@@ -85,6 +97,17 @@ export function createTriggeredTemplates(deps: {
         status: 422,
         error: `template: ${request.template} (${request.language}) is not an approved template`,
       };
+
+    if (isMarketingCategory(template.category)) {
+      const optOut = await deps.optedOut?.(to.e164);
+      if (optOut)
+        return {
+          ok: false,
+          status: 409,
+          code: 'opted_out',
+          error: `to: ${to.e164} opted out of marketing messages on ${new Date(optOut.at).toISOString()}; ${template.name} is a ${template.category} template, so it was not sent (UTILITY and AUTHENTICATION templates still are)`,
+        };
+    }
 
     const values: Record<string, string> = {};
     for (const [key, value] of Object.entries(request.variables))

@@ -29,7 +29,11 @@ const RECIPIENT_RANK: Record<RecipientStatus, number> = {
   read: 4,
   failed: 5,
   cancelled: 5,
+  opted_out: 5,
 };
+
+/** Why a recipient found on the suppression list when claimed was not sent. */
+export const OPTED_OUT_AT_SEND_TIME = 'opted out of marketing messages: not sent';
 
 /** What a finished campaign's parameters become once retention has passed (still valid to read). */
 export const PURGED_PARAMETERS = JSON.stringify({ values: {}, headerMedia: null });
@@ -424,7 +428,8 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
         .updateTable('campaign')
         .set({ status, finished_at: now, error })
         .where('id', '=', id)
-        .where('status', 'in', ['sending', 'scheduled'])
+        // A paused campaign can be cancelled, and completes if its last sends finish as it pauses.
+        .where('status', 'in', ['sending', 'scheduled', 'paused'])
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
@@ -439,6 +444,7 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
       limit: number,
       leaseMs: number,
       now: number,
+      skipOptedOutOf: string | null = null,
     ): Promise<CampaignRecipientRow[]> {
       if (limit <= 0) return [];
       // Queued recipients come straight off the (campaign_id, status, id) index; recipients whose
@@ -461,9 +467,24 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
           .where('claimed_until', '<', now)
           .orderBy('id')
           .limit(limit);
+      // A MARKETING campaign's recipients who opted out meanwhile come back `opted_out` instead of
+      // `sending`, in the same statement: one primary-key probe of the list per claimed row, no
+      // extra round trip on the sending path.
+      const optedOut = sql<boolean>`exists (select 1 from opt_out where opt_out.account_id = ${skipOptedOutOf} and opt_out.phone_number = campaign_recipient.phone_number and opt_out.opted_out = 1)`;
       const claim = (executor: Kysely<Database>) =>
         executor.updateTable('campaign_recipient').set((eb) => ({
-          status: 'sending',
+          status:
+            skipOptedOutOf === null
+              ? 'sending'
+              : sql<RecipientStatus>`case when ${optedOut} then 'opted_out' else 'sending' end`,
+          ...(skipOptedOutOf === null
+            ? {}
+            : {
+                error_code: sql<string | null>`case when ${optedOut} then 'opted_out' else error_code end`,
+                error_detail: sql<
+                  string | null
+                >`case when ${optedOut} then ${OPTED_OUT_AT_SEND_TIME} else error_detail end`,
+              }),
           claimed_by: workerId,
           claimed_until: now + leaseMs,
           attempts: eb('attempts', '+', 1),
@@ -586,7 +607,16 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
         .where('campaign_id', '=', campaignId)
         .groupBy('status')
         .execute();
-      const counts: StatusCounts = { queued: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0, cancelled: 0 };
+      const counts: StatusCounts = {
+        queued: 0,
+        sending: 0,
+        sent: 0,
+        delivered: 0,
+        read: 0,
+        failed: 0,
+        cancelled: 0,
+        opted_out: 0,
+      };
       for (const row of rows) counts[row.status] = Number(row.count);
       return counts;
     },

@@ -13,6 +13,8 @@ export function createCampaignReports(deps: {
   marketers: RoleCheck;
   deliverFile: UserFileDelivery;
   now: () => number;
+  /** Numbers that wrote back within 72 hours of the campaign's message. */
+  repliedNumbers?(campaignId: string): Promise<Set<string>>;
 }) {
   const { campaigns, marketers } = deps;
   return {
@@ -31,8 +33,9 @@ export function createCampaignReports(deps: {
       if (!(await marketers(userId))) return `:no_entry: Only ${marketers.holders} can export campaign reports.`;
       const campaign = await campaigns.get(campaignId);
       if (!campaign) return 'That campaign no longer exists.';
+      const replied = (await deps.repliedNumbers?.(campaignId)) ?? new Set<string>();
       const chunks: string[] = [
-        csvLine(['phone_number', 'status', 'provider_message_id', 'error_code', 'error_detail', 'attempts']),
+        csvLine(['phone_number', 'status', 'provider_message_id', 'error_code', 'error_detail', 'attempts', 'replied']),
       ];
       let after = 0;
       for (;;) {
@@ -40,7 +43,15 @@ export function createCampaignReports(deps: {
         if (page.length === 0) break;
         for (const r of page)
           chunks.push(
-            csvLine([r.phone_number, r.status, r.provider_message_id, r.error_code, r.error_detail, r.attempts]),
+            csvLine([
+              r.phone_number,
+              r.status,
+              r.provider_message_id,
+              r.error_code,
+              r.error_detail,
+              r.attempts,
+              replied.has(r.phone_number) ? 'yes' : 'no',
+            ]),
           );
         after = page[page.length - 1]?.id ?? after;
       }

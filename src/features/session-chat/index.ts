@@ -11,6 +11,7 @@ import {
   createHeaderRefreshHandler,
   createInboundMessageHandler,
   type HeaderRefreshPayload,
+  type InboundObserver,
 } from '../../bridge/inbound-messages.js';
 import { createInboundReactions } from '../../bridge/inbound-reactions.js';
 import { JobKind } from '../../bridge/job-kinds.js';
@@ -63,6 +64,7 @@ export function installSessionChat(
   const deliveries = createProcessedEventStore(ctx.database.db);
   const reactions = createReactionStore(ctx.database.db);
   const statusListeners: StatusListener[] = [];
+  const inboundObservers: InboundObserver[] = [];
 
   // What replies, templates and inbound messages all work with.
   const common = {
@@ -108,6 +110,7 @@ export function installSessionChat(
       logger: logger.child({ component: 'inbound-reactions' }),
     }),
     inbox: deps.inbox,
+    observers: inboundObservers,
     logger: logger.child({ component: 'inbound' }),
   });
   const handleStatus = createDeliveryStatusHandler({
@@ -245,6 +248,10 @@ export function installSessionChat(
     /** Provider statuses for messages this feature did not send (a campaign's) go to these too. */
     onDeliveryStatus(listener: StatusListener): void {
       statusListeners.push(listener);
+    },
+    /** Customers' messages, for features that read them too (opt-out keywords, campaign replies). */
+    onInbound(observer: InboundObserver): void {
+      inboundObservers.push(observer);
     },
     retention: {
       purgeProcessedEvents: async (cutoff: number) =>

@@ -92,6 +92,10 @@ export function threadHeaderBlocks(header: ThreadHeaderModel): { text: string; b
     windowLine(header.window),
     inboxLines(header),
   ];
+  if (header.optOut)
+    lines.push(
+      `:no_bell: Opted out of marketing messages since ${slackDate(header.optOut.at, new Date(header.optOut.at).toISOString())} (${header.optOut.why}) — campaigns skip this number; replies, UTILITY and AUTHENTICATION templates still go out`,
+    );
   const blocks: unknown[] = [
     { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } },
     inboxActions(header),

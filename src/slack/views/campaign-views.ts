@@ -3,6 +3,7 @@ import type { DraftSummary } from '../../bridge/campaigns/campaign-drafts.js';
 import type { SendingNumberRecord } from '../../bridge/records.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
 import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
+import { sendingNumberLimitLine, sendingNumberOptionText } from './campaign-limit-blocks.js';
 import { effectiveSelection, templateFormBlocks } from './template-form.js';
 
 export const CampaignViewIds = {
@@ -57,20 +58,12 @@ export function campaignFormView(input: {
         type: 'static_select',
         action_id: CampaignViewIds.numberAction,
         placeholder: plain('Choose a sending number'),
-        options: usable.slice(0, 100).map((n) => ({
-          text: plain(`${n.phone_number}${n.display_name ? ` · ${n.display_name}` : ''}`),
-          value: n.id,
-        })),
-        ...(selected
-          ? {
-              initial_option: {
-                text: plain(`${selected.phone_number}${selected.display_name ? ` · ${selected.display_name}` : ''}`),
-                value: selected.id,
-              },
-            }
-          : {}),
+        options: usable.slice(0, 100).map((n) => ({ text: plain(sendingNumberOptionText(n)), value: n.id })),
+        ...(selected ? { initial_option: { text: plain(sendingNumberOptionText(selected)), value: selected.id } } : {}),
       },
     });
+    if (selected)
+      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: sendingNumberLimitLine(selected) }] });
   }
   if (unavailable.length > 0) {
     blocks.push({
@@ -190,6 +183,7 @@ export function campaignConfirmView(
   const lines = [
     `*Recipients:* ${summary.recipients}`,
     `*Invalid numbers skipped:* ${summary.invalid.length}${summary.duplicates ? ` · *Duplicates removed:* ${summary.duplicates}` : ''}`,
+    ...(summary.optedOut > 0 ? [`*Opted out (not sent, on the suppression list):* ${summary.optedOut}`] : []),
     `*Sending number:* ${sendingNumber}`,
     `*Template:* ${escapeSlackText(summary.templateName)}`,
     `*Language:* ${escapeSlackText(summary.language)}`,
@@ -241,7 +235,7 @@ export function campaignConfirmView(
     title: { type: 'plain_text', text: 'Confirm campaign' },
     submit: {
       type: 'plain_text',
-      text: summary.scheduledAt ? 'Schedule' : `Send to ${summary.recipients}`.slice(0, 24),
+      text: summary.scheduledAt ? 'Schedule' : `Send to ${summary.recipients - summary.optedOut}`.slice(0, 24),
     },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: blocks as KnownBlock[],

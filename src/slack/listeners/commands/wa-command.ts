@@ -25,6 +25,8 @@ export const HELP_TEXT = [
   '• `/wa note <number> <text>` — set the note on a number (at most 30 characters); `/wa note <number> --clear` removes it, `/wa note <number>` shows it. The note is everything after the number; if it starts with digits, write the number without spaces or in quotes (`/wa note "+44 7911 150000" 2 kids`)',
   '• `/wa history [number]` — message history with delivery status',
   "• `/wa replies` — the team's quick replies: add, edit, delete (leads). Send one with *Quick reply* on a conversation thread's header",
+  '• `/wa campaigns` — recent campaigns with delivered, read, failed, opted out and replied',
+  '• `/wa optout` — the marketing opt-out list: `list`, `add <number> [reason]`, `remove <number>`, `export`, `upload` (marketers and leads)',
   '• `/wa apikey create <name>` / `/wa apikey revoke <id>` / `/wa apikey list` — keys for the HTTP API',
   '• `/wa help` — this help',
   'Numbers are international, with the country code: `+44 7700 900123`.',
