@@ -20,6 +20,7 @@ import type { SessionChat } from '../session-chat/index.js';
 
 const UPLOAD_JOB = 'optout.upload';
 const EXPORT_PAGE = 5000;
+const UPLOAD_SLICE = 5000;
 
 /**
  * Marketing opt-outs: customers' keywords, opt-out buttons and Meta's 131050 put numbers on the
@@ -119,12 +120,20 @@ export function installOptOuts(ctx: AppContext, registry: FeatureRegistry, chat:
       );
       return;
     }
-    const already = await optOuts.suppressedAmong(parsed.numbers);
-    const added = await optOuts.setByPerson(
-      parsed.numbers.filter((n) => !already.has(n)),
-      true,
-      { userId: request.userId, reason: 'file', detail: request.file.name.slice(0, 200) },
-    );
+    // In slices, so a 100,000-number file never holds that many change records at once.
+    let already = 0;
+    let added = 0;
+    for (let i = 0; i < parsed.numbers.length; i += UPLOAD_SLICE) {
+      const slice = parsed.numbers.slice(i, i + UPLOAD_SLICE);
+      const listed = await optOuts.suppressedAmong(slice);
+      already += listed.size;
+      const changed = await optOuts.setByPerson(
+        slice.filter((n) => !listed.has(n)),
+        true,
+        { userId: request.userId, reason: 'file', detail: request.file.name.slice(0, 200) },
+      );
+      added += changed.length;
+    }
     let invalidNote: string | null = null;
     if (parsed.invalid.length > OPT_OUT_INVALID_SHOWN) {
       const lines = parsed.invalid.map((i) => csvLine([i.line, i.input, i.reason])).join('');
@@ -141,13 +150,13 @@ export function installOptOuts(ctx: AppContext, registry: FeatureRegistry, chat:
       );
       invalidNote = describeFileDelivery(outcome, 'The full list', filename);
     }
-    logger.info({ added: added.length, invalid: parsed.invalid.length }, 'opt-out file uploaded');
+    logger.info({ added, invalid: parsed.invalid.length }, 'opt-out file uploaded');
     await showView(
       request.viewId,
       optOutUploadResultView({
         fileName: request.file.name,
-        added: added.length,
-        already: already.size,
+        added,
+        already,
         duplicates: parsed.duplicates,
         invalid: parsed.invalid,
         invalidNote,
