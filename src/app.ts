@@ -1,6 +1,7 @@
 import { type Config, secretsOf } from './config.js';
 import type { DatabaseHandle } from './db/create-db.js';
 import { migrateToLatest } from './db/migrate.js';
+import { installAccountHealth } from './features/account-health/index.js';
 import { installCampaigns } from './features/campaigns/index.js';
 import { createAppContext, type Tuning } from './features/context.js';
 import { installOperations } from './features/operations/index.js';
@@ -69,6 +70,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   installQuickReplies(ctx, registry, chat);
   const campaigns = installCampaigns(ctx, registry, chat);
   const retention = installRetention(ctx, registry, { chat, campaigns });
+  // Until campaigns can be paused (issue #17 item 2), a stopped template's campaign is only announced.
+  installAccountHealth(ctx, { pauseCampaign: async () => false });
   installOperations(ctx, registry, { campaigns });
 
   const web = createWebServer({ logger });

@@ -7,4 +7,6 @@ export const JobKind = {
   templateSend: 'whatsapp.template_send',
   campaignPrepare: 'campaign.prepare',
   headerRefresh: 'slack.header_refresh',
+  accountHealth: 'whatsapp.account_health',
+  campaignTestSend: 'campaign.test_send',
 } as const;

@@ -133,6 +133,25 @@ export function createTemplateCatalog(deps: {
     async find(name: string, language: string): Promise<MessageTemplate | undefined> {
       return (await this.approved()).find((t) => t.name === name && t.language === language);
     },
+    /**
+     * A status the provider reported by webhook (paused, approved, …): the cached list shows it at
+     * once. A template not in the list (a new one, say) makes the next read list them again.
+     */
+    applyStatus(change: { templateId: string | null; name: string; language: string; status: string }): void {
+      if (!cached) return;
+      const sameLanguage = (a: string) =>
+        a.replace(/-/g, '_').toLowerCase() === change.language.replace(/-/g, '_').toLowerCase();
+      let found = false;
+      const templates = cached.templates.map((t) => {
+        const same =
+          (change.templateId !== null && t.providerTemplateId === change.templateId) ||
+          (t.name === change.name && sameLanguage(t.language));
+        if (!same) return t;
+        found = true;
+        return { ...t, status: change.status };
+      });
+      cached = { at: found ? cached.at : Number.NEGATIVE_INFINITY, templates };
+    },
   };
 }
 export type TemplateCatalog = ReturnType<typeof createTemplateCatalog>;
