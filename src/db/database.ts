@@ -32,7 +32,8 @@ export type JobTable = {
   updated_at: number;
 };
 
-export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'completed' | 'cancelled' | 'failed';
+/** `paused`: stopped by the marketer's account health or a spam-rate error until a marketer resumes it. */
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'completed' | 'cancelled' | 'failed';
 
 export type CampaignTable = {
   id: string;
@@ -161,6 +162,33 @@ export type MessageReactionTable = {
   updated_at: number;
 };
 
+/** A campaign's pause and messaging limit (see migrations/2026_12_04_1700_campaign_limits.ts). */
+export type CampaignControlTable = {
+  campaign_id: string;
+  paused_reason: string | null;
+  paused_at: number | null;
+  /** The Slack user who paused it, or `system` (a spam-rate error, the template paused by Meta). */
+  paused_by: string | null;
+  account_key: string | null;
+  limit_tier: string | null;
+  daily_limit: number | null;
+  waiting_until: number | null;
+  updated_at: number;
+};
+
+/** A customer an account reached with a business-initiated message, last counted then. */
+export type MessagingAllowanceUseTable = {
+  account_key: string;
+  phone_number: string;
+  counted_at: number;
+};
+
+/** One row per account: locked while its messaging allowance is handed out. */
+export type MessagingAllowanceTable = {
+  account_key: string;
+  updated_at: number;
+};
+
 export type Database = {
   sending_number: SendingNumberTable;
   contact: ContactTable;
@@ -178,6 +206,9 @@ export type Database = {
   slack_post_intent: SlackPostIntentTable;
   quick_reply: QuickReplyTable;
   message_reaction: MessageReactionTable;
+  campaign_control: CampaignControlTable;
+  messaging_allowance_use: MessagingAllowanceUseTable;
+  messaging_allowance: MessagingAllowanceTable;
 };
 
 export type ContactRow = Selectable<ContactTable>;

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../shared/logger.js';
+import type { ProviderError } from '../../whatsapp/provider-errors.js';
 import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
 import type { TemplateCatalog } from '../templates.js';
 import { type CampaignBacklog, type ClaimedRecipient, createCampaignBacklog } from './campaign-backlog.js';
@@ -35,6 +36,8 @@ export type CampaignDispatcherOptions = {
   maxAttempts?: number;
   /** First retry delay; it doubles per failure (RETRY_BASE_DELAY_MS). */
   retryBaseDelayMs?: number;
+  /** A send refused for the number's spam rate (131048): pauses the campaign (see createCampaignSender). */
+  onSpamRateLimit?(campaign: CampaignRecord, error: ProviderError): Promise<void>;
 };
 
 /** One sending number in this process: its reserved slots, and the recipients waiting for them. */

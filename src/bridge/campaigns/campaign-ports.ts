@@ -2,7 +2,7 @@
 
 /** `cancelled`: never sent because its campaign was cancelled first (not a failure). */
 export type RecipientStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'cancelled';
-export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'completed' | 'cancelled' | 'failed';
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'completed' | 'cancelled' | 'failed';
 export type StatusCounts = Record<RecipientStatus, number>;
 
 export type CampaignRecord = {

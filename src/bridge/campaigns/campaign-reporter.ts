@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/logger.js';
+import type { CampaignControl, CampaignControlRepository } from './campaign-pauses.js';
 import { type CampaignRecord, type CampaignRepository, isApiTriggered, type StatusCounts } from './campaign-ports.js';
 
 export type CampaignProgressModel = {
@@ -8,6 +9,8 @@ export type CampaignProgressModel = {
   /** Sends per second over the campaign so far, for the ETA. */
   ratePerSecond: number | null;
   etaSeconds: number | null;
+  /** Its pause (with the reason) and messaging limit, when it has either. */
+  control?: CampaignControl | null;
 };
 
 export interface CampaignSlackPort {
@@ -25,7 +28,7 @@ export interface CampaignSlackPort {
  * no message (only their totals are kept).
  */
 export function createCampaignReporter(deps: {
-  campaigns: CampaignRepository;
+  campaigns: CampaignRepository & Pick<CampaignControlRepository, 'control'>;
   slack: CampaignSlackPort;
   now: () => number;
   logger: Logger;
@@ -53,6 +56,7 @@ export function createCampaignReporter(deps: {
       failureReasons: counts.failed > 0 ? await deps.campaigns.failureReasons(campaignId, 5) : [],
       ratePerSecond,
       etaSeconds: ratePerSecond && remaining > 0 ? Math.ceil(remaining / ratePerSecond) : null,
+      control: await deps.campaigns.control(campaignId),
     };
     const shown = await deps.slack.showProgress(campaign.slack_channel_id, campaign.slack_message_ts, model);
     if (!campaign.slack_message_ts) await deps.campaigns.setSlackMessage(campaignId, shown.channelId, shown.ts);

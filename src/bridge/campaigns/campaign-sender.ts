@@ -5,11 +5,12 @@ import { timeOrderedId } from '../../shared/time-ordered-id.js';
 import { describeFailure, ProviderError } from '../../whatsapp/provider-errors.js';
 import type { WhatsAppProvider } from '../../whatsapp/whatsapp-provider.js';
 import type { PreparedRecipient } from './campaign-messages.js';
-import type {
-  CampaignConversationEntry,
-  CampaignRecipientRecord,
-  CampaignRecord,
-  CampaignRepository,
+import {
+  type CampaignConversationEntry,
+  type CampaignRecipientRecord,
+  type CampaignRecord,
+  type CampaignRepository,
+  isApiTriggered,
 } from './campaign-ports.js';
 import { exhaustedReason, isRetryableSendError, retryDelayMs, sendErrorCode } from './campaign-retry.js';
 
@@ -35,6 +36,11 @@ export function createCampaignSender(deps: {
   maxAttempts: number;
   /** First retry delay; it doubles per failure. */
   retryBaseDelayMs: number;
+  /**
+   * WhatsApp refused a send for the sending number's spam rate (131048): the campaign is paused
+   * (resolves once it is), the recipient stays queued.
+   */
+  onSpamRateLimit?(campaign: CampaignRecord, error: ProviderError): Promise<void>;
 }) {
   const { campaigns, logger } = deps;
   const recorder = createSentRecorder(campaigns, logger, deps.now);
@@ -76,6 +82,13 @@ export function createCampaignSender(deps: {
     const now = deps.now();
     if (!(error instanceof ProviderError))
       logger.warn({ err: String(error), campaignId: campaign.id }, 'campaign send failed unexpectedly');
+    if (error instanceof ProviderError && isSpamRateLimit(error) && deps.onSpamRateLimit && !isApiTriggered(campaign)) {
+      // Not this recipient's fault, and sending on would make it worse: it waits, untried, for the
+      // marketer to resume the campaign.
+      await deps.onSpamRateLimit(campaign, error);
+      await campaigns.release(recipient.id, now);
+      return;
+    }
     if (error instanceof ProviderError && !isRetryableSendError(error)) {
       const detail = error.mayHaveBeenSent
         ? 'the provider did not answer in time; the message may have been delivered, so it was not sent again'
@@ -84,14 +97,22 @@ export function createCampaignSender(deps: {
       return;
     }
     const retryAfterMs = error instanceof ProviderError ? error.retryAfterMs : null;
-    number.failureStreak++;
-    const pause = retryDelayMs(number.failureStreak, retryAfterMs, { baseMs: deps.retryBaseDelayMs });
-    number.pausedUntil = Math.max(number.pausedUntil, now + pause);
-    if (recipient.attempts >= deps.maxAttempts) {
+    const pairRate = error instanceof ProviderError && error.code === 'pair_rate_limited';
+    // Throughput (130429) slows the whole number down; the pair rate (131056) only this customer.
+    if (!pairRate) {
+      number.failureStreak++;
+      const pause = retryDelayMs(number.failureStreak, retryAfterMs, { baseMs: deps.retryBaseDelayMs });
+      number.pausedUntil = Math.max(number.pausedUntil, now + pause);
+    }
+    // A throttled recipient is sent later, never failed: the limit is the campaign's pace, not the recipient.
+    if (!isThrottled(error) && recipient.attempts >= deps.maxAttempts) {
       await campaigns.recordFailed(recipient.id, sendErrorCode(error), exhaustedReason(error, recipient.attempts), now);
       return;
     }
-    const wait = retryDelayMs(recipient.attempts, retryAfterMs, { baseMs: deps.retryBaseDelayMs });
+    const backoff = retryDelayMs(Math.min(recipient.attempts, deps.maxAttempts), retryAfterMs, {
+      baseMs: deps.retryBaseDelayMs,
+    });
+    const wait = pairRate ? Math.max(PAIR_RATE_GAP_MS, backoff) : backoff;
     await campaigns.requeue(recipient.id, now + wait, now);
   }
 
@@ -103,6 +124,16 @@ export function createCampaignSender(deps: {
 }
 
 export type CampaignSender = ReturnType<typeof createCampaignSender>;
+
+/** WhatsApp allows about one message every 6 seconds to the same customer (the pair rate). */
+const PAIR_RATE_GAP_MS = 6_000;
+
+/** Meta's spam rate limit: the number sent too many messages customers did not want. */
+export const isSpamRateLimit = (error: ProviderError) => error.providerCode === '131048';
+
+/** Throughput and pair-rate limits: the campaign must go slower, nothing is wrong with the recipient. */
+const isThrottled = (error: unknown) =>
+  error instanceof ProviderError && (error.code === 'rate_limited' || error.code === 'pair_rate_limited');
 
 // Sends that finish close together are recorded together, with their conversation messages, in
 // one transaction. A send counts as in flight until its record is written, so sends not yet

@@ -424,7 +424,8 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
         .updateTable('campaign')
         .set({ status, finished_at: now, error })
         .where('id', '=', id)
-        .where('status', 'in', ['sending', 'scheduled'])
+        // A paused campaign can be cancelled, and completes if its last sends finish as it pauses.
+        .where('status', 'in', ['sending', 'scheduled', 'paused'])
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },

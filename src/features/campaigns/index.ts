@@ -1,14 +1,17 @@
 import { createApiKeyAccess } from '../../bridge/api-key-access.js';
 import { createCampaignDispatcher } from '../../bridge/campaigns/campaign-dispatcher.js';
 import { createCampaignDrafts } from '../../bridge/campaigns/campaign-drafts.js';
+import { createCampaignPauses } from '../../bridge/campaigns/campaign-pauses.js';
 import { createCampaignReporter } from '../../bridge/campaigns/campaign-reporter.js';
 import { createTriggeredTemplates } from '../../bridge/campaigns/triggered-templates.js';
 import { JobKind } from '../../bridge/job-kinds.js';
 import { createApiKeyStore } from '../../db/stores/api-key-store.js';
+import { type CampaignControlStore, createCampaignControlStore } from '../../db/stores/campaign-control-store.js';
 import { type CampaignStore, createCampaignStore } from '../../db/stores/campaign-store.js';
 import { createSendBudgetStore } from '../../db/stores/send-budget-store.js';
 import { apiRoutes } from '../../http/api-routes.js';
 import { createHttpClient } from '../../shared/http-client.js';
+import { createCampaignPauseNotice } from '../../slack/campaign-pause-notice.js';
 import { createCampaignSlackPort } from '../../slack/campaign-slack-port.js';
 import { registerCampaignActions } from '../../slack/listeners/actions/campaign-actions.js';
 import { apikeySubcommand } from '../../slack/listeners/commands/apikey-subcommand.js';
@@ -33,13 +36,26 @@ const PREPARE_ATTEMPTS = 5;
  * preparation, confirmation), and the HTTP API for triggered templates with its keys.
  */
 export function installCampaigns(ctx: AppContext, registry: FeatureRegistry, chat: SessionChat) {
-  const campaigns = createCampaignStore(ctx.database.db, ctx.database.dialect);
-  const parts: CampaignParts = { campaigns, sending: installSending(ctx, registry, chat, campaigns) };
+  const controls = createCampaignControlStore(ctx.database.db);
+  const campaigns: CampaignStoreWithControl = Object.assign(
+    createCampaignStore(ctx.database.db, ctx.database.dialect),
+    { control: controls.control },
+  );
+  const parts: CampaignParts = { campaigns, sending: installSending(ctx, registry, chat, campaigns, controls) };
   installCampaignForm(ctx, registry, parts);
   const api = installTemplateApi(ctx, registry, parts);
   const { clock } = ctx;
+  const { pauses } = parts.sending;
   return {
     authenticateApiKey: api.authenticateApiKey,
+    /**
+     * Pauses a running campaign and says why (its progress message, a DM to its marketer with
+     * Resume and Cancel); false when it was not running. For account health: a template Meta paused.
+     */
+    pauseCampaign: (campaignId: string, reason: string): Promise<boolean> => pauses.pauseCampaign(campaignId, reason),
+    /** pauseCampaign for every running campaign of this template (any language when null); the ids paused. */
+    pauseCampaignsUsingTemplate: (templateName: string, language: string | null, reason: string): Promise<string[]> =>
+      pauses.pauseCampaignsUsingTemplate(templateName, language, reason),
     /** Recipients of the campaigns sending now, by status (for /metrics). */
     async activeCounts() {
       const active = await campaigns.active(clock.now());
@@ -55,11 +71,20 @@ export function installCampaigns(ctx: AppContext, registry: FeatureRegistry, cha
 }
 export type Campaigns = ReturnType<typeof installCampaigns>;
 
-/** What the form and the API build on: the campaigns, and the sending that starts them. */
-type CampaignParts = { campaigns: CampaignStore; sending: ReturnType<typeof installSending> };
+/** The campaign store, and each campaign's pause and messaging limit. */
+type CampaignStoreWithControl = CampaignStore & Pick<CampaignControlStore, 'control'>;
 
-/** The dispatcher that sends, the progress message that reports, and the buttons on it. */
-function installSending(ctx: AppContext, registry: FeatureRegistry, chat: SessionChat, campaigns: CampaignStore) {
+/** What the form and the API build on: the campaigns, and the sending that starts them. */
+type CampaignParts = { campaigns: CampaignStoreWithControl; sending: ReturnType<typeof installSending> };
+
+/** The dispatcher that sends, the progress message that reports, the buttons on it, and pauses. */
+function installSending(
+  ctx: AppContext,
+  registry: FeatureRegistry,
+  chat: SessionChat,
+  campaigns: CampaignStoreWithControl,
+  controls: CampaignControlStore,
+) {
   const { config, clock, logger } = ctx;
   const reporter = createCampaignReporter({
     campaigns,
@@ -86,6 +111,18 @@ function installSending(ctx: AppContext, registry: FeatureRegistry, chat: Sessio
     onFinished: (id) => void reporter.now(id),
     leaseMs: config.workLeaseMs,
     retryBaseDelayMs: ctx.tuning.campaignRetryBaseDelayMs,
+    onSpamRateLimit: async (campaign, error) => {
+      await pauses.pauseCampaign(campaign.id, spamRateReason(error.providerCode));
+    },
+  });
+  const pauses = createCampaignPauses({
+    campaigns: controls,
+    notice: createCampaignPauseNotice({ gateway: ctx.slack.gateway, dms: ctx.slack.dms }),
+    marketers: ctx.roles.marketers,
+    showProgress: (id) => reporter.now(id),
+    wake: () => dispatcher.wake(),
+    now: clock.now,
+    logger: logger.child({ component: 'campaign-pauses' }),
   });
   // Delivery statuses of campaign sends arrive with the conversations' own.
   chat.onDeliveryStatus(async (event) => {
@@ -97,6 +134,9 @@ function installSending(ctx: AppContext, registry: FeatureRegistry, chat: Sessio
       clock.now(),
     );
     if (campaignId) reporter.soon(campaignId);
+    // The spam rate limit can also come back as a failed status rather than an answer to the send.
+    if (campaignId && event.status === 'failed' && event.errors.some((e) => e.code === SPAM_RATE_CODE))
+      await pauses.pauseCampaign(campaignId, spamRateReason(SPAM_RATE_CODE));
     return campaignId !== null;
   });
   const reports = createCampaignReports({
@@ -107,15 +147,20 @@ function installSending(ctx: AppContext, registry: FeatureRegistry, chat: Sessio
     now: clock.now,
   });
   registry.slackListeners((app) =>
-    registerCampaignActions(app, { cancel: reports.cancel, exportCsv: reports.exportCsv }),
+    registerCampaignActions(app, { cancel: reports.cancel, exportCsv: reports.exportCsv, resume: pauses.resume }),
   );
   registry.lifecycle({
     start: () => dispatcher.start(),
     stop: () => dispatcher.stop(),
     drain: () => reporter.flush().catch(() => {}),
   });
-  return { reporter, dispatcher };
+  return { reporter, dispatcher, pauses };
 }
+
+const SPAM_RATE_CODE = '131048';
+
+const spamRateReason = (code: string | null) =>
+  `WhatsApp limited this number for sending too many messages customers did not want (spam rate limit${code ? `, ${code}` : ''}). Check the template's quality before resuming`;
 
 /** `/wa send`: the form, its preparation as a job, and the confirmation that starts the sending. */
 function installCampaignForm(ctx: AppContext, registry: FeatureRegistry, { campaigns, sending }: CampaignParts) {

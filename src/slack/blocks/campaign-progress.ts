@@ -1,7 +1,11 @@
 import type { CampaignProgressModel } from '../../bridge/campaigns/campaign-reporter.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
 
-export const CampaignActionId = { cancel: 'wa_campaign_cancel', downloadCsv: 'wa_campaign_csv' } as const;
+export const CampaignActionId = {
+  cancel: 'wa_campaign_cancel',
+  downloadCsv: 'wa_campaign_csv',
+  resume: 'wa_campaign_resume',
+} as const;
 
 export function progressBar(done: number, total: number, width = 20): string {
   const ratio = total > 0 ? Math.min(1, done / total) : 1;
@@ -30,7 +34,9 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
           ? `:calendar: Scheduled for <!date^${Math.floor((campaign.scheduled_at ?? 0) / 1000)}^{date_short_pretty} {time}|${new Date(campaign.scheduled_at ?? 0).toISOString()}>`
           : campaign.status === 'failed'
             ? `:x: Stopped: ${escapeSlackText(campaign.error ?? 'error')}`
-            : ':arrows_counterclockwise: Sending';
+            : campaign.status === 'paused'
+              ? `:double_vertical_bar: Paused: ${escapeSlackText(model.control?.pausedReason ?? 'paused')}`
+              : ':arrows_counterclockwise: Sending';
   const lines = [
     `*Campaign ${escapeSlackText(campaign.template_name)}* (${escapeSlackText(campaign.template_language)}) by <@${campaign.created_by}> — ${state}`,
     `\`${progressBar(processed, total)}\` ${processed} of ${total}`,
@@ -41,26 +47,17 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
   if (campaign.status === 'sending' && model.etaSeconds !== null) {
     lines.push(`About ${formatDuration(model.etaSeconds)} left (${model.ratePerSecond?.toFixed(1)} msg/s)`);
   }
+  if (campaign.status === 'paused')
+    lines.push('Nothing more is sent until a marketer resumes it (*Resume*) or cancels it.');
   if (campaign.invalid_count > 0) lines.push(`${campaign.invalid_count} invalid number(s) were skipped.`);
   if (model.failureReasons.length > 0) {
     lines.push('*Failures:*');
     for (const reason of model.failureReasons) lines.push(`• ${reason.count} × ${escapeSlackText(reason.reason)}`);
   }
   const buttons: unknown[] = [];
-  if (campaign.status === 'sending' || campaign.status === 'scheduled') {
-    buttons.push({
-      type: 'button',
-      action_id: CampaignActionId.cancel,
-      style: 'danger',
-      text: { type: 'plain_text', text: 'Cancel' },
-      value: campaign.id,
-      confirm: {
-        title: { type: 'plain_text', text: 'Cancel the campaign?' },
-        text: { type: 'plain_text', text: 'Recipients not yet sent will not receive the message.' },
-        confirm: { type: 'plain_text', text: 'Cancel campaign' },
-        deny: { type: 'plain_text', text: 'Keep sending' },
-      },
-    });
+  if (campaign.status === 'paused') buttons.push(resumeButton(campaign.id));
+  if (campaign.status === 'sending' || campaign.status === 'scheduled' || campaign.status === 'paused') {
+    buttons.push(cancelButton(campaign.id));
   }
   buttons.push({
     type: 'button',
@@ -74,5 +71,31 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
       { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 3000) } },
       { type: 'actions', block_id: `campaign:${campaign.id}`, elements: buttons },
     ],
+  };
+}
+
+export function resumeButton(campaignId: string) {
+  return {
+    type: 'button',
+    action_id: CampaignActionId.resume,
+    style: 'primary',
+    text: { type: 'plain_text', text: 'Resume' },
+    value: campaignId,
+  };
+}
+
+export function cancelButton(campaignId: string) {
+  return {
+    type: 'button',
+    action_id: CampaignActionId.cancel,
+    style: 'danger',
+    text: { type: 'plain_text', text: 'Cancel' },
+    value: campaignId,
+    confirm: {
+      title: { type: 'plain_text', text: 'Cancel the campaign?' },
+      text: { type: 'plain_text', text: 'Recipients not yet sent will not receive the message.' },
+      confirm: { type: 'plain_text', text: 'Cancel campaign' },
+      deny: { type: 'plain_text', text: 'Keep it' },
+    },
   };
 }

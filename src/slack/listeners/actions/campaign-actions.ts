@@ -7,6 +7,7 @@ export function registerCampaignActions(
   deps: {
     cancel(campaignId: string, userId: string): Promise<string>;
     exportCsv(campaignId: string, userId: string): Promise<string>;
+    resume(campaignId: string, userId: string): Promise<string>;
   },
 ): void {
   app.action<BlockAction>(CampaignActionId.cancel, async ({ ack, body, action, respond }) => {
@@ -14,6 +15,13 @@ export function registerCampaignActions(
     const id = actionValue(action);
     if (!id) return;
     const text = await deps.cancel(id, body.user.id);
+    await respond({ response_type: 'ephemeral', replace_original: false, text });
+  });
+  app.action<BlockAction>(CampaignActionId.resume, async ({ ack, body, action, respond }) => {
+    await ack();
+    const id = actionValue(action);
+    if (!id) return;
+    const text = await deps.resume(id, body.user.id);
     await respond({ response_type: 'ephemeral', replace_original: false, text });
   });
   app.action<BlockAction>(CampaignActionId.downloadCsv, async ({ ack, body, action, respond }) => {
