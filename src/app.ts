@@ -70,8 +70,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   installQuickReplies(ctx, registry, chat);
   const campaigns = installCampaigns(ctx, registry, chat);
   const retention = installRetention(ctx, registry, { chat, campaigns });
-  // Until campaigns can be paused (issue #17 item 2), a stopped template's campaign is only announced.
-  installAccountHealth(ctx, { pauseCampaign: async () => false });
+  installAccountHealth(ctx, { pauseCampaign: campaigns.pauseCampaign });
   installOperations(ctx, registry, { campaigns });
 
   const web = createWebServer({ logger });

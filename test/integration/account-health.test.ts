@@ -10,6 +10,7 @@ import {
   startHarness,
   WABA_ID,
 } from '../support/bridge-harness.js';
+import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
 import { dialects } from '../support/databases.js';
 import { blockActionsPayload, interactivity, postSlack, slashCommand } from '../support/slack-requests.js';
 import { waitFor } from '../support/wait-for.js';
@@ -47,7 +48,11 @@ for (const dialect of cases) {
   describe.runIf(dialect.available)(`account health alerts on ${dialect.name} (Meta)`, () => {
     let h: Harness;
     beforeAll(async () => {
-      h = await startHarness({ database: await dialect.create(), env: { SLACK_ALERTS_CHANNEL_ID: ALERTS } });
+      // Slow sending, so that a campaign is still running when its template is paused.
+      h = await startHarness({
+        database: await dialect.create(),
+        env: { SLACK_ALERTS_CHANNEL_ID: ALERTS, WHATSAPP_MAX_MPS: '5' },
+      });
     });
     afterAll(async () => {
       await h?.stop();
@@ -276,6 +281,63 @@ for (const dialect of cases) {
       expect((await postMetaWebhook(h.url, payload, { secret: 'not-the-app-secret' })).status).toBe(403);
       await h.settle();
       expect(alerts().length).toBe(before);
+    });
+
+    it('pauses a running campaign whose template Meta paused, says why, and the pickers stop offering it', async () => {
+      const { campaignId } = await launchHelloWorld({
+        appUrl: h.url,
+        slack: h.slack,
+        recipientsFile: recipientsFile(30, 700_000),
+      });
+      const db = h.app.database.db;
+      const campaign = () =>
+        db.selectFrom('campaign').selectAll().where('id', '=', campaignId).executeTakeFirstOrThrow();
+      await waitFor('the campaign sending', async () => (await campaign()).status === 'sending');
+      const alert = await deliver(
+        sample('rejectedTemplate.json', (v) => {
+          v.event = 'PAUSED';
+          v.message_template_name = 'hello_world';
+          v.message_template_language = 'en_US';
+          v.message_template_id = 't1';
+          v.reason = null;
+        }),
+      );
+      expect(alert).toContain('Meta paused template `hello_world` (en_US)');
+      expect(alert).toContain('The campaign sending it was paused.');
+      expect((await campaign()).status).toBe('paused');
+      const control = await db
+        .selectFrom('campaign_control')
+        .selectAll()
+        .where('campaign_id', '=', campaignId)
+        .executeTakeFirstOrThrow();
+      expect(control.paused_reason).toContain('Meta paused the template hello_world (en_US)');
+      // Its recipients wait (none failed as "template no longer approved"), and no more go out.
+      await waitFor('sends in flight settled', async () => {
+        const rows = await db
+          .selectFrom('campaign_recipient')
+          .select('status')
+          .where('campaign_id', '=', campaignId)
+          .execute();
+        return !rows.some((r) => r.status === 'sending');
+      });
+      const sent = h.meta?.accepted().length ?? 0;
+      await new Promise((r) => setTimeout(r, 800));
+      expect(h.meta?.accepted().length).toBe(sent);
+      const statuses = await db
+        .selectFrom('campaign_recipient')
+        .select('status')
+        .where('campaign_id', '=', campaignId)
+        .execute();
+      expect(statuses.some((r) => r.status === 'queued')).toBe(true);
+      expect(statuses.some((r) => r.status === 'failed')).toBe(false);
+      // The marketer who launched it is told too, with Resume and Cancel.
+      const dm = await waitFor('DM to the marketer', () =>
+        h.slack
+          .messages('DUMARKETER')
+          .find((m) => String(m.text ?? '').includes('Meta paused the template hello_world')),
+      );
+      expect(JSON.stringify(dm.blocks)).toContain('wa_campaign_resume');
+      expect(await campaignFormText()).not.toContain('hello_world');
     });
 
     // Last: it takes the number out of use for the rest of this harness.
