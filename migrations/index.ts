@@ -9,6 +9,7 @@ import * as apiKeyExpiry from './2026_12_04_1100_api_key_expiry.js';
 import * as quickReplies from './2026_12_04_1300_quick_replies.js';
 import * as messageReactions from './2026_12_04_1400_message_reactions.js';
 import * as campaignLimits from './2026_12_04_1700_campaign_limits.js';
+import * as campaignTestSends from './2026_12_04_1800_campaign_test_sends.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so they load
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_1300_quick_replies': quickReplies,
   '2026_12_04_1400_message_reactions': messageReactions,
   '2026_12_04_1700_campaign_limits': campaignLimits,
+  '2026_12_04_1800_campaign_test_sends': campaignTestSends,
 };

@@ -189,6 +189,13 @@ export type MessagingAllowanceTable = {
   updated_at: number;
 };
 
+/** The number a marketer last sent a campaign test to (see migrations/2026_12_04_1800_campaign_test_sends.ts). */
+export type CampaignTestRecipientTable = {
+  slack_user_id: string;
+  phone_number: string;
+  updated_at: number;
+};
+
 export type Database = {
   sending_number: SendingNumberTable;
   contact: ContactTable;
@@ -209,6 +216,7 @@ export type Database = {
   campaign_control: CampaignControlTable;
   messaging_allowance_use: MessagingAllowanceUseTable;
   messaging_allowance: MessagingAllowanceTable;
+  campaign_test_recipient: CampaignTestRecipientTable;
 };
 
 export type ContactRow = Selectable<ContactTable>;

@@ -75,6 +75,13 @@ describe('strings from customers and the provider are plain text in Slack', () =
         scheduledAt: null,
         perRecipientVariables: false,
         ignoredColumns: [`col ${HOSTILE}`],
+        preview: {
+          header: { kind: 'media', format: 'DOCUMENT', fileName: `menu ${HOSTILE}.pdf` },
+          body: `Hi ${HOSTILE}`,
+          footer: `Stop ${HOSTILE}`,
+          buttons: [{ type: 'URL', text: `Go ${HOSTILE}`, url: `https://acme.example/${HOSTILE}` }],
+        },
+        previewRecipient: '+15550002222',
       },
       '+15550001111',
     );

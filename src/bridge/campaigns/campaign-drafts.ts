@@ -8,6 +8,7 @@ import { createNumberValidatorPool, type NumberValidator } from '../phone-number
 import { parseRecipientsFile, parseTypedRecipients } from '../recipients.js';
 import { headerMediaKind, type TemplateCatalog, templateVariables } from '../templates.js';
 import type { CampaignParameters, CampaignRepository } from './campaign-ports.js';
+import { type MessagePreview, previewMessage } from './campaign-preview.js';
 
 export const MAX_TYPED_RECIPIENTS = 50;
 export const MAX_RECIPIENTS_FILE_BYTES = 10 * 1024 * 1024;
@@ -47,6 +48,9 @@ export type DraftSummary = {
   perRecipientVariables: boolean;
   /** Columns of the recipients CSV that fill no variable of the template: not read. */
   ignoredColumns: string[];
+  /** The message as the first recipient will see it (their variables), and who that is. */
+  preview: MessagePreview;
+  previewRecipient: string;
 };
 
 export type DraftResult =
@@ -122,6 +126,12 @@ export function createCampaignDrafts(deps: CampaignDraftsDeps) {
         scheduledAt: request.scheduledAt,
         perRecipientVariables: recipients.perRecipient !== null,
         ignoredColumns: recipients.ignoredColumns,
+        preview: previewMessage(
+          template,
+          { ...request.values, ...(recipients.perRecipient?.[0] ?? {}) },
+          request.headerFile?.name ?? null,
+        ),
+        previewRecipient: recipients.numbers[0] ?? '',
       },
     };
   }

@@ -27,6 +27,7 @@ import type { FeatureRegistry } from '../registry.js';
 import type { SessionChat } from '../session-chat/index.js';
 import { createCampaignReports } from './campaign-reports.js';
 import { createCampaignPreparation } from './preparation.js';
+import { installCampaignTestSends } from './test-sends.js';
 
 /** A preparation that keeps failing (or keeps taking the process down) is given up after this. */
 const PREPARE_ATTEMPTS = 5;
@@ -214,8 +215,10 @@ function installCampaignForm(ctx: AppContext, registry: FeatureRegistry, { campa
     },
     { [CampaignViewIds.numberAction]: 'sendingNumberId' },
   );
+  installCampaignTestSends(ctx, registry, campaigns);
   registry.slackListeners((app) =>
     registerCampaignSubmissions(app, {
+      now: clock.now,
       catalog: ctx.templates,
       isUsableNumber: async (id) => (await ctx.conversations.sendingNumber(id))?.health === 'connected',
       mayLaunchCampaigns: marketers,

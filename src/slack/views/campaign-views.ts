@@ -3,6 +3,7 @@ import type { DraftSummary } from '../../bridge/campaigns/campaign-drafts.js';
 import type { SendingNumberRecord } from '../../bridge/records.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
 import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
+import { campaignPreviewBlocks } from './campaign-test-views.js';
 import { effectiveSelection, templateFormBlocks } from './template-form.js';
 
 export const CampaignViewIds = {
@@ -230,6 +231,7 @@ export function campaignConfirmView(
     if (more && invalidLinesNote)
       blocks.push({ type: 'section', text: { type: 'mrkdwn', text: invalidLinesNote.slice(0, 3000) } });
   }
+  blocks.push(...campaignPreviewBlocks(summary));
   blocks.push({
     type: 'context',
     elements: [{ type: 'mrkdwn', text: 'Nothing has been sent yet. Confirm to start.' }],
