@@ -11,6 +11,7 @@ import {
   WABA_ID,
 } from '../support/bridge-harness.js';
 import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
+import { postEngageLabCallback } from '../support/chat-driver.js';
 import { dialects } from '../support/databases.js';
 import { blockActionsPayload, interactivity, postSlack, slashCommand } from '../support/slack-requests.js';
 import { waitFor } from '../support/wait-for.js';
@@ -355,6 +356,71 @@ for (const dialect of cases) {
       const form = await campaignFormText();
       expect(form).toContain('No sending number is connected');
       expect(form).toContain('+15550001111 (Meta restricts starting conversations until 2027-01-15 12:00 UTC)');
+    });
+  });
+}
+
+/** EngageLab passes Meta's template, number and account updates on as `notification` callback rows. */
+const notification = (event: string, data: Record<string, unknown>) => ({
+  message_id: `el-note-${Math.random()}`,
+  server: 'whatsapp',
+  channel: 'whatsapp',
+  itime: Math.floor(Date.now() / 1000),
+  notification: { event, notification_data: { whatsapp_business_account_id: WABA_ID, ...data } },
+});
+
+for (const dialect of cases) {
+  describe.runIf(dialect.available)(`account health alerts on ${dialect.name} (EngageLab)`, () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await startHarness({ provider: 'engagelab', database: await dialect.create() });
+    });
+    afterAll(async () => {
+      await h?.stop();
+    });
+
+    const alerts = () => h.slack.messages(CHANNEL_ID).map((m) => m.text);
+
+    async function deliver(rows: unknown[], token?: string): Promise<{ status: number; alert: string | null }> {
+      const before = alerts().length;
+      const response = await postEngageLabCallback(h.url, rows, token);
+      await h.settle();
+      const after = alerts();
+      return { status: response.status, alert: after.length > before ? (after.at(-1) ?? null) : null };
+    }
+
+    it('tells template, messaging limit and account notifications in the conversations channel by default', async () => {
+      const paused = await deliver([
+        notification('template_update', {
+          template_id: 't4',
+          template_name: 'spring_sale',
+          template_language: 'en_US',
+          template_status: 'DISABLED',
+          template_status_reason: 'SCAM',
+        }),
+      ]);
+      expect(paused.status).toBe(200);
+      expect(paused.alert).toContain('Meta disabled template `spring_sale` (en_US) (reason given by Meta: SCAM)');
+      const limit = await deliver([
+        notification('phone_number_update', {
+          phone_number_id: '111111',
+          display_phone_number: '15550001111',
+          current_limit: 'TIER_250',
+        }),
+      ]);
+      expect(limit.alert).toContain('+15550001111');
+      expect(limit.alert).toContain('250 new customers a day');
+      const banned = await deliver([
+        notification('whatsapp_business_update', { waba_event: 'DISABLED_UPDATE', ban_state: 'SCHEDULE_FOR_DISABLE' }),
+      ]);
+      expect(banned.alert).toContain('Meta scheduled the WhatsApp Business Account to be disabled');
+      // The balance is not account health; a malformed template notification is logged, not refused.
+      expect((await deliver([notification('insufficient_balance', { remain_balance: 3 })])).alert).toBeNull();
+      const malformed = await deliver([notification('template_update', { template_status: 'PAUSED' })]);
+      expect(malformed).toEqual({ status: 200, alert: null });
+      expect(h.logs.some((l) => l.includes('account health webhook the bridge could not read'))).toBe(true);
+      // Without the callback token nothing is taken.
+      expect((await deliver([notification('template_update', {})], 'wrong-token')).status).toBe(403);
     });
   });
 }
