@@ -11,6 +11,8 @@ export type SendingNumberRecord = {
   health: string;
   health_reason: string | null;
   quality_rating: string | null;
+  /** As the provider last reported it (see SendingNumber.messagingLimitTier); null or absent: unknown. */
+  messaging_limit_tier?: string | null;
   updated_at: number;
 };
 

@@ -19,6 +19,11 @@ export type SendingNumber = {
   /** Why the number is unavailable (or a quality warning), readable by a person. */
   healthReason: string | null;
   qualityRating: string | null;
+  /**
+   * Meta's messaging limit tier (TIER_250, TIER_1K, … TIER_UNLIMITED): how many customers a day may
+   * get business-initiated messages. Undefined or null: the provider does not report it.
+   */
+  messagingLimitTier?: string | null;
 };
 
 export type TemplateCategory = 'MARKETING' | 'UTILITY' | 'AUTHENTICATION' | string;

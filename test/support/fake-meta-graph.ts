@@ -11,7 +11,9 @@ import { validateMetaMarkReadBody, validateMetaMessageBody } from './meta-openap
  *   and refused as Meta refuses a bad parameter (HTTP 400, error code 100).
  * - `POST /:phoneNumberId/media` (multipart) → `{id}`
  * - `GET /:mediaId` → `{url, mime_type, sha256, file_size, id}`; `GET /media-bytes/:id` (bearer) → bytes
- * - `GET /:wabaId/phone_numbers`, `GET /:wabaId/message_templates` (cursor paging)
+ * - `GET /:wabaId/phone_numbers` (only the `fields` asked for, each number with its `quality_rating` and
+ *   `messaging_limit_tier` in Meta's shape; an unknown field → 400, code 100), `GET /:wabaId/message_templates`
+ *   (cursor paging)
  *
  * API: `startFakeMetaGraph({accessToken?})` → `{ url, requests, sent, failNext(n, {status, body, headers}),
  * failSendsTo(to, n, failure), failNextSends(n, failure, match?), failNextMarkRead(n, failure), marksRead, reactions,
@@ -42,6 +44,7 @@ export const DEFAULT_PHONE_NUMBERS = [
     verified_name: 'Acme Support',
     status: 'CONNECTED',
     quality_rating: 'GREEN',
+    messaging_limit_tier: 'TIER_UNLIMITED',
   },
   {
     id: '1906385232743452',
@@ -49,6 +52,7 @@ export const DEFAULT_PHONE_NUMBERS = [
     verified_name: 'Acme Sales',
     status: 'FLAGGED',
     quality_rating: 'RED',
+    messaging_limit_tier: 'TIER_250',
     health_status: { can_send_message: 'BLOCKED' },
   },
 ];
@@ -103,6 +107,34 @@ export const DEFAULT_TEMPLATES = [
     components: [{ type: 'BODY', text: 'Not approved yet' }],
   },
 ];
+
+/**
+ * The fields a phone number can be asked for: those Meta's OpenAPI file lists for
+ * `GET /{waba-id}/phone_numbers` and `GET /{phone-number-id}`, and the ones Meta's reference
+ * documents besides (health_status, throughput, the portfolio's messaging limit).
+ */
+const PHONE_NUMBER_FIELDS = new Set([
+  'id',
+  'display_phone_number',
+  'verified_name',
+  'status',
+  'quality_rating',
+  'country_code',
+  'country_dial_code',
+  'code_verification_status',
+  'name_status',
+  'unified_cert_status',
+  'account_mode',
+  'host_platform',
+  'certificate',
+  'messaging_limit_tier',
+  'is_official_business_account',
+  'username',
+  'health_status',
+  'throughput',
+  'platform_type',
+  'whatsapp_business_manager_messaging_limit',
+]);
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -262,8 +294,25 @@ export async function startFakeMetaGraph(options: { accessToken?: string } = {})
       media.set(id, { bytes: raw, mimeType: 'application/octet-stream', options: {} });
       return send(200, { id });
     }
-    if (req.method === 'GET' && parts[1] === 'phone_numbers')
-      return send(200, { data: phoneNumbers, paging: { cursors: { before: 'a', after: 'b' } } });
+    if (req.method === 'GET' && parts[1] === 'phone_numbers') {
+      // Like the Graph API: only the fields asked for (the default set when none are), and an
+      // unknown field is refused rather than ignored.
+      const fields = (query.get('fields') ?? 'id,display_phone_number,status').split(',').filter(Boolean);
+      const unknown = fields.filter((f) => !PHONE_NUMBER_FIELDS.has(f));
+      if (unknown.length > 0)
+        return send(400, {
+          error: {
+            message: `(#100) Tried accessing nonexisting field (${unknown[0]}) on node type (WhatsAppBusinessPhoneNumber)`,
+            type: 'OAuthException',
+            code: 100,
+            fbtrace_id: 'AFakeTrace',
+          },
+        });
+      const data = phoneNumbers.map((n) =>
+        Object.fromEntries(Object.entries(n as Record<string, unknown>).filter(([key]) => fields.includes(key))),
+      );
+      return send(200, { data, paging: { cursors: { before: 'a', after: 'b' } } });
+    }
     if (req.method === 'GET' && parts[1] === 'message_templates') {
       const after = Number(query.get('after') ?? '0');
       const pageSize = 3;

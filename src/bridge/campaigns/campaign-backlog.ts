@@ -4,6 +4,7 @@ import type { TemplateCatalog } from '../templates.js';
 import type { RecipientLeases } from './campaign-leases.js';
 import { createCampaignMessages, type PreparedRecipient } from './campaign-messages.js';
 import type { CampaignRecipientRecord, CampaignRecord, CampaignRepository } from './campaign-ports.js';
+import type { MessagingAllowance } from './messaging-limits.js';
 
 /** How long a campaign waits before asking again for a template list the provider could not give. */
 const CATALOG_RETRY_MS = 5_000;
@@ -30,7 +31,14 @@ export type CampaignBacklogDeps = {
   onFinished(campaignId: string): void;
   /** A campaign has nothing left: the list of active campaigns is out of date. */
   onActiveChanged(): void;
+  /** Campaigns held to a messaging limit: when one that has nothing to claim may claim again. */
+  allowance?: MessagingAllowance;
+  /** A campaign started waiting for its messaging limit to free up (its progress should say so). */
+  onWaiting?(campaignId: string): void;
 };
+
+/** A campaign waiting for its messaging limit looks again at least this often (the tier may have grown). */
+const ALLOWANCE_RECHECK_MS = 60_000;
 
 /**
  * Claims campaign recipients under a lease into sending numbers' backlogs, their messages built,
@@ -42,6 +50,8 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
   /** Campaigns with nothing to claim right now (the rest is in flight or backing off), until then. */
   const quietUntil = new Map<string, number>();
   const started = new Set<string>();
+  /** The time each campaign was last seen waiting for its messaging limit until. */
+  const waiting = new Map<string, number>();
 
   /** Claims up to `room` recipients for this number's backlog from its campaigns, oldest campaign first. */
   async function refill(
@@ -146,9 +156,22 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
       messages.forget(campaign.id);
       started.delete(campaign.id);
       deps.onActiveChanged();
+      waiting.delete(campaign.id);
       return;
     }
-    quietUntil.set(campaign.id, deps.now() + deps.idleDelayMs);
+    const now = deps.now();
+    const until = (await deps.allowance?.waitingUntil(campaign.id, now)) ?? null;
+    if (until !== null) {
+      // Nothing more may go out before the messaging limit frees up: no point asking sooner.
+      quietUntil.set(campaign.id, Math.min(until, now + ALLOWANCE_RECHECK_MS));
+      if (waiting.get(campaign.id) !== until) {
+        waiting.set(campaign.id, until);
+        deps.onWaiting?.(campaign.id);
+      }
+      return;
+    }
+    waiting.delete(campaign.id);
+    quietUntil.set(campaign.id, now + deps.idleDelayMs);
   }
 
   return {

@@ -16,6 +16,7 @@ import {
 } from './campaign-ports.js';
 import { MAX_SEND_ATTEMPTS, RETRY_BASE_DELAY_MS } from './campaign-retry.js';
 import { type CampaignSender, createCampaignSender, type SendingNumberPause } from './campaign-sender.js';
+import type { MessagingAllowance } from './messaging-limits.js';
 
 export type CampaignDispatcherOptions = {
   campaigns: CampaignRepository;
@@ -38,6 +39,8 @@ export type CampaignDispatcherOptions = {
   retryBaseDelayMs?: number;
   /** A send refused for the number's spam rate (131048): pauses the campaign (see createCampaignSender). */
   onSpamRateLimit?(campaign: CampaignRecord, error: ProviderError): Promise<void>;
+  /** Campaigns held to a messaging limit (see campaign-backlog). */
+  allowance?: MessagingAllowance;
 };
 
 /** One sending number in this process: its reserved slots, and the recipients waiting for them. */
@@ -80,7 +83,14 @@ export function createCampaignDispatcher(options: CampaignDispatcherOptions) {
   let activeIds: Set<string> | null = null;
   const leases = createRecipientLeases(settings);
   const sender = createCampaignSender(settings);
-  const backlog = createCampaignBacklog({ ...settings, leases, settle, release, onActiveChanged: dropActiveCache });
+  const backlog = createCampaignBacklog({
+    ...settings,
+    leases,
+    settle,
+    release,
+    onActiveChanged: dropActiveCache,
+    onWaiting: options.onProgress,
+  });
   const lanes = createSendingLanes({
     ...settings,
     schedule: scheduleFor(settings.budget, settings.maxPerSecond),

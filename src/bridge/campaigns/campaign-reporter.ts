@@ -56,7 +56,7 @@ export function createCampaignReporter(deps: {
       failureReasons: counts.failed > 0 ? await deps.campaigns.failureReasons(campaignId, 5) : [],
       ratePerSecond,
       etaSeconds: ratePerSecond && remaining > 0 ? Math.ceil(remaining / ratePerSecond) : null,
-      control: await deps.campaigns.control(campaignId),
+      control: current(await deps.campaigns.control(campaignId), deps.now()),
     };
     const shown = await deps.slack.showProgress(campaign.slack_channel_id, campaign.slack_message_ts, model);
     if (!campaign.slack_message_ts) await deps.campaigns.setSlackMessage(campaignId, shown.channelId, shown.ts);
@@ -106,3 +106,9 @@ export function createCampaignReporter(deps: {
   };
 }
 export type CampaignReporter = ReturnType<typeof createCampaignReporter>;
+
+/** A wait for the messaging limit that is over is no longer shown. */
+const current = (control: CampaignControl | null, now: number): CampaignControl | null =>
+  control && control.waitingUntil !== null && control.waitingUntil <= now
+    ? { ...control, waitingUntil: null }
+    : control;

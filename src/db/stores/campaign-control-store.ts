@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CampaignControl } from '../../bridge/campaigns/campaign-pauses.js';
-import type { CampaignControlTable, CampaignRow, Database } from '../database.js';
+import { ALLOWANCE_WINDOW_MS } from '../../bridge/campaigns/messaging-limits.js';
+import type { CampaignControlTable, CampaignRecipientRow, CampaignRow, Database } from '../database.js';
 
 const RUNNING = ['sending', 'scheduled'] as const;
 
@@ -25,7 +26,14 @@ const EMPTY_CONTROL = {
   waiting_until: null,
 };
 
-/** Campaign pauses (the campaign's status and `campaign_control`). */
+/** A campaign held to a messaging limit: its account, and how many new customers a day it may reach. */
+export type CampaignAllowance = { accountKey: string; perDay: number };
+
+/**
+ * Campaign pauses (the campaign's status and `campaign_control`) and messaging limits: the customers
+ * each account reached in the last 24 hours (`messaging_allowance_use`), handed out under a lock on
+ * the account's `messaging_allowance` row, so replicas never hand out the same remainder twice.
+ */
 export function createCampaignControlStore(db: Kysely<Database>) {
   return {
     async get(id: string): Promise<CampaignRow | undefined> {
@@ -84,6 +92,183 @@ export function createCampaignControlStore(db: Kysely<Database>) {
         .where('campaign_id', '=', campaignId)
         .executeTakeFirst();
       return row ? toControl(row) : null;
+    },
+
+    /** Customers the account reached with limited campaigns in the 24 hours before `now`. */
+    async allowanceUsed(accountKey: string, now: number): Promise<number> {
+      const row = await db
+        .selectFrom('messaging_allowance_use')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('account_key', '=', accountKey)
+        .where('counted_at', '>', now - ALLOWANCE_WINDOW_MS)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    /** The campaign's queued recipients the account has not reached in the 24 hours before `now`. */
+    async newRecipients(campaignId: string, accountKey: string, now: number): Promise<number> {
+      const row = await db
+        .selectFrom('campaign_recipient as r')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('r.campaign_id', '=', campaignId)
+        .where('r.status', '=', 'queued')
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('messaging_allowance_use as u')
+                .select('u.phone_number')
+                .whereRef('u.phone_number', '=', 'r.phone_number')
+                .where('u.account_key', '=', accountKey)
+                .where('u.counted_at', '>', now - ALLOWANCE_WINDOW_MS),
+            ),
+          ),
+        )
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    /** Holds the campaign to its account's messaging limit (set when it is confirmed). */
+    async setAllowance(campaignId: string, allowance: CampaignAllowance & { tier: string }, now: number) {
+      const limit = {
+        account_key: allowance.accountKey,
+        limit_tier: allowance.tier,
+        daily_limit: allowance.perDay,
+        updated_at: now,
+      };
+      await db
+        .insertInto('campaign_control')
+        .values({ ...EMPTY_CONTROL, campaign_id: campaignId, ...limit })
+        .onConflict((oc) => oc.column('campaign_id').doUpdateSet(limit))
+        .execute();
+    },
+
+    async allowanceOf(campaignId: string): Promise<CampaignAllowance | null> {
+      const row = await db
+        .selectFrom('campaign_control')
+        .select(['account_key', 'daily_limit'])
+        .where('campaign_id', '=', campaignId)
+        .executeTakeFirst();
+      if (!row?.account_key || row.daily_limit === null) return null;
+      return { accountKey: row.account_key, perDay: Number(row.daily_limit) };
+    },
+
+    async waitingUntil(campaignId: string, now: number): Promise<number | null> {
+      const row = await db
+        .selectFrom('campaign_control')
+        .select('waiting_until')
+        .where('campaign_id', '=', campaignId)
+        .executeTakeFirst();
+      const until = row?.waiting_until === null || row?.waiting_until === undefined ? null : Number(row.waiting_until);
+      return until !== null && until > now ? until : null;
+    },
+
+    /**
+     * claimRecipients for a campaign held to a messaging limit, in one transaction under the
+     * account's lock: recipients the account reached in the last 24 hours go as usual, new ones only
+     * while the account has allowance left (each is counted as it is claimed). When new ones must
+     * wait, the campaign records when the allowance next frees up (`waiting_until`).
+     */
+    async claimWithinAllowance(
+      campaignId: string,
+      workerId: string,
+      limit: number,
+      leaseMs: number,
+      now: number,
+      allowance: CampaignAllowance,
+    ): Promise<CampaignRecipientRow[]> {
+      if (limit <= 0) return [];
+      const { accountKey } = allowance;
+      const since = now - ALLOWANCE_WINDOW_MS;
+      return db.transaction().execute(async (trx) => {
+        // The account's row is written first: on PostgreSQL its row lock, on SQLite the write lock,
+        // makes every other claimer of this account wait until this one has counted.
+        await trx
+          .insertInto('messaging_allowance')
+          .values({ account_key: accountKey, updated_at: now })
+          .onConflict((oc) => oc.column('account_key').doUpdateSet({ updated_at: now }))
+          .execute();
+        const candidates = async (status: 'queued' | 'sending') => {
+          let query = trx
+            .selectFrom('campaign_recipient')
+            .select(['id', 'phone_number'])
+            .where('campaign_id', '=', campaignId)
+            .where('status', '=', status);
+          query =
+            status === 'queued'
+              ? query.where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now)]))
+              : query.where('claimed_until', '<', now);
+          return query.orderBy('id').limit(limit).execute();
+        };
+        let found = await candidates('queued');
+        if (found.length === 0) found = await candidates('sending');
+        if (found.length === 0) return [];
+        const reached = new Set(
+          (
+            await trx
+              .selectFrom('messaging_allowance_use')
+              .select('phone_number')
+              .where('account_key', '=', accountKey)
+              .where('phone_number', 'in', [...new Set(found.map((f) => f.phone_number))])
+              .where('counted_at', '>', since)
+              .execute()
+          ).map((r) => r.phone_number),
+        );
+        const used = await trx
+          .selectFrom('messaging_allowance_use')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('account_key', '=', accountKey)
+          .where('counted_at', '>', since)
+          .executeTakeFirstOrThrow();
+        let room = allowance.perDay - Number(used.n);
+        const taken: number[] = [];
+        const counted: string[] = [];
+        let mustWait = false;
+        for (const candidate of found) {
+          if (reached.has(candidate.phone_number)) taken.push(candidate.id);
+          else if (room > 0) {
+            taken.push(candidate.id);
+            counted.push(candidate.phone_number);
+            reached.add(candidate.phone_number);
+            room--;
+          } else mustWait = true;
+        }
+        if (counted.length > 0)
+          await trx
+            .insertInto('messaging_allowance_use')
+            .values(counted.map((phone) => ({ account_key: accountKey, phone_number: phone, counted_at: now })))
+            .onConflict((oc) => oc.columns(['account_key', 'phone_number']).doUpdateSet({ counted_at: now }))
+            .execute();
+        let waitingUntil: number | null = null;
+        if (mustWait) {
+          const oldest = await trx
+            .selectFrom('messaging_allowance_use')
+            .select((eb) => eb.fn.min('counted_at').as('at'))
+            .where('account_key', '=', accountKey)
+            .where('counted_at', '>', since)
+            .executeTakeFirst();
+          waitingUntil =
+            oldest?.at === null || oldest?.at === undefined ? now : Number(oldest.at) + ALLOWANCE_WINDOW_MS;
+        }
+        await trx
+          .updateTable('campaign_control')
+          .set({ waiting_until: waitingUntil, updated_at: now })
+          .where('campaign_id', '=', campaignId)
+          .execute();
+        if (taken.length === 0) return [];
+        return trx
+          .updateTable('campaign_recipient')
+          .set((eb) => ({
+            status: 'sending',
+            claimed_by: workerId,
+            claimed_until: now + leaseMs,
+            attempts: eb('attempts', '+', 1),
+            updated_at: now,
+          }))
+          .where('id', 'in', taken)
+          .where('status', 'in', ['queued', 'sending'])
+          .returningAll()
+          .execute();
+      });
     },
 
     async runningWithTemplate(templateName: string, language: string | null): Promise<CampaignRow[]> {

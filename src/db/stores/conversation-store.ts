@@ -226,6 +226,7 @@ export function createConversationStore(db: Kysely<Database>) {
         health: string;
         healthReason: string | null;
         qualityRating: string | null;
+        messagingLimitTier?: string | null;
       }[],
       now: number,
     ): Promise<void> {
@@ -239,6 +240,7 @@ export function createConversationStore(db: Kysely<Database>) {
             health: n.health,
             health_reason: n.healthReason,
             quality_rating: n.qualityRating,
+            messaging_limit_tier: n.messagingLimitTier ?? null,
             updated_at: now,
           };
           await trx

@@ -3,10 +3,15 @@ import { createCampaignDispatcher } from '../../bridge/campaigns/campaign-dispat
 import { createCampaignDrafts } from '../../bridge/campaigns/campaign-drafts.js';
 import { createCampaignPauses } from '../../bridge/campaigns/campaign-pauses.js';
 import { createCampaignReporter } from '../../bridge/campaigns/campaign-reporter.js';
+import { type AllowanceCheck, checkAllowance, messagingTier } from '../../bridge/campaigns/messaging-limits.js';
 import { createTriggeredTemplates } from '../../bridge/campaigns/triggered-templates.js';
 import { JobKind } from '../../bridge/job-kinds.js';
 import { createApiKeyStore } from '../../db/stores/api-key-store.js';
-import { type CampaignControlStore, createCampaignControlStore } from '../../db/stores/campaign-control-store.js';
+import {
+  type CampaignAllowance,
+  type CampaignControlStore,
+  createCampaignControlStore,
+} from '../../db/stores/campaign-control-store.js';
 import { type CampaignStore, createCampaignStore } from '../../db/stores/campaign-store.js';
 import { createSendBudgetStore } from '../../db/stores/send-budget-store.js';
 import { apiRoutes } from '../../http/api-routes.js';
@@ -20,6 +25,7 @@ import {
   type CampaignPrepareRequest,
   registerCampaignSubmissions,
 } from '../../slack/listeners/views/campaign-submissions.js';
+import { CampaignLimitIds } from '../../slack/views/campaign-limit-blocks.js';
 import { type CampaignFormMetadata, CampaignViewIds, campaignFormView } from '../../slack/views/campaign-views.js';
 import { parseViewState, variableValuesFrom } from '../../slack/views/template-form.js';
 import type { AppContext } from '../context.js';
@@ -38,12 +44,9 @@ const PREPARE_ATTEMPTS = 5;
  */
 export function installCampaigns(ctx: AppContext, registry: FeatureRegistry, chat: SessionChat) {
   const controls = createCampaignControlStore(ctx.database.db);
-  const campaigns: CampaignStoreWithControl = Object.assign(
-    createCampaignStore(ctx.database.db, ctx.database.dialect),
-    { control: controls.control },
-  );
+  const campaigns = withMessagingLimits(createCampaignStore(ctx.database.db, ctx.database.dialect), controls);
   const parts: CampaignParts = { campaigns, sending: installSending(ctx, registry, chat, campaigns, controls) };
-  installCampaignForm(ctx, registry, parts);
+  installCampaignForm(ctx, registry, parts, controls);
   const api = installTemplateApi(ctx, registry, parts);
   const { clock } = ctx;
   const { pauses } = parts.sending;
@@ -74,6 +77,29 @@ export type Campaigns = ReturnType<typeof installCampaigns>;
 
 /** The campaign store, and each campaign's pause and messaging limit. */
 type CampaignStoreWithControl = CampaignStore & Pick<CampaignControlStore, 'control'>;
+
+/**
+ * The campaign store, its recipients claimed within the messaging limit for campaigns held to one
+ * (decided in the database, under the account's lock), as usual for the others.
+ */
+function withMessagingLimits(store: CampaignStore, controls: CampaignControlStore): CampaignStoreWithControl {
+  const claimAny = store.claimRecipients.bind(store);
+  // Whether a campaign is held to a limit is settled before it starts sending and never changes.
+  const allowances = new Map<string, CampaignAllowance | null>();
+  return Object.assign(store, {
+    control: controls.control,
+    async claimRecipients(campaignId: string, workerId: string, limit: number, leaseMs: number, now: number) {
+      let allowance = allowances.get(campaignId);
+      if (allowance === undefined) {
+        allowance = await controls.allowanceOf(campaignId);
+        allowances.set(campaignId, allowance);
+      }
+      return allowance
+        ? controls.claimWithinAllowance(campaignId, workerId, limit, leaseMs, now, allowance)
+        : claimAny(campaignId, workerId, limit, leaseMs, now);
+    },
+  });
+}
 
 /** What the form and the API build on: the campaigns, and the sending that starts them. */
 type CampaignParts = { campaigns: CampaignStoreWithControl; sending: ReturnType<typeof installSending> };
@@ -115,6 +141,7 @@ function installSending(
     onSpamRateLimit: async (campaign, error) => {
       await pauses.pauseCampaign(campaign.id, spamRateReason(error.providerCode));
     },
+    allowance: { waitingUntil: controls.waitingUntil },
   });
   const pauses = createCampaignPauses({
     campaigns: controls,
@@ -164,7 +191,12 @@ const spamRateReason = (code: string | null) =>
   `WhatsApp limited this number for sending too many messages customers did not want (spam rate limit${code ? `, ${code}` : ''}). Check the template's quality before resuming`;
 
 /** `/wa send`: the form, its preparation as a job, and the confirmation that starts the sending. */
-function installCampaignForm(ctx: AppContext, registry: FeatureRegistry, { campaigns, sending }: CampaignParts) {
+function installCampaignForm(
+  ctx: AppContext,
+  registry: FeatureRegistry,
+  { campaigns, sending }: CampaignParts,
+  controls: CampaignControlStore,
+) {
   const { clock, logger } = ctx;
   const marketers = ctx.roles.marketers;
   const drafts = createCampaignDrafts({
@@ -176,7 +208,9 @@ function installCampaignForm(ctx: AppContext, registry: FeatureRegistry, { campa
     now: clock.now,
     logger: logger.child({ component: 'campaign-drafts' }),
   });
+  const limits = messagingLimitsOf(ctx, controls);
   const preparation = createCampaignPreparation({
+    checkAllowance: limits.check,
     drafts,
     conversations: ctx.conversations,
     gateway: ctx.slack.gateway,
@@ -230,10 +264,14 @@ function installCampaignForm(ctx: AppContext, registry: FeatureRegistry, { campa
           maxAttempts: PREPARE_ATTEMPTS,
         });
       },
-      confirm: async (draftId, userId) => {
+      confirm: async (draftId, userId, choice) => {
         const draft = await campaigns.get(draftId);
         if (!draft || draft.created_by !== userId)
           return { ok: false, error: 'This campaign draft no longer exists; run /wa send again.' };
+        if (choice === CampaignLimitIds.cancel)
+          return { ok: false, error: 'You chose to cancel: the campaign was not started.' };
+        // Held to its number's messaging limit before it can start sending (the dispatcher reads it once).
+        if (draft.status === 'draft') await limits.hold(draft);
         if (await drafts.confirm(draftId)) {
           sending.dispatcher.wake();
           // The report can take a moment for a large campaign; the modal must close within 3 s.
@@ -243,6 +281,52 @@ function installCampaignForm(ctx: AppContext, registry: FeatureRegistry, { campa
       },
     }),
   );
+}
+
+/**
+ * Each sending number's messaging limit: read from the provider at preparation (and every 10
+ * minutes by the number sync), checked against the draft, and a confirmed campaign held to it.
+ */
+function messagingLimitsOf(ctx: AppContext, controls: CampaignControlStore) {
+  const { clock, logger } = ctx;
+  // One account per bridge: Meta shares the limit across the business portfolio's numbers.
+  const accountKey = ctx.provider.name;
+  const tierOf = async (sendingNumberId: string) => {
+    const number = await ctx.conversations.sendingNumber(sendingNumberId);
+    return { tier: messagingTier(number?.messaging_limit_tier), qualityRating: number?.quality_rating ?? null };
+  };
+  return {
+    async check(draftId: string, sendingNumberId: string): Promise<AllowanceCheck> {
+      try {
+        const numbers = await ctx.provider.listSendingNumbers();
+        await ctx.conversations.saveSendingNumbers(
+          numbers.map((n) => ({ ...n, provider: ctx.provider.name })),
+          clock.now(),
+        );
+      } catch (error) {
+        // The tier last read is used instead (or unknown, which does not block).
+        logger.warn({ err: String(error) }, 'refreshing the sending numbers for a campaign failed');
+      }
+      const { tier, qualityRating } = await tierOf(sendingNumberId);
+      const now = clock.now();
+      const draft = await controls.get(draftId);
+      const recipients = draft?.total ?? 0;
+      if (tier.kind !== 'limited')
+        return checkAllowance({ tier, qualityRating, recipients, newRecipients: recipients, used: 0 });
+      return checkAllowance({
+        tier,
+        qualityRating,
+        recipients,
+        newRecipients: await controls.newRecipients(draftId, accountKey, now),
+        used: await controls.allowanceUsed(accountKey, now),
+      });
+    },
+    async hold(draft: { id: string; sending_number_id: string }): Promise<void> {
+      const { tier } = await tierOf(draft.sending_number_id);
+      if (tier.kind === 'limited')
+        await controls.setAllowance(draft.id, { accountKey, tier: tier.tier, perDay: tier.perDay }, clock.now());
+    },
+  };
 }
 
 /** POST /api/v1/messages and its keys (`/wa apikey`), sent through the same dispatcher. */

@@ -1,4 +1,5 @@
 import type { CampaignDrafts } from '../../bridge/campaigns/campaign-drafts.js';
+import type { AllowanceCheck } from '../../bridge/campaigns/messaging-limits.js';
 import type { ConversationStore } from '../../db/stores/conversation-store.js';
 import { JobInterruptedError } from '../../jobs/job-runner.js';
 import { csvLine } from '../../shared/csv.js';
@@ -7,6 +8,7 @@ import type { DirectMessages } from '../../slack/direct-messages.js';
 import type { CampaignPrepareRequest } from '../../slack/listeners/views/campaign-submissions.js';
 import type { SlackGateway } from '../../slack/slack-gateway.js';
 import { describeFileDelivery, type UserFileDelivery } from '../../slack/user-file-delivery.js';
+import { withAllowance } from '../../slack/views/campaign-limit-blocks.js';
 import { campaignConfirmView, campaignProblemView, INVALID_LINES_SHOWN } from '../../slack/views/campaign-views.js';
 import { ProviderError } from '../../whatsapp/provider-errors.js';
 
@@ -24,6 +26,8 @@ export function createCampaignPreparation(deps: {
   dms: DirectMessages;
   deliverFile: UserFileDelivery;
   logger: Logger;
+  /** How the draft fits its sending number's messaging limit (null: nothing to show). */
+  checkAllowance?(draftId: string, sendingNumberId: string): Promise<AllowanceCheck | null>;
 }) {
   const showView = (request: CampaignPrepareRequest, view: ModalView) =>
     deps.gateway
@@ -88,9 +92,13 @@ export function createCampaignPreparation(deps: {
         result.summary.invalid.length > INVALID_LINES_SHOWN
           ? await deliverInvalidLines(request.userId, result.summary.invalid)
           : null;
+      const allowance = await deps.checkAllowance?.(result.summary.draftId, request.sendingNumberId);
       await showView(
         request,
-        campaignConfirmView(result.summary, number?.phone_number ?? request.sendingNumberId, invalidLinesNote),
+        withAllowance(
+          campaignConfirmView(result.summary, number?.phone_number ?? request.sendingNumberId, invalidLinesNote),
+          allowance ?? null,
+        ),
       );
     },
 

@@ -22,6 +22,7 @@ const formatDuration = (seconds: number) =>
 
 export function campaignProgressContent(model: CampaignProgressModel): { text: string; blocks: unknown[] } {
   const { campaign, counts } = model;
+  const waitingUntil = campaign.status === 'sending' ? (model.control?.waitingUntil ?? null) : null;
   const total = campaign.total;
   const processed = counts.sent + counts.delivered + counts.read + counts.failed + counts.cancelled;
   const sentTotal = counts.sent + counts.delivered + counts.read;
@@ -36,7 +37,9 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
             ? `:x: Stopped: ${escapeSlackText(campaign.error ?? 'error')}`
             : campaign.status === 'paused'
               ? `:double_vertical_bar: Paused: ${escapeSlackText(model.control?.pausedReason ?? 'paused')}`
-              : ':arrows_counterclockwise: Sending';
+              : waitingUntil !== null
+                ? ':hourglass_flowing_sand: Waiting for the messaging limit'
+                : ':arrows_counterclockwise: Sending';
   const lines = [
     `*Campaign ${escapeSlackText(campaign.template_name)}* (${escapeSlackText(campaign.template_language)}) by <@${campaign.created_by}> — ${state}`,
     `\`${progressBar(processed, total)}\` ${processed} of ${total}`,
@@ -44,7 +47,14 @@ export function campaignProgressContent(model: CampaignProgressModel): { text: s
   ];
   if (counts.cancelled > 0)
     lines.push(`${counts.cancelled} recipient(s) were not sent because the campaign was cancelled.`);
-  if (campaign.status === 'sending' && model.etaSeconds !== null) {
+  const dailyLimit = model.control?.dailyLimit ?? null;
+  if (waitingUntil !== null && dailyLimit !== null) {
+    lines.push(
+      `This campaign spans several days: WhatsApp allows this account ${dailyLimit.toLocaleString('en-US')} new customers a day (${escapeSlackText(model.control?.limitTier ?? '')}), and that is reached. ` +
+        `Sending resumes <!date^${Math.floor(waitingUntil / 1000)}^{date_short_pretty} {time}|${new Date(waitingUntil).toISOString()}>; ` +
+        `${counts.queued + counts.sending} recipient(s) wait.`,
+    );
+  } else if (campaign.status === 'sending' && model.etaSeconds !== null) {
     lines.push(`About ${formatDuration(model.etaSeconds)} left (${model.ratePerSecond?.toFixed(1)} msg/s)`);
   }
   if (campaign.status === 'paused')

@@ -3,6 +3,7 @@ import type { DraftSummary } from '../../bridge/campaigns/campaign-drafts.js';
 import type { SendingNumberRecord } from '../../bridge/records.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
 import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
+import { sendingNumberLimitLine, sendingNumberOptionText } from './campaign-limit-blocks.js';
 import { campaignPreviewBlocks } from './campaign-test-views.js';
 import { effectiveSelection, templateFormBlocks } from './template-form.js';
 
@@ -58,20 +59,12 @@ export function campaignFormView(input: {
         type: 'static_select',
         action_id: CampaignViewIds.numberAction,
         placeholder: plain('Choose a sending number'),
-        options: usable.slice(0, 100).map((n) => ({
-          text: plain(`${n.phone_number}${n.display_name ? ` · ${n.display_name}` : ''}`),
-          value: n.id,
-        })),
-        ...(selected
-          ? {
-              initial_option: {
-                text: plain(`${selected.phone_number}${selected.display_name ? ` · ${selected.display_name}` : ''}`),
-                value: selected.id,
-              },
-            }
-          : {}),
+        options: usable.slice(0, 100).map((n) => ({ text: plain(sendingNumberOptionText(n)), value: n.id })),
+        ...(selected ? { initial_option: { text: plain(sendingNumberOptionText(selected)), value: selected.id } } : {}),
       },
     });
+    if (selected)
+      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: sendingNumberLimitLine(selected) }] });
   }
   if (unavailable.length > 0) {
     blocks.push({

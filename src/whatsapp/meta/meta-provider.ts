@@ -40,6 +40,7 @@ const phoneNumbersSchema = z.object({
       display_phone_number: z.string(),
       verified_name: z.string().optional(),
       quality_rating: z.string().optional(),
+      messaging_limit_tier: z.string().nullable().optional(),
       status: z.string().optional(),
       code_verification_status: z.string().optional(),
       name_status: z.string().optional(),
@@ -229,7 +230,7 @@ export function createMetaProvider(options: {
 
     async listSendingNumbers(): Promise<SendingNumber[]> {
       const fields =
-        'id,display_phone_number,verified_name,quality_rating,status,code_verification_status,name_status,health_status';
+        'id,display_phone_number,verified_name,quality_rating,messaging_limit_tier,status,code_verification_status,name_status,health_status';
       const pages = await allPages(
         `${settings.graphUrl}/${settings.wabaId}/phone_numbers?fields=${fields}&limit=100`,
         phoneNumbersSchema,
@@ -254,6 +255,7 @@ export function createMetaProvider(options: {
                 ? 'Meta reports this number cannot send messages'
                 : `status ${status ?? 'unknown'}`,
             qualityRating: n.quality_rating ?? null,
+            messagingLimitTier: n.messaging_limit_tier ?? null,
           } satisfies SendingNumber;
         }),
       );

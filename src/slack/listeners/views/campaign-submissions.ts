@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import { MAX_RECIPIENTS_FILE_BYTES, MAX_TYPED_RECIPIENTS } from '../../../bridge/campaigns/campaign-drafts.js';
 import type { RoleCheck } from '../../../bridge/permissions.js';
 import type { TemplateCatalog } from '../../../bridge/templates.js';
+import { CampaignLimitIds, type LimitChoice, limitChoiceFrom } from '../../views/campaign-limit-blocks.js';
 import {
   type CampaignFormMetadata,
   CampaignViewIds,
@@ -53,7 +54,12 @@ export function registerCampaignSubmissions(
     mayLaunchCampaigns: RoleCheck;
     /** Stores the request durably; the heavy part (file parsing, media upload) runs after the ack. */
     queuePreparation(request: CampaignPrepareRequest): Promise<void>;
-    confirm(draftId: string, userId: string): Promise<{ ok: true } | { ok: false; error: string }>;
+    /** `choice`: what the marketer chose when the campaign did not fit the messaging limit (null: not asked). */
+    confirm(
+      draftId: string,
+      userId: string,
+      choice: LimitChoice | null,
+    ): Promise<{ ok: true } | { ok: false; error: string }>;
     now: () => number;
   },
 ): void {
@@ -139,8 +145,11 @@ export function registerCampaignSubmissions(
 
   app.view(CampaignViewIds.confirmCallback, async ({ ack, view, body }) => {
     let draftId: string | undefined;
+    let choiceAsked = false;
     try {
-      draftId = (JSON.parse(view.private_metadata || '{}') as { draftId?: string }).draftId;
+      const metadata = JSON.parse(view.private_metadata || '{}') as { draftId?: string; limitChoice?: boolean };
+      draftId = metadata.draftId;
+      choiceAsked = metadata.limitChoice === true;
     } catch {
       draftId = undefined;
     }
@@ -158,7 +167,15 @@ export function registerCampaignSubmissions(
       });
       return;
     }
-    const result = await deps.confirm(draftId, body.user.id);
+    const choice = choiceAsked ? limitChoiceFrom(view.state?.values) : null;
+    if (choiceAsked && !choice) {
+      await ack({
+        response_action: 'errors',
+        errors: { [CampaignLimitIds.choiceBlock]: 'Choose whether to send what fits now or to cancel.' },
+      });
+      return;
+    }
+    const result = await deps.confirm(draftId, body.user.id, choice);
     if (!result.ok) {
       // The confirmation view has no input blocks, and Slack rejects `errors` naming a block that
       // isn't there: show the problem in the modal instead.
