@@ -1,6 +1,7 @@
 import type { Logger } from '../shared/logger.js';
 import { escapeSlackText } from '../shared/slack-text.js';
 import type { AccountHealthChange, AccountHealthEvent } from '../whatsapp/whatsapp-provider.js';
+import { describeTier, messagingTier } from './campaigns/messaging-limits.js';
 import type { SendingNumberRecord } from './records.js';
 
 /**
@@ -21,7 +22,12 @@ export function catalogStatusFor(status: string): string | null {
 
 export const stopsSending = (status: string): boolean => NOT_SENDABLE.has(status);
 
-export type NumberHealthUpdate = { health?: string; healthReason?: string | null; qualityRating?: string | null };
+export type NumberHealthUpdate = {
+  health?: string;
+  healthReason?: string | null;
+  qualityRating?: string | null;
+  messagingLimitTier?: string | null;
+};
 
 export type AccountHealthDeps = {
   numbers: {
@@ -41,20 +47,14 @@ export type AccountHealthDeps = {
   logger: Logger;
 };
 
-/** Messaging limit tiers in words. */
-export function tierInWords(tier: string | null): string | null {
-  if (!tier) return null;
-  const words: Record<string, string> = {
-    TIER_50: '50 new customers a day',
-    TIER_250: '250 new customers a day',
-    TIER_1K: '1,000 new customers a day',
-    TIER_2K: '2,000 new customers a day',
-    TIER_10K: '10,000 new customers a day',
-    TIER_100K: '100,000 new customers a day',
-    TIER_UNLIMITED: 'no daily limit on new customers',
-    TIER_NOT_SET: 'not set yet (the number has not sent a message)',
-  };
-  return words[tier.toUpperCase()] ?? escapeSlackText(tier);
+/** Messaging limit tiers in words ("1,000 new customers a day"). */
+export function tierInWords(reported: string | null): string | null {
+  if (!reported) return null;
+  const tier = messagingTier(reported);
+  if (tier.kind === 'limited') return describeTier(tier);
+  if (tier.kind === 'unlimited') return 'no daily limit on new customers';
+  if (tier.tier === 'TIER_NOT_SET') return 'not set yet (the number has not sent a message)';
+  return escapeSlackText(reported);
 }
 
 /** A Meta date: epoch seconds as a Slack date (shown in each reader's time zone), or its words. */
@@ -310,17 +310,16 @@ export function createAccountHealth(deps: AccountHealthDeps) {
       case 'number_quality': {
         const number = await knownNumber(c.phoneNumber);
         if (!number) return unknownNumber(event, c.phoneNumber);
-        if (c.event === 'FLAGGED')
-          await deps.numbers.update(number.id, {
-            qualityRating: 'RED',
-            ...(number.health === 'connected' ? { healthReason: 'quality rating low (flagged by Meta)' } : {}),
-          });
-        else if (c.event === 'UNFLAGGED')
+        const update: NumberHealthUpdate = c.currentLimit ? { messagingLimitTier: c.currentLimit.toUpperCase() } : {};
+        if (c.event === 'FLAGGED') {
+          update.qualityRating = 'RED';
+          if (number.health === 'connected') update.healthReason = 'quality rating low (flagged by Meta)';
+        } else if (c.event === 'UNFLAGGED') {
           // No longer low; which rating it has now, the next listing of the numbers says.
-          await deps.numbers.update(number.id, {
-            qualityRating: null,
-            ...(number.health === 'connected' ? { healthReason: null } : {}),
-          });
+          update.qualityRating = null;
+          if (number.health === 'connected') update.healthReason = null;
+        }
+        if (Object.keys(update).length > 0) await deps.numbers.update(number.id, update);
         await deps.alert(format(numberQualityAlert(c, number.phone_number)));
         return;
       }

@@ -54,6 +54,12 @@ for (const dialect of cases) {
         database: await dialect.create(),
         env: { SLACK_ALERTS_CHANNEL_ID: ALERTS, WHATSAPP_MAX_MPS: '5' },
       });
+      // The numbers as the provider listed them at start (with their tier and quality).
+      await waitFor('sending numbers listed', async () =>
+        (await h.app.database.db.selectFrom('sending_number').select('health').execute()).some(
+          (n) => n.health === 'connected',
+        ),
+      );
     });
     afterAll(async () => {
       await h?.stop();
@@ -109,6 +115,7 @@ for (const dialect of cases) {
     }
 
     it('tells a number flagged for low quality in the ops channel, in plain words, once per delivery', async () => {
+      expect(await campaignFormText()).toContain('+15550001111 · Acme Support · no daily limit · quality high');
       const payload = sample('qualityUpdate.json', (v) => {
         v.display_phone_number = NUMBER_DIGITS;
         v.some_field_meta_added_later = { nested: true }; // unknown fields are ignored
@@ -132,6 +139,8 @@ for (const dialect of cases) {
         health: 'connected',
         health_reason: expect.stringContaining('low'),
       });
+      // The number picker shows it at once: quality low, and the limit the webhook reported.
+      expect(await campaignFormText()).toContain('+15550001111 · Acme Support · 10K/day limit · quality low');
 
       const lifted = await deliver(
         sample('qualityUpdate.json', (v) => {
@@ -151,6 +160,7 @@ for (const dialect of cases) {
       );
       expect(downgrade).toContain('Meta lowered the messaging limit of +15550001111 to 1,000 new customers a day');
       expect(downgrade).toContain('it was 10,000 new customers a day');
+      expect(await campaignFormText()).toContain('+15550001111 · Acme Support · 1K/day limit');
     });
 
     it('tells a rejected template with its reason, and the pickers stop offering that language', async () => {

@@ -12,6 +12,7 @@ export function createAccountHealthStore(db: Kysely<Database>) {
           ...(update.health !== undefined ? { health: update.health } : {}),
           ...(update.healthReason !== undefined ? { health_reason: update.healthReason } : {}),
           ...(update.qualityRating !== undefined ? { quality_rating: update.qualityRating } : {}),
+          ...(update.messagingLimitTier !== undefined ? { messaging_limit_tier: update.messagingLimitTier } : {}),
           updated_at: now,
         })
         .where('id', '=', id)

@@ -23,7 +23,8 @@ export function installAccountHealth(
   const channel = config.slack.alertsChannelId;
   const health = createAccountHealth({
     numbers: {
-      all: () => ctx.conversations.listSendingNumbers(),
+      // Lists them from the provider when none are known yet (a webhook right after the first start).
+      all: () => ctx.sendingNumbers.list(),
       update: (id, update) => store.updateNumberHealth(id, update, clock.now()),
     },
     templates: { applyStatus: (change) => ctx.templates.applyStatus(change) },
@@ -46,5 +47,12 @@ export function installAccountHealth(
   ctx.jobs.handle(JobKind.accountHealth, {
     pool: 'slack',
     handler: (payload) => health.handle(payload as AccountHealthEvent),
+    onGaveUp: async (payload, error) => {
+      const event = payload as AccountHealthEvent;
+      logger.error(
+        { eventId: event.eventId, type: event.change.type, channel, err: String(error) },
+        'an account health alert could not be posted (is the bot a member of SLACK_ALERTS_CHANNEL_ID?)',
+      );
+    },
   });
 }
