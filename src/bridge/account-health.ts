@@ -44,6 +44,8 @@ export type AccountHealthDeps = {
   };
   /** Posts to the ops channel. */
   alert(text: string): Promise<void>;
+  /** The WhatsApp Business Account the bridge sends from, when the provider names it (Meta's WABA id). */
+  accountId: string | null;
   logger: Logger;
 };
 
@@ -300,6 +302,15 @@ export function createAccountHealth(deps: AccountHealthDeps) {
   /** Applies one change and tells the ops channel. Safe to run again (a retried job). */
   async function handle(event: AccountHealthEvent): Promise<void> {
     const c = event.change;
+    // An app subscribed to several accounts hears of all of them: another account's template of the
+    // same name must not change this one's pickers or pause its campaigns.
+    if (deps.accountId && event.accountId && event.accountId !== deps.accountId) {
+      logger.warn(
+        { eventId: event.eventId, type: c.type, accountId: event.accountId },
+        'account health webhook for another WhatsApp Business Account; acknowledged and ignored',
+      );
+      return;
+    }
     switch (c.type) {
       case 'unreadable':
         logger.warn(

@@ -278,6 +278,17 @@ for (const dialect of cases) {
       expect(logged.some((line) => line.includes('phone_number_quality_update'))).toBe(true);
       expect(logged.some((line) => line.includes('account_update'))).toBe(true);
 
+      // Another account's template of the same name (an app subscribed to several accounts): ignored.
+      const otherAccount = sample('rejectedTemplate.json', (v) => {
+        v.event = 'PAUSED';
+        v.message_template_name = 'spring_sale';
+        v.message_template_language = 'en_US';
+      });
+      for (const entry of otherAccount.entry) entry.id = '999999999999999';
+      expect(await deliver(otherAccount)).toBeNull();
+      expect(h.logs.join('')).toContain('account health webhook for another WhatsApp Business Account');
+      expect(await campaignFormText()).toContain('spring_sale');
+
       const otherField = await deliver({
         object: 'whatsapp_business_account',
         entry: [{ id: WABA_ID, time: 1700000001, changes: [{ field: 'business_capability_update', value: {} }] }],

@@ -665,7 +665,7 @@ describe('EngageLab provider', () => {
       });
     });
 
-    it('shows unknown types and orders as unsupported, and skips deleted events and notifications', () => {
+    it('shows unknown types and orders as unsupported, skips deleted events and the balance, and keeps an unreadable template notification to log', () => {
       expect(contentOf({ type: 'unknown', errors: [{ code: 131051, title: 'Message type unknown' }] })).toEqual({
         type: 'unsupported',
         description: 'Message type unknown',
@@ -685,6 +685,11 @@ describe('EngageLab provider', () => {
       );
       expect(events).toEqual([
         expect.objectContaining({ kind: 'message', content: { type: 'unsupported', description: 'type "order"' } }),
+        // Account health (see test/integration/account-health.test.ts): kept, and logged when handled.
+        expect.objectContaining({
+          kind: 'health',
+          change: expect.objectContaining({ type: 'unreadable', field: 'template_update' }),
+        }),
       ]);
     });
 

@@ -42,6 +42,7 @@ export function installAccountHealth(
         client.chat.postMessage({ channel, text, unfurl_links: false, unfurl_media: false }),
       );
     },
+    accountId: config.whatsapp.provider === 'meta' ? config.whatsapp.meta.wabaId || null : null,
     logger,
   });
   ctx.jobs.handle(JobKind.accountHealth, {

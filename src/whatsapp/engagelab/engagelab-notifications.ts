@@ -96,7 +96,10 @@ export function engageLabHealthEvent(notification: unknown, callbackTime: number
       .update(JSON.stringify([callbackTime, notification]))
       .digest('hex')
       .slice(0, 32),
-    accountId: typeof accountId === 'string' || typeof accountId === 'number' ? String(accountId) : null,
+    accountId:
+      (typeof accountId === 'string' || typeof accountId === 'number') && /^[\w.-]{1,100}$/.test(String(accountId))
+        ? String(accountId)
+        : null,
     timestamp: callbackTime,
     change: changeOf(event, data),
   };

@@ -145,7 +145,8 @@ export function metaHealthEvent(
   return {
     kind: 'health',
     eventId,
-    accountId: entry.id ?? null,
+    // Keys the job's ordering: only an id that looks like one (a NUL byte cannot be stored in PostgreSQL).
+    accountId: entry.id && /^[\w.-]{1,100}$/.test(entry.id) ? entry.id : null,
     timestamp: time ?? Date.now(),
     change: changeOf(change.field, change.value),
   };
