@@ -2,6 +2,7 @@ import { type Config, secretsOf } from './config.js';
 import type { DatabaseHandle } from './db/create-db.js';
 import { migrateToLatest } from './db/migrate.js';
 import { installCampaignResults } from './features/campaign-results/index.js';
+import { installAccountHealth } from './features/account-health/index.js';
 import { installCampaigns } from './features/campaigns/index.js';
 import { createAppContext, type Tuning } from './features/context.js';
 import { installOperations } from './features/operations/index.js';
@@ -75,6 +76,7 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   installOptOuts(ctx, registry, chat);
   installCampaignResults(ctx, registry, { chat, refreshReport: campaigns.refreshReport });
   const retention = installRetention(ctx, registry, { chat, campaigns });
+  installAccountHealth(ctx, { pauseCampaign: campaigns.pauseCampaign });
   installOperations(ctx, registry, { campaigns });
 
   const web = createWebServer({ logger });

@@ -132,6 +132,13 @@ const environmentSchema = z.object({
     z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a channel id like C0123ABCD'),
   ),
   SLACK_CHANNEL_BY_NUMBER: channelMap,
+  SLACK_ALERTS_CHANNEL_ID: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a channel id like C0123ABCD')
+      .optional(),
+  ),
   SLACK_APP_TOKEN: z.preprocess(
     emptyToUndefined,
     z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional(),
@@ -254,6 +261,8 @@ export type Config = Readonly<{
     apiUrl: string;
     defaultChannelId: string;
     channelBySendingNumber: Readonly<Record<string, string>>;
+    /** Where account health alerts go (SLACK_ALERTS_CHANNEL_ID, default the conversations channel). */
+    alertsChannelId: string;
     appToken: string | undefined;
     channelPostIntervalMs: number;
   }>;
@@ -404,6 +413,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
       defaultChannelId: e.SLACK_CHANNEL_ID,
       channelBySendingNumber: Object.freeze({ ...(e.SLACK_CHANNEL_BY_NUMBER ?? {}) }),
+      alertsChannelId: e.SLACK_ALERTS_CHANNEL_ID ?? e.SLACK_CHANNEL_ID,
       appToken: e.SLACK_APP_TOKEN,
       channelPostIntervalMs: e.SLACK_CHANNEL_POST_INTERVAL_MS,
     }),

@@ -8,4 +8,6 @@ export const JobKind = {
   campaignPrepare: 'campaign.prepare',
   headerRefresh: 'slack.header_refresh',
   inboxUpdate: 'slack.inbox_update',
+  accountHealth: 'whatsapp.account_health',
+  campaignTestSend: 'campaign.test_send',
 } as const;

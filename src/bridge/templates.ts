@@ -58,16 +58,17 @@ export function headerMediaKind(template: MessageTemplate): HeaderMediaKind | nu
   }
 }
 
-const fill = (text: string, values: Record<string, string>, prefix: string) =>
+/** A template text with its `{{n}}` filled from values keyed `<prefix>.<n>` (unfilled ones stay as they are). */
+export const fillPlaceholders = (text: string, values: Record<string, string>, prefix: string) =>
   text.replace(/\{\{\s*([A-Za-z0-9_]{1,40})\s*\}\}/g, (whole, name: string) => values[`${prefix}.${name}`] ?? whole);
 
 /** The message as the customer will read it (for previews and the conversation record). */
 export function renderTemplate(template: MessageTemplate, values: Record<string, string>): string {
   const parts: string[] = [];
   if (template.header.format === 'TEXT' && template.header.text)
-    parts.push(`*${fill(template.header.text, values, 'header')}*`);
+    parts.push(`*${fillPlaceholders(template.header.text, values, 'header')}*`);
   else if (template.header.format !== 'NONE') parts.push(`[${template.header.format.toLowerCase()}]`);
-  parts.push(fill(template.body, values, 'body'));
+  parts.push(fillPlaceholders(template.body, values, 'body'));
   if (template.footer) parts.push(`_${template.footer}_`);
   const buttons = template.buttons.map((b) => `[${b.text}]`).join(' ');
   if (buttons) parts.push(buttons);
@@ -132,6 +133,25 @@ export function createTemplateCatalog(deps: {
     },
     async find(name: string, language: string): Promise<MessageTemplate | undefined> {
       return (await this.approved()).find((t) => t.name === name && t.language === language);
+    },
+    /**
+     * A status the provider reported by webhook (paused, approved, …): the cached list shows it at
+     * once. A template not in the list (a new one, say) makes the next read list them again.
+     */
+    applyStatus(change: { templateId: string | null; name: string; language: string; status: string }): void {
+      if (!cached) return;
+      const sameLanguage = (a: string) =>
+        a.replace(/-/g, '_').toLowerCase() === change.language.replace(/-/g, '_').toLowerCase();
+      let found = false;
+      const templates = cached.templates.map((t) => {
+        const same =
+          (change.templateId !== null && t.providerTemplateId === change.templateId) ||
+          (t.name === change.name && sameLanguage(t.language));
+        if (!same) return t;
+        found = true;
+        return { ...t, status: change.status };
+      });
+      cached = { at: found ? cached.at : Number.NEGATIVE_INFINITY, templates };
     },
   };
 }

@@ -1,4 +1,9 @@
-import type { InboundMessageEvent, StatusEvent, WebhookEvent } from '../whatsapp/whatsapp-provider.js';
+import type {
+  AccountHealthEvent,
+  InboundMessageEvent,
+  StatusEvent,
+  WebhookEvent,
+} from '../whatsapp/whatsapp-provider.js';
 import { JobKind } from './job-kinds.js';
 
 export type IntakeJob = {
@@ -30,7 +35,20 @@ export function outboundConversationKey(contactId: string): string {
  * status again maps to the same idempotency key, so it is stored (and later posted) once.
  */
 export function jobsForWebhookEvents(events: readonly WebhookEvent[]): IntakeJob[] {
-  return events.map((event) => (event.kind === 'message' ? inboundJob(event) : statusJob(event)));
+  return events.map((event) =>
+    event.kind === 'message' ? inboundJob(event) : event.kind === 'status' ? statusJob(event) : healthJob(event),
+  );
+}
+
+function healthJob(event: AccountHealthEvent): IntakeJob {
+  return {
+    kind: JobKind.accountHealth,
+    payload: event,
+    // One account's changes apply in the order they arrived (a pause before its unpause).
+    orderingKey: `health:${event.accountId ?? 'account'}`,
+    idempotencyKey: `health:${event.eventId}`,
+    maxAttempts: 50,
+  };
 }
 
 function inboundJob(event: InboundMessageEvent): IntakeJob {

@@ -230,6 +230,13 @@ export type CampaignReplyTable = {
   context_posted: Generated<number>;
 };
 
+/** The number a marketer last sent a campaign test to (see migrations/2026_12_04_1800_campaign_test_sends.ts). */
+export type CampaignTestRecipientTable = {
+  slack_user_id: string;
+  phone_number: string;
+  updated_at: number;
+};
+
 export type Database = {
   sending_number: SendingNumberTable;
   contact: ContactTable;
@@ -253,6 +260,7 @@ export type Database = {
   messaging_allowance: MessagingAllowanceTable;
   opt_out: OptOutTable;
   campaign_reply: CampaignReplyTable;
+  campaign_test_recipient: CampaignTestRecipientTable;
 };
 
 export type ContactRow = Selectable<ContactTable>;

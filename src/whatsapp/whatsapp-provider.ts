@@ -183,7 +183,67 @@ export type StatusEvent = {
   errors: ProviderErrorDetail[];
 };
 
-export type WebhookEvent = InboundMessageEvent | StatusEvent;
+/**
+ * What changed about the account's health, as the provider told it: a number's quality or
+ * messaging limit, a template's status, the account's standing. Fields the bridge does not use are
+ * dropped; a change it cannot read is kept as `unreadable` (logged, never refused: the provider
+ * would otherwise redeliver it for days).
+ */
+export type AccountHealthChange =
+  | {
+      type: 'number_quality';
+      /** The number in E.164 (the webhook names it by its digits, not by its id). */
+      phoneNumber: string | null;
+      /** FLAGGED, UNFLAGGED, DOWNGRADE, UPGRADE, ONBOARDING, THROUGHPUT_UPGRADE, … */
+      event: string;
+      currentLimit: string | null;
+      oldLimit: string | null;
+    }
+  | {
+      type: 'template_status';
+      templateId: string | null;
+      name: string;
+      language: string;
+      /** APPROVED, REJECTED, PAUSED, DISABLED, FLAGGED, REINSTATED, … in upper case. */
+      status: string;
+      reason: string | null;
+      /** When a FLAGGED template will be disabled, as Meta words it. */
+      disableDate: string | null;
+      /** Meta's own words about a pause or an unpause (`other_info`). */
+      detail: string | null;
+    }
+  | {
+      type: 'account';
+      /** VERIFIED_ACCOUNT, DISABLED_UPDATE, ACCOUNT_RESTRICTION, ACCOUNT_VIOLATION, … */
+      event: string;
+      phoneNumber: string | null;
+      banState: string | null;
+      banDate: string | null;
+      violationType: string | null;
+      restrictions: { type: string; expiration: string | null }[];
+    }
+  | { type: 'account_review'; decision: string }
+  | {
+      type: 'number_name';
+      phoneNumber: string | null;
+      decision: string;
+      requestedName: string | null;
+      rejectionReason: string | null;
+    }
+  | { type: 'unreadable'; field: string; problem: string };
+
+export type AccountHealthEvent = {
+  kind: 'health';
+  /** The same change delivered again has the same id (it is handled once). */
+  eventId: string;
+  /** The WhatsApp Business Account it is about, when the provider says. */
+  accountId: string | null;
+  /** Provider's timestamp, epoch milliseconds. */
+  timestamp: number;
+  change: AccountHealthChange;
+};
+
+export type WebhookEvent = InboundMessageEvent | StatusEvent | AccountHealthEvent;
 
 export type WebhookRequest = {
   rawBody: Buffer;
@@ -218,7 +278,8 @@ export interface WhatsAppProvider {
   downloadMedia(media: InboundMediaRef, maxBytes: number, memory?: BudgetHold): Promise<DownloadedMedia>;
   /**
    * Verifies authenticity (throws WebhookAuthError) and shape (throws WebhookPayloadError),
-   * then returns every message and status in the request. Unknown event kinds are skipped.
+   * then returns every message, status and account health change in the request. Unknown event
+   * kinds are skipped.
    */
   parseWebhook(request: WebhookRequest): WebhookEvent[];
   /** GET handshake (Meta's hub.challenge); providers without one refuse. */

@@ -665,7 +665,7 @@ describe('EngageLab provider', () => {
       });
     });
 
-    it('shows unknown types and orders as unsupported, and skips deleted events and notifications', () => {
+    it('shows unknown types and orders as unsupported, skips deleted events and the balance, and keeps an unreadable template notification to log', () => {
       expect(contentOf({ type: 'unknown', errors: [{ code: 131051, title: 'Message type unknown' }] })).toEqual({
         type: 'unsupported',
         description: 'Message type unknown',
@@ -685,13 +685,18 @@ describe('EngageLab provider', () => {
       );
       expect(events).toEqual([
         expect.objectContaining({ kind: 'message', content: { type: 'unsupported', description: 'type "order"' } }),
+        // Account health (see test/integration/account-health.test.ts): kept, and logged when handled.
+        expect.objectContaining({
+          kind: 'health',
+          change: expect.objectContaining({ type: 'unreadable', field: 'template_update' }),
+        }),
       ]);
     });
 
     it('finds the business number whichever way round from/to are, and keeps several rows in order', () => {
       const swapped = { ...inboundRow({ type: 'text', text: { body: 'a' } }), from: CONTACT, to: '+15550002222' };
       const events = parse(envelope(swapped, statusRow('sent'), inboundRow({ type: 'text', text: { body: 'b' } })));
-      expect(events.map((e) => [e.kind, e.sendingNumberId])).toEqual([
+      expect(events.map((e) => [e.kind, e.kind === 'health' ? null : e.sendingNumberId])).toEqual([
         ['message', '+15550002222'],
         ['status', BUSINESS],
         ['message', BUSINESS],

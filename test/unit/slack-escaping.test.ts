@@ -76,6 +76,13 @@ describe('strings from customers and the provider are plain text in Slack', () =
         perRecipientVariables: false,
         ignoredColumns: [`col ${HOSTILE}`],
         optedOut: 0,
+        preview: {
+          header: { kind: 'media', format: 'DOCUMENT', fileName: `menu ${HOSTILE}.pdf` },
+          body: `Hi ${HOSTILE}`,
+          footer: `Stop ${HOSTILE}`,
+          buttons: [{ type: 'URL', text: `Go ${HOSTILE}`, url: `https://acme.example/${HOSTILE}` }],
+        },
+        previewRecipient: '+15550002222',
       },
       '+15550001111',
     );

@@ -9,6 +9,7 @@ import { createNumberValidatorPool, type NumberValidator } from '../phone-number
 import { parseRecipientsFile, parseTypedRecipients } from '../recipients.js';
 import { headerMediaKind, type TemplateCatalog, templateVariables } from '../templates.js';
 import type { CampaignParameters, CampaignRepository } from './campaign-ports.js';
+import { type MessagePreview, previewMessage } from './campaign-preview.js';
 
 export const MAX_TYPED_RECIPIENTS = 50;
 export const MAX_RECIPIENTS_FILE_BYTES = 10 * 1024 * 1024;
@@ -50,6 +51,9 @@ export type DraftSummary = {
   ignoredColumns: string[];
   /** Recipients on the suppression list: a MARKETING template is not sent to them. */
   optedOut: number;
+  /** The message as the first recipient will see it (their variables), and who that is. */
+  preview: MessagePreview;
+  previewRecipient: string;
 };
 
 export type DraftResult =
@@ -129,6 +133,12 @@ export function createCampaignDrafts(deps: CampaignDraftsDeps) {
         perRecipientVariables: recipients.perRecipient !== null,
         ignoredColumns: recipients.ignoredColumns,
         optedOut,
+        preview: previewMessage(
+          template,
+          { ...request.values, ...(recipients.perRecipient?.[0] ?? {}) },
+          request.headerFile?.name ?? null,
+        ),
+        previewRecipient: recipients.numbers[0] ?? '',
       },
     };
   }

@@ -35,6 +35,7 @@ import type { FeatureRegistry } from '../registry.js';
 import type { SessionChat } from '../session-chat/index.js';
 import { createCampaignReports } from './campaign-reports.js';
 import { createCampaignPreparation } from './preparation.js';
+import { installCampaignTestSends } from './test-sends.js';
 
 /** Why an opted-out recipient was not sent (the report's and the CSV's words). */
 const OPTED_OUT_BEFORE_SENDING = OPTED_OUT_AT_SEND_TIME;
@@ -280,8 +281,10 @@ function installCampaignForm(
     },
     { [CampaignViewIds.numberAction]: 'sendingNumberId' },
   );
+  installCampaignTestSends(ctx, registry, campaigns);
   registry.slackListeners((app) =>
     registerCampaignSubmissions(app, {
+      now: clock.now,
       catalog: ctx.templates,
       isUsableNumber: async (id) => (await ctx.conversations.sendingNumber(id))?.health === 'connected',
       mayLaunchCampaigns: marketers,

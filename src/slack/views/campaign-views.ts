@@ -4,6 +4,7 @@ import type { SendingNumberRecord } from '../../bridge/records.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
 import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
 import { sendingNumberLimitLine, sendingNumberOptionText } from './campaign-limit-blocks.js';
+import { campaignPreviewBlocks } from './campaign-test-views.js';
 import { effectiveSelection, templateFormBlocks } from './template-form.js';
 
 export const CampaignViewIds = {
@@ -224,6 +225,7 @@ export function campaignConfirmView(
     if (more && invalidLinesNote)
       blocks.push({ type: 'section', text: { type: 'mrkdwn', text: invalidLinesNote.slice(0, 3000) } });
   }
+  blocks.push(...campaignPreviewBlocks(summary));
   blocks.push({
     type: 'context',
     elements: [{ type: 'mrkdwn', text: 'Nothing has been sent yet. Confirm to start.' }],

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { e164, metaInboundMessageSchema, toInboundContent } from '../meta/meta-message.js';
 import { WebhookAuthError, WebhookPayloadError } from '../provider-errors.js';
 import type { DeliveryStatus, WebhookEvent, WebhookRequest } from '../whatsapp-provider.js';
+import { engageLabHealthEvent } from './engagelab-notifications.js';
 
 /**
  * EngageLab callbacks (../shared/docs/whatsapp.md §2.5): `{ total, rows: [...] }`, each row carrying
  * exactly one of `status` (delivery progress of a message we sent), `response` (something a contact
- * sent) or `notification` (account events, which the bridge does not show).
+ * sent) or `notification` (account events: template, number and account changes become health events).
  */
 
 const timeSchema = z.union([z.number(), z.string()]);
@@ -253,7 +254,11 @@ export function parseEngageLabWebhook(
         content: toInboundContent({ ...message.data, id: providerMessageId, timestamp: message.data.timestamp ?? 0 }),
       });
     }
-    // notification rows (balance, template, number and account updates) are not conversation events.
+    // Template, number and account notifications are account health changes; the balance is not shown.
+    if (row.notification !== undefined) {
+      const health = engageLabHealthEvent(row.notification, callbackTime);
+      if (health) events.push(health);
+    }
   });
   return events;
 }

@@ -8,6 +8,7 @@ import type {
   WebhookEvent,
   WebhookRequest,
 } from '../whatsapp-provider.js';
+import { isMetaHealthField, metaHealthEvent } from './meta-account-webhook.js';
 import { e164, type MetaInboundMessage, metaInboundMessageSchema, toInboundContent } from './meta-message.js';
 
 const statusSchema = z.object({
@@ -47,7 +48,11 @@ const messagesValueSchema = z.object({
 const envelopeSchema = z.object({
   object: z.string(),
   entry: z.array(
-    z.object({ id: z.string().optional(), changes: z.array(z.object({ field: z.string(), value: z.unknown() })) }),
+    z.object({
+      id: z.string().optional(),
+      time: z.unknown().optional(),
+      changes: z.array(z.object({ field: z.string(), value: z.unknown() })),
+    }),
   ),
 });
 
@@ -77,7 +82,10 @@ export const epochMs = (value: string | number): number => {
   return Number.isFinite(seconds) ? Math.round(seconds * 1000) : Date.now();
 };
 
-/** Verified Meta webhook → normalized events (messages and statuses; other fields skipped). */
+/**
+ * Verified Meta webhook → normalized events: messages, statuses and account health changes (see
+ * meta-account-webhook.ts); other fields are skipped.
+ */
 export function parseMetaWebhook(request: WebhookRequest, appSecret: string): WebhookEvent[] {
   verifyMetaSignature(request.rawBody, request.headers['x-hub-signature-256'], appSecret);
   let json: unknown;
@@ -95,6 +103,10 @@ export function parseMetaWebhook(request: WebhookRequest, appSecret: string): We
   const events: WebhookEvent[] = [];
   for (const entry of envelope.data.entry) {
     for (const change of entry.changes) {
+      if (isMetaHealthField(change.field)) {
+        events.push(metaHealthEvent(entry, change));
+        continue;
+      }
       if (change.field !== 'messages') continue;
       const value = messagesValueSchema.safeParse(change.value);
       if (!value.success)

@@ -60,6 +60,7 @@ export function registerCampaignSubmissions(
       userId: string,
       choice: LimitChoice | null,
     ): Promise<{ ok: true } | { ok: false; error: string }>;
+    now: () => number;
   },
 ): void {
   app.view(CampaignViewIds.formCallback, async ({ ack, view, body }) => {
@@ -114,14 +115,17 @@ export function registerCampaignSubmissions(
       else if (file.size > MAX_RECIPIENTS_FILE_BYTES)
         errors[CampaignViewIds.recipientsFileBlock] = `\`${file.name}\` is larger than 10 MB.`;
     }
-    if (Object.keys(errors).length > 0 || !template || !metadata.sendingNumberId) {
-      await ack({ response_action: 'errors', errors });
-      return;
-    }
     const when = state[CampaignViewIds.scheduleBlock]?.[CampaignViewIds.scheduleAction] as
       | { selected_date_time?: number | null }
       | undefined;
     const scheduledAt = when?.selected_date_time ? when.selected_date_time * 1000 : null;
+    if (scheduledAt !== null && scheduledAt <= deps.now())
+      errors[CampaignViewIds.scheduleBlock] =
+        'This time has already passed: choose a later one, or leave it empty to send right after you confirm.';
+    if (Object.keys(errors).length > 0 || !template || !metadata.sendingNumberId) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
     await deps.queuePreparation({
       viewId: view.id,
       userId: body.user.id,
