@@ -76,6 +76,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const { registered } = registry;
   registerListeners(bolt.app, {
     subcommands: registered.subcommands,
+    logger: logger.child({ component: 'slack' }),
+    internalNotePrefix: config.chat.internalNotePrefix,
     register: [
       ...registered.slackListeners,
       (app) => registerTemplateFormActions(app, registered.templateForms, registered.templateFormSelects),
