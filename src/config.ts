@@ -120,6 +120,7 @@ const environmentSchema = z.object({
   ),
   INTERNAL_NOTE_PREFIX: z.preprocess(emptyToUndefined, z.string().default('note:')),
   SIGN_AGENT_NAME: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')),
+  UNFURL_CUSTOMER_LINKS: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')),
 
   WHATSAPP_PROVIDER: z.preprocess(
     (value) => (typeof value === 'string' ? emptyToUndefined(value.trim().toLowerCase()) : value),
@@ -234,7 +235,7 @@ export type Config = Readonly<{
     appToken: string | undefined;
     channelPostIntervalMs: number;
   }>;
-  chat: Readonly<{ internalNotePrefix: string; signAgentName: boolean }>;
+  chat: Readonly<{ internalNotePrefix: string; signAgentName: boolean; unfurlCustomerLinks: boolean }>;
   whatsapp: Readonly<
     | { provider: 'meta'; meta: Readonly<MetaSettings> }
     | { provider: 'engagelab'; engagelab: Readonly<EngageLabSettings> }
@@ -377,7 +378,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       appToken: e.SLACK_APP_TOKEN,
       channelPostIntervalMs: e.SLACK_CHANNEL_POST_INTERVAL_MS,
     }),
-    chat: Object.freeze({ internalNotePrefix: e.INTERNAL_NOTE_PREFIX, signAgentName: e.SIGN_AGENT_NAME === 'true' }),
+    chat: Object.freeze({
+      internalNotePrefix: e.INTERNAL_NOTE_PREFIX,
+      signAgentName: e.SIGN_AGENT_NAME === 'true',
+      unfurlCustomerLinks: e.UNFURL_CUSTOMER_LINKS === 'true',
+    }),
     whatsapp: Object.freeze(whatsapp),
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     maxMessagesPerSecond: e.WHATSAPP_MAX_MPS,

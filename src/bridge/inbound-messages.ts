@@ -50,6 +50,8 @@ export function createInboundMessageHandler(deps: {
   mediaBudget: ByteBudget;
   /** Reactions go on the message they are for; only one Slack cannot show comes through as text. */
   showReaction: ShowReaction;
+  /** UNFURL_CUSTOMER_LINKS: Slack previews the links customers send (off by default). */
+  unfurlCustomerLinks?: boolean;
   now: () => number;
   logger: Logger;
 }): InboundMessageHandler {
@@ -151,7 +153,12 @@ export function createInboundMessageHandler(deps: {
       const postOnce = () =>
         postInThreadOnce(
           { slack, intents, now: deps.now },
-          { key: postKey, thread, content: { text, author }, marker },
+          {
+            key: postKey,
+            thread,
+            content: { text, author, ...(deps.unfurlCustomerLinks ? { unfurlLinks: true } : {}) },
+            marker,
+          },
         );
       try {
         posted = await postOnce();

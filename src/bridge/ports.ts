@@ -88,6 +88,8 @@ export type SlackContent = {
   blocks?: unknown[];
   /** Show the post as written by this person (the WhatsApp contact), not as "the app". */
   author?: { name: string /** An emoji shortcode (default :speech_balloon:, a customer). */; icon?: string };
+  /** Let Slack unfurl links and media in the text (off unless asked: see UNFURL_CUSTOMER_LINKS). */
+  unfurlLinks?: boolean;
 };
 
 /** Marks a Slack post with what it is, so a retry after a crash can find it instead of posting twice. */

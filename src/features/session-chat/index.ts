@@ -90,6 +90,7 @@ export function installSessionChat(ctx: AppContext, registry: FeatureRegistry, d
       now: clock.now,
       logger: logger.child({ component: 'inbound-reactions' }),
     }),
+    unfurlCustomerLinks: ctx.config.chat.unfurlCustomerLinks,
     logger: logger.child({ component: 'inbound' }),
   });
   const handleStatus = createDeliveryStatusHandler({
