@@ -19,6 +19,7 @@ import {
 } from './ports.js';
 import { postInThreadOnce } from './post-once.js';
 import type { ContactRecord } from './records.js';
+import { repliedMessageLine } from './reply-context.js';
 
 /** WhatsApp's own ceiling for documents; larger inbound media can't exist. */
 export const MAX_INBOUND_MEDIA_BYTES = 100 * 1024 * 1024;
@@ -136,12 +137,15 @@ export function createInboundMessageHandler(deps: {
       }
 
       let replyToLink: string | null = null;
+      let replyTo: string | null = null;
       if (event.replyToProviderMessageId) {
+        // A reply to a message the bridge never saw (older than it, or deleted) shows nothing extra.
         const original = await messages.byProviderId(event.replyToProviderMessageId);
         if (original?.slack_channel_id && original.slack_ts)
           replyToLink = await slack.permalink(original.slack_channel_id, original.slack_ts);
+        if (original && content.type !== 'reaction') replyTo = repliedMessageLine(original, replyToLink);
       }
-      const text = renderInbound(content, { replyToLink, mediaProblem });
+      const text = renderInbound(content, { replyToLink, replyTo, mediaProblem });
       const author = {
         name: escapeSlackText(
           contact.profile_name
