@@ -16,6 +16,7 @@ import type { AppContext } from '../context.js';
 import type { FeatureRegistry } from '../registry.js';
 import { createAppHome } from './app-home.js';
 import { createHistoryModal } from './history-modal.js';
+import { conversationsOfNumber, sendingNumberToName } from './note-conversations.js';
 
 /**
  * Sessions and history: each agent's My Sessions (≤ 100), All Sessions in App Home, notes on a
@@ -56,7 +57,10 @@ export function installSessionsHistory(ctx: AppContext, registry: FeatureRegistr
         sessionsListMessage(await sessions.list(userId), clock.now(), await conversations.listSendingNumbers()),
     }),
   );
-  registry.subcommand('note', noteSubcommand({ contactsOf: (e164) => conversations.contactsByPhone(e164), saveNote }));
+  registry.subcommand(
+    'note',
+    noteSubcommand({ contactsOf: (e164) => conversationsOfNumber(conversations, e164), saveNote }),
+  );
   registry.subcommand(
     'history',
     historySubcommand({
@@ -83,7 +87,11 @@ export function installSessionsHistory(ctx: AppContext, registry: FeatureRegistr
       },
       openNoteModal: async (triggerId, contactId, origin) => {
         const contact = await conversations.getContact(contactId);
-        if (contact) await ctx.slack.client.views.open({ trigger_id: triggerId, view: noteModal(contact, origin) });
+        if (contact)
+          await ctx.slack.client.views.open({
+            trigger_id: triggerId,
+            view: noteModal(contact, origin, await sendingNumberToName(conversations, contact)),
+          });
       },
       openHistoryFor: (triggerId, userId, contactId) => historyModal.open(triggerId, userId, { contactId }),
     }),
