@@ -39,6 +39,9 @@ export type SlackUserFlags = {
   isUltraRestricted?: boolean;
 };
 
+/** users.info's `tz`, `tz_label` and `tz_offset` (seconds east of UTC), as Slack reports a person's zone. */
+export type SlackUserTimeZone = { tz: string; label: string; offset: number };
+
 export type SlackCall = { method: string; body: Record<string, unknown>; at: number };
 export type FakeMessage = {
   channel: string;
@@ -138,7 +141,14 @@ export async function startFakeSlack(options: {
   const stalledDownloads = new Set<string>();
   const users = new Map<
     string,
-    { id: string; name: string; real_name: string; display_name: string; flags: Required<SlackUserFlags> }
+    {
+      id: string;
+      name: string;
+      real_name: string;
+      display_name: string;
+      flags: Required<SlackUserFlags>;
+      tz?: SlackUserTimeZone;
+    }
   >();
   const files = new Map<string, { id: string; name: string; mimetype: string; bytes: Buffer; title?: string }>();
   const uploads = new Map<string, { filename: string; bytes: Buffer | null; size?: number }>();
@@ -336,6 +346,7 @@ export async function startFakeSlack(options: {
             is_restricted: user.flags.isRestricted,
             is_ultra_restricted: user.flags.isUltraRestricted,
             profile: { display_name: user.display_name, real_name: user.real_name },
+            ...(user.tz ? { tz: user.tz.tz, tz_label: user.tz.label, tz_offset: user.tz.offset } : {}),
           },
         };
       }
@@ -610,8 +621,17 @@ export async function startFakeSlack(options: {
       faults.clear();
     },
     /** Adds (or replaces) a user; by default an active full member, as users.info reports one. */
-    addUser(user: { id: string; name: string; realName?: string; displayName?: string } & SlackUserFlags) {
+    addUser(
+      user: {
+        id: string;
+        name: string;
+        realName?: string;
+        displayName?: string;
+        tz?: SlackUserTimeZone;
+      } & SlackUserFlags,
+    ) {
       users.set(user.id, {
+        ...(user.tz ? { tz: user.tz } : {}),
         id: user.id,
         name: user.name,
         real_name: user.realName ?? user.name,

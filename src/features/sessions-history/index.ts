@@ -11,6 +11,7 @@ import { registerAppHomeEvents } from '../../slack/listeners/events/app-home-eve
 import { registerHistoryShortcuts } from '../../slack/listeners/shortcuts/history-shortcuts.js';
 import { registerHistoryModal } from '../../slack/listeners/views/history-submission.js';
 import { registerNoteSubmission } from '../../slack/listeners/views/note-submission.js';
+import { createUserTimeZones } from '../../slack/user-time-zones.js';
 import { noteModal, sessionsListMessage } from '../../slack/views/sessions-views.js';
 import type { AppContext } from '../context.js';
 import type { FeatureRegistry } from '../registry.js';
@@ -34,6 +35,8 @@ export function installSessionsHistory(ctx: AppContext, registry: FeatureRegistr
     isLead: ctx.roles.leads,
     client: ctx.slack.client,
     deliverFile: ctx.deliverFile,
+    timeZoneOf: createUserTimeZones({ client: ctx.slack.client, now: clock.now, logger }),
+    permalink: (channelId, ts) => ctx.slack.conversations.permalink(channelId, ts),
   });
 
   async function saveNote(contactId: string, text: string): Promise<{ ok: true } | { ok: false; error: string }> {
