@@ -8,6 +8,8 @@ import { describeFileDelivery, type UserFileDelivery } from '../../slack/user-fi
 import { HistoryIds, type HistoryQuery, historyModal } from '../../slack/views/history-views.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** How long a search waits for message links before showing the entries without the missing ones. */
+const PERMALINK_WAIT_MS = 1_000;
 
 /**
  * What the modal's fields say, as a history filter, or the field that is wrong and why. The dates
@@ -46,23 +48,35 @@ export function createHistoryModal(deps: {
   /** A message's link in Slack (chat.getPermalink, cached), null when Slack will not say. */
   permalink(channelId: string, ts: string): Promise<string | null>;
 }) {
+  // A search answers inside Slack's 3-second acknowledgement: the viewer's zone is awaited first
+  // only when dates need it, and links Slack is slow to give are left out (they are cached for the
+  // next page once they come).
   async function render(userId: string, query: HistoryQuery) {
-    const zone = await deps.timeZoneOf(userId);
-    const checked = historyFilterOf(query, zone);
+    const zoneLookup = deps.timeZoneOf(userId);
+    const checked = historyFilterOf(query, query.from || query.to ? await zoneLookup : UTC_ZONE);
     if (!checked.ok) return checked;
-    const [results, numbers, canExport] = await Promise.all([
+    const [results, numbers, canExport, zone] = await Promise.all([
       deps.history.page(userId, checked.filter, query.page),
       deps.conversations.listSendingNumbers(),
       deps.isLead(userId),
+      zoneLookup,
     ]);
     const links = new Map<string, string>();
-    await Promise.all(
+    const lookups = Promise.all(
       results.entries.map(async (entry) => {
         if (!entry.slack_channel_id || !entry.slack_ts) return;
         const link = await deps.permalink(entry.slack_channel_id, entry.slack_ts);
         if (link) links.set(entry.id, link);
       }),
     );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      lookups,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, PERMALINK_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     let title = 'WhatsApp history';
     if (query.contactId) {
       const contact = await deps.conversations.getContact(query.contactId);
