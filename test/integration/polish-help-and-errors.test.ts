@@ -34,8 +34,8 @@ describe('/wa help and the errors people see', () => {
     // Each command under the group that uses it.
     for (const sub of ['chat', 'sessions', 'note', 'history'])
       expect(help.slice(agents, marketers)).toContain(`/wa ${sub}`);
-    expect(help.slice(marketers, leads)).toContain('/wa send');
-    for (const sub of ['replies', 'apikey']) expect(help.slice(leads)).toContain(`/wa ${sub}`);
+    for (const sub of ['send', 'apikey']) expect(help.slice(marketers, leads)).toContain(`/wa ${sub}`);
+    expect(help.slice(leads)).toContain('/wa replies');
     // The configured internal-note prefix (not the default), the history shortcut and App Home.
     expect(help).toContain('`psst:`');
     expect(help).not.toContain('`note:`');

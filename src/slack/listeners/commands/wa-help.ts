@@ -18,9 +18,10 @@ export function helpText(options: HelpOptions): string {
     '• `/wa history [number]` — history with delivery status; also the *WhatsApp history* shortcut (on a thread’s message, or from the shortcuts menu)',
     '*Marketers*',
     '• `/wa send` — launch a template campaign (typed numbers or a .txt/.csv file)',
+    '• `/wa apikey create <name>` · `revoke <id>` · `list` — keys for the HTTP API',
     '*Leads*',
     "• `/wa replies` — the team's quick replies (agents send them with *Quick reply* on a thread header)",
-    '• `/wa apikey create <name>` · `revoke <id>` · `list` — keys for the HTTP API; leads also see and export all history',
+    '• History shows leads every conversation, with *Export CSV*',
     'Numbers are international: `+44 7700 900123`. `/wa help` shows this.',
   ].join('\n');
 }
