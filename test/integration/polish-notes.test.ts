@@ -145,6 +145,10 @@ for (const dialect of cases) {
         `Note on ${phone} (with +15550002222) cleared.`,
       );
       expect(await notes(phone)).toEqual({ '1906385232743451': 'VIP', [SALES]: null });
+      // A note that starts with digits, after a sending number typed in groups.
+      expect(await command(`note ${phone} from +1 555 000 2222 2 kids`)).toBe(
+        `Note on ${phone} (with +15550002222) set to “2 kids”.`,
+      );
     });
   });
 }

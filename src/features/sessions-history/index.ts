@@ -62,7 +62,11 @@ export function installSessionsHistory(ctx: AppContext, registry: FeatureRegistr
   );
   registry.subcommand(
     'note',
-    noteSubcommand({ contactsOf: (e164) => conversationsOfNumber(conversations, e164), saveNote }),
+    noteSubcommand({
+      contactsOf: (e164) => conversationsOfNumber(conversations, e164),
+      saveNote,
+      sendingNumbers: async () => (await conversations.listSendingNumbers()).map((n) => n.phone_number),
+    }),
   );
   registry.subcommand(
     'history',

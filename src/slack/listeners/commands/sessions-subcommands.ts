@@ -30,7 +30,7 @@ const CLEAR_FLAG = /^(?:--|—|–)clear$/i;
  * (`+44 7911 150000`), where the longest run of groups that is a valid number is the number. The
  * note is everything after it; so a note may start with anything, digits and `(` included.
  */
-export function parseNoteCommand(rest: string): NoteCommand {
+export function parseNoteCommand(rest: string, knownSendingNumbers: readonly string[] = []): NoteCommand {
   const input = rest.trim();
   if (input === '') return { kind: 'usage' };
   let e164: string;
@@ -64,7 +64,7 @@ export function parseNoteCommand(rest: string): NoteCommand {
     }
     remainder = tokens.slice(used).join(' ');
   }
-  const { sendingNumber, rest: noteText } = takeSendingNumber(remainder.trim());
+  const { sendingNumber, rest: noteText } = takeSendingNumber(remainder.trim(), knownSendingNumbers);
   const text = noteText.trim();
   if (text === '') return { kind: 'show', e164, sendingNumber };
   if (CLEAR_FLAG.test(text)) return { kind: 'clear', e164, sendingNumber };
@@ -76,9 +76,11 @@ const MIN_SENDING_DIGITS = 6;
 
 /**
  * `from <sending number>` right after the customer's number, as in `/wa chat`. Our own sending
- * numbers are matched by their digits (they are known, not validated), in one token or in groups.
+ * numbers are matched by their digits (they are known, not validated), in one token or in groups;
+ * the first run of groups that is one of ours wins, so a note may start with digits
+ * (`from +1 555 000 2222 2 kids`). A run that is none of ours is taken whole, to be refused by name.
  */
-function takeSendingNumber(input: string): { sendingNumber: string | null; rest: string } {
+function takeSendingNumber(input: string, known: readonly string[]): { sendingNumber: string | null; rest: string } {
   const tokens = input.split(/\s+/);
   if (tokens[0]?.toLowerCase() !== 'from') return { sendingNumber: null, rest: input };
   let digits = '';
@@ -86,6 +88,7 @@ function takeSendingNumber(input: string): { sendingNumber: string | null; rest:
   for (; used < tokens.length && /^\+?[\d().-]+$/.test(tokens[used] ?? ''); used++) {
     if (used > 1 && (tokens[used] ?? '').startsWith('+')) break;
     digits += (tokens[used] ?? '').replace(/\D/g, '');
+    if (known.includes(`+${digits}`)) return { sendingNumber: `+${digits}`, rest: tokens.slice(used + 1).join(' ') };
   }
   if (digits.length < MIN_SENDING_DIGITS) return { sendingNumber: null, rest: input };
   return { sendingNumber: `+${digits}`, rest: tokens.slice(used).join(' ') };
@@ -95,9 +98,11 @@ function takeSendingNumber(input: string): { sendingNumber: string | null; rest:
 export function noteSubcommand(deps: {
   contactsOf(e164: string): Promise<{ id: string; note: string | null; sendingNumberPhone: string | null }[]>;
   saveNote(contactId: string, note: string): Promise<{ ok: true } | { ok: false; error: string }>;
+  /** Our sending numbers (E.164), to tell `from <sending number>` from the note after it. */
+  sendingNumbers(): Promise<string[]>;
 }): WaSubcommandHandler {
   return async ({ rest }) => {
-    const command = parseNoteCommand(rest);
+    const command = parseNoteCommand(rest, await deps.sendingNumbers());
     if (command.kind === 'usage') return NOTE_USAGE;
     if (command.kind === 'invalid')
       return `:warning: \`${escapeSlackText(command.input.slice(0, 40))}\` is not a valid number: ${command.reason}.\n${NOTE_USAGE}`;
