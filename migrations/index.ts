@@ -9,8 +9,8 @@ import * as apiKeyExpiry from './2026_12_04_1100_api_key_expiry.js';
 import * as quickReplies from './2026_12_04_1300_quick_replies.js';
 import * as messageReactions from './2026_12_04_1400_message_reactions.js';
 import * as teamInbox from './2026_12_04_1500_team_inbox.js';
-import * as queueChanges from './2026_12_04_1600_queue_changes.js';
 import * as optOuts from './2026_12_04_1600_opt_outs.js';
+import * as queueChanges from './2026_12_04_1600_queue_changes.js';
 import * as campaignLimits from './2026_12_04_1700_campaign_limits.js';
 import * as campaignTestSends from './2026_12_04_1800_campaign_test_sends.js';
 

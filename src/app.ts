@@ -1,8 +1,8 @@
 import { type Config, secretsOf } from './config.js';
 import type { DatabaseHandle } from './db/create-db.js';
 import { migrateToLatest } from './db/migrate.js';
-import { installCampaignResults } from './features/campaign-results/index.js';
 import { installAccountHealth } from './features/account-health/index.js';
+import { installCampaignResults } from './features/campaign-results/index.js';
 import { installCampaigns } from './features/campaigns/index.js';
 import { createAppContext, type Tuning } from './features/context.js';
 import { installOperations } from './features/operations/index.js';
@@ -84,6 +84,8 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
   const { registered } = registry;
   registerListeners(bolt.app, {
     subcommands: registered.subcommands,
+    logger: logger.child({ component: 'slack' }),
+    internalNotePrefix: config.chat.internalNotePrefix,
     register: [
       ...registered.slackListeners,
       (app) => registerTemplateFormActions(app, registered.templateForms, registered.templateFormSelects),

@@ -147,6 +147,7 @@ const environmentSchema = z.object({
   SIGN_AGENT_NAME: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')),
   AUTO_ASSIGN_ON_REPLY: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('true')),
   QUIET_AFTER_MINUTES: intWithDefault(30, 1, 7 * 24 * 60),
+  UNFURL_CUSTOMER_LINKS: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).default('false')),
 
   WHATSAPP_PROVIDER: z.preprocess(
     (value) => (typeof value === 'string' ? emptyToUndefined(value.trim().toLowerCase()) : value),
@@ -266,7 +267,7 @@ export type Config = Readonly<{
     appToken: string | undefined;
     channelPostIntervalMs: number;
   }>;
-  chat: Readonly<{ internalNotePrefix: string; signAgentName: boolean }>;
+  chat: Readonly<{ internalNotePrefix: string; signAgentName: boolean; unfurlCustomerLinks: boolean }>;
   /** The team inbox: auto-assign on an agent's first reply, and when a conversation counts as quiet. */
   inbox: Readonly<{ autoAssignOnReply: boolean; quietAfterMs: number }>;
   whatsapp: Readonly<
@@ -417,7 +418,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       appToken: e.SLACK_APP_TOKEN,
       channelPostIntervalMs: e.SLACK_CHANNEL_POST_INTERVAL_MS,
     }),
-    chat: Object.freeze({ internalNotePrefix: e.INTERNAL_NOTE_PREFIX, signAgentName: e.SIGN_AGENT_NAME === 'true' }),
+    chat: Object.freeze({
+      internalNotePrefix: e.INTERNAL_NOTE_PREFIX,
+      signAgentName: e.SIGN_AGENT_NAME === 'true',
+      unfurlCustomerLinks: e.UNFURL_CUSTOMER_LINKS === 'true',
+    }),
     inbox: Object.freeze({
       autoAssignOnReply: e.AUTO_ASSIGN_ON_REPLY === 'true',
       quietAfterMs: e.QUIET_AFTER_MINUTES * 60_000,

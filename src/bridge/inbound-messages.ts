@@ -19,6 +19,7 @@ import {
 } from './ports.js';
 import { postInThreadOnce } from './post-once.js';
 import type { ContactRecord } from './records.js';
+import { repliedMessageLine } from './reply-context.js';
 
 /** WhatsApp's own ceiling for documents; larger inbound media can't exist. */
 export const MAX_INBOUND_MEDIA_BYTES = 100 * 1024 * 1024;
@@ -77,6 +78,8 @@ export function createInboundMessageHandler(deps: {
   };
   /** Read when a message comes in, so features installed later can add theirs. */
   observers?: readonly InboundObserver[];
+  /** UNFURL_CUSTOMER_LINKS: Slack previews the links customers send (off by default). */
+  unfurlCustomerLinks?: boolean;
   now: () => number;
   logger: Logger;
 }): InboundMessageHandler {
@@ -167,12 +170,15 @@ export function createInboundMessageHandler(deps: {
       }
 
       let replyToLink: string | null = null;
+      let replyTo: string | null = null;
       if (event.replyToProviderMessageId) {
+        // A reply to a message the bridge never saw (older than it, or deleted) shows nothing extra.
         const original = await messages.byProviderId(event.replyToProviderMessageId);
         if (original?.slack_channel_id && original.slack_ts)
           replyToLink = await slack.permalink(original.slack_channel_id, original.slack_ts);
+        if (original && content.type !== 'reaction') replyTo = repliedMessageLine(original, replyToLink);
       }
-      const rendered = renderInbound(content, { replyToLink, mediaProblem });
+      const rendered = renderInbound(content, { replyToLink, replyTo, mediaProblem });
       // The owner is mentioned so Slack notifies them of every new customer message.
       const text = inbox.mention ? `${rendered}\n:bell: <@${inbox.mention}>` : rendered;
       const author = {
@@ -186,7 +192,17 @@ export function createInboundMessageHandler(deps: {
       const postOnce = () =>
         postInThreadOnce(
           { slack, intents, now: deps.now },
-          { key: postKey, thread, content: { text, author, broadcast: inbox.broadcast }, marker },
+          {
+            key: postKey,
+            thread,
+            content: {
+              text,
+              author,
+              broadcast: inbox.broadcast,
+              ...(deps.unfurlCustomerLinks ? { unfurlLinks: true } : {}),
+            },
+            marker,
+          },
         );
       try {
         posted = await postOnce();

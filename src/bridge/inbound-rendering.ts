@@ -50,11 +50,18 @@ export function mapLink(latitude: number, longitude: number): string {
 /** Slack mrkdwn for an inbound message (media bytes are uploaded separately). */
 export function renderInbound(
   content: InboundContent,
-  context: { replyToLink: string | null; mediaProblem: string | null },
+  context: {
+    replyToLink: string | null;
+    /** What the message answers (reply-context.ts), shown instead of the bare link. */
+    replyTo?: string | null;
+    mediaProblem: string | null;
+  },
 ): string {
-  const replyPrefix = context.replyToLink
-    ? `<${context.replyToLink}|:leftwards_arrow_with_hook: in reply to this message>\n`
-    : '';
+  const replyPrefix = context.replyTo
+    ? `${context.replyTo}\n`
+    : context.replyToLink
+      ? `<${context.replyToLink}|:leftwards_arrow_with_hook: in reply to this message>\n`
+      : '';
   switch (content.type) {
     case 'text':
       return replyPrefix + whatsAppToSlack(content.text);

@@ -97,6 +97,8 @@ export type SlackContent = {
   author?: { name: string /** An emoji shortcode (default :speech_balloon:, a customer). */; icon?: string };
   /** A thread reply also shown in the channel (`reply_broadcast`), once, to surface a conversation. */
   broadcast?: boolean;
+  /** Let Slack unfurl links and media in the text (off unless asked: see UNFURL_CUSTOMER_LINKS). */
+  unfurlLinks?: boolean;
 };
 
 /** Marks a Slack post with what it is, so a retry after a crash can find it instead of posting twice. */

@@ -104,8 +104,8 @@ export function createSlackConversationPort(deps: {
             ...(content.author
               ? { username: content.author.name.slice(0, 80), icon_emoji: content.author.icon ?? ':speech_balloon:' }
               : {}),
-            unfurl_links: false,
-            unfurl_media: false,
+            unfurl_links: content.unfurlLinks === true,
+            unfurl_media: content.unfurlLinks === true,
             reply_broadcast: content.broadcast === true,
             ...(marker ? { metadata: { event_type: marker.type, event_payload: { key: marker.key } } } : {}),
           }),

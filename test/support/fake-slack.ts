@@ -41,6 +41,9 @@ export type SlackUserFlags = {
   teamId?: string;
 };
 
+/** users.info's `tz`, `tz_label` and `tz_offset` (seconds east of UTC), as Slack reports a person's zone. */
+export type SlackUserTimeZone = { tz: string; label: string; offset: number };
+
 /** `path`: where a response_url call went (`/response/<id>`). */
 export type SlackCall = { method: string; body: Record<string, unknown>; at: number; path?: string };
 export type FakeMessage = {
@@ -143,7 +146,14 @@ export async function startFakeSlack(options: {
   const stalledDownloads = new Set<string>();
   const users = new Map<
     string,
-    { id: string; name: string; real_name: string; display_name: string; flags: Required<SlackUserFlags> }
+    {
+      id: string;
+      name: string;
+      real_name: string;
+      display_name: string;
+      flags: Required<SlackUserFlags>;
+      tz?: SlackUserTimeZone;
+    }
   >();
   const files = new Map<string, { id: string; name: string; mimetype: string; bytes: Buffer; title?: string }>();
   const uploads = new Map<string, { filename: string; bytes: Buffer | null; size?: number }>();
@@ -345,6 +355,7 @@ export async function startFakeSlack(options: {
             is_ultra_restricted: user.flags.isUltraRestricted,
             team_id: user.flags.teamId,
             profile: { display_name: user.display_name, real_name: user.real_name },
+            ...(user.tz ? { tz: user.tz.tz, tz_label: user.tz.label, tz_offset: user.tz.offset } : {}),
           },
         };
       }
@@ -619,8 +630,17 @@ export async function startFakeSlack(options: {
       faults.clear();
     },
     /** Adds (or replaces) a user; by default an active full member, as users.info reports one. */
-    addUser(user: { id: string; name: string; realName?: string; displayName?: string } & SlackUserFlags) {
+    addUser(
+      user: {
+        id: string;
+        name: string;
+        realName?: string;
+        displayName?: string;
+        tz?: SlackUserTimeZone;
+      } & SlackUserFlags,
+    ) {
       users.set(user.id, {
+        ...(user.tz ? { tz: user.tz } : {}),
         id: user.id,
         name: user.name,
         real_name: user.realName ?? user.name,

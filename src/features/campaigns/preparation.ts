@@ -1,8 +1,11 @@
 import type { CampaignDrafts } from '../../bridge/campaigns/campaign-drafts.js';
 import type { AllowanceCheck } from '../../bridge/campaigns/messaging-limits.js';
+import { SlackFileUnavailableError } from '../../bridge/ports.js';
 import type { ConversationStore } from '../../db/stores/conversation-store.js';
 import { JobInterruptedError } from '../../jobs/job-runner.js';
 import { csvLine } from '../../shared/csv.js';
+import { errorIdNote, logErrorWithId } from '../../shared/error-id.js';
+import { HttpError } from '../../shared/http-client.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DirectMessages } from '../../slack/direct-messages.js';
 import type { CampaignPrepareRequest } from '../../slack/listeners/views/campaign-submissions.js';
@@ -80,7 +83,7 @@ export function createCampaignPreparation(deps: {
         result = {
           ok: false,
           field: 'file',
-          error: `The campaign could not be prepared: ${error instanceof Error ? error.message : String(error)}`,
+          error: preparationProblem(deps.logger, error),
         };
       }
       if (!result.ok) {
@@ -107,9 +110,20 @@ export function createCampaignPreparation(deps: {
       const problem =
         error instanceof JobInterruptedError
           ? `The recipients file could not be processed: reading it was interrupted ${error.maxAttempts} times (the app stopped while preparing the campaign). Check the file, or split it, and run \`/wa send\` again.`
-          : `The campaign could not be prepared: ${error instanceof Error ? error.message : String(error)}`;
+          : preparationProblem(deps.logger, error);
       await showView(request, campaignProblemView(problem));
       await deps.dms.post(request.userId, `:warning: ${problem} Nothing was sent.`);
     },
   };
+}
+
+/**
+ * Why a campaign could not be prepared, for the marketer. A file Slack would not hand over or that
+ * is too large says so (those messages are written for people); anything else is an error id.
+ */
+function preparationProblem(logger: Logger, error: unknown): string {
+  if (error instanceof SlackFileUnavailableError || (error instanceof HttpError && error.kind === 'too_large'))
+    return `The campaign could not be prepared: ${error.message}.`;
+  const errorId = logErrorWithId(logger, error, 'a campaign could not be prepared');
+  return `The campaign could not be prepared. Run \`/wa send\` again; if it fails again, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`;
 }

@@ -21,6 +21,7 @@ import type { NewJob } from '../../db/stores/job-store.js';
 import { createProcessedEventStore } from '../../db/stores/processed-event-store.js';
 import { createReactionStore } from '../../db/stores/reaction-store.js';
 import { createWhatsAppWebhookHandler } from '../../http/whatsapp-webhook-routes.js';
+import { errorIdNote, logErrorWithId } from '../../shared/error-id.js';
 import { createGroupCommit } from '../../shared/group-commit.js';
 import { quickReplyPostContent } from '../../slack/blocks/quick-reply-post.js';
 import {
@@ -111,6 +112,7 @@ export function installSessionChat(
     }),
     inbox: deps.inbox,
     observers: inboundObservers,
+    unfurlCustomerLinks: ctx.config.chat.unfurlCustomerLinks,
     logger: logger.child({ component: 'inbound' }),
   });
   const handleStatus = createDeliveryStatusHandler({
@@ -131,12 +133,15 @@ export function installSessionChat(
       // Never silent: the message stays in the history, marked as not shown in Slack.
       const event = payload as InboundMessageEvent;
       const row = await messages.byProviderId(event.providerMessageId);
-      const reason = `could not be posted to Slack: ${error instanceof Error ? error.message : String(error)}`;
-      if (row && !row.slack_ts) await messages.recordFailure(row.id, 'not_posted', reason, clock.now());
-      logger.error(
-        { providerMessageId: event.providerMessageId, reason },
+      // History shows the reason to people: the error id, not the exception's text (that is logged).
+      const errorId = logErrorWithId(
+        logger,
+        error,
         'an inbound WhatsApp message could not be posted to Slack; it is kept in the history',
+        { providerMessageId: event.providerMessageId },
       );
+      const reason = `could not be posted to Slack ${errorIdNote(errorId)}`;
+      if (row && !row.slack_ts) await messages.recordFailure(row.id, 'not_posted', reason, clock.now());
     },
   });
   ctx.jobs.handle(JobKind.deliveryStatus, {

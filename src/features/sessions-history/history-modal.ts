@@ -3,14 +3,21 @@ import type { History, HistoryFilter } from '../../bridge/history.js';
 import type { RoleCheck } from '../../bridge/permissions.js';
 import { parseInternationalNumber } from '../../bridge/phone-number.js';
 import type { ConversationStore } from '../../db/stores/conversation-store.js';
+import { startOfDay, type TimeZone, UTC_ZONE } from '../../shared/zoned-time.js';
 import { describeFileDelivery, type UserFileDelivery } from '../../slack/user-file-delivery.js';
 import { HistoryIds, type HistoryQuery, historyModal } from '../../slack/views/history-views.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** How long a search waits for message links before showing the entries without the missing ones. */
+const PERMALINK_WAIT_MS = 1_000;
 
-/** What the modal's fields say, as a history filter, or the field that is wrong and why. */
+/**
+ * What the modal's fields say, as a history filter, or the field that is wrong and why. The dates
+ * are whole days in the viewer's time zone, both ends included.
+ */
 export function historyFilterOf(
   query: HistoryQuery,
+  zone: TimeZone = UTC_ZONE,
 ): { ok: true; filter: HistoryFilter } | { ok: false; field: string; error: string } {
   const filter: HistoryFilter = {};
   if (query.contactId) filter.contactIds = [query.contactId];
@@ -20,8 +27,10 @@ export function historyFilterOf(
     filter.phoneNumber = parsed.e164;
   }
   if (query.sendingNumberId) filter.sendingNumberId = query.sendingNumberId;
-  if (query.from) filter.from = Date.parse(`${query.from}T00:00:00Z`);
-  if (query.to) filter.to = Date.parse(`${query.to}T00:00:00Z`) + DAY_MS;
+  if (query.from) filter.from = startOfDay(query.from, zone);
+  // The next day's start (not +24 h: a day with a daylight-saving change is 23 or 25 hours long).
+  if (query.to)
+    filter.to = startOfDay(new Date(Date.parse(`${query.to}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10), zone);
   if (filter.from !== undefined && filter.to !== undefined && filter.from >= filter.to) {
     return { ok: false, field: HistoryIds.toBlock, error: 'The end date must be on or after the start date.' };
   }
@@ -35,21 +44,48 @@ export function createHistoryModal(deps: {
   isLead: RoleCheck;
   client: WebClient;
   deliverFile: UserFileDelivery;
+  timeZoneOf(userId: string): Promise<TimeZone>;
+  /** A message's link in Slack (chat.getPermalink, cached), null when Slack will not say. */
+  permalink(channelId: string, ts: string): Promise<string | null>;
 }) {
+  // A search answers inside Slack's 3-second acknowledgement: the viewer's zone is awaited first
+  // only when dates need it, and links Slack is slow to give are left out (they are cached for the
+  // next page once they come).
   async function render(userId: string, query: HistoryQuery) {
-    const checked = historyFilterOf(query);
+    const zoneLookup = deps.timeZoneOf(userId);
+    const checked = historyFilterOf(query, query.from || query.to ? await zoneLookup : UTC_ZONE);
     if (!checked.ok) return checked;
-    const [results, numbers, canExport] = await Promise.all([
+    const [results, numbers, canExport, zone] = await Promise.all([
       deps.history.page(userId, checked.filter, query.page),
       deps.conversations.listSendingNumbers(),
       deps.isLead(userId),
+      zoneLookup,
     ]);
+    const links = new Map<string, string>();
+    const lookups = Promise.all(
+      results.entries.map(async (entry) => {
+        if (!entry.slack_channel_id || !entry.slack_ts) return;
+        const link = await deps.permalink(entry.slack_channel_id, entry.slack_ts);
+        if (link) links.set(entry.id, link);
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      lookups,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, PERMALINK_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     let title = 'WhatsApp history';
     if (query.contactId) {
       const contact = await deps.conversations.getContact(query.contactId);
       if (contact?.phone_number) title = `History ${contact.phone_number}`;
     }
-    return { ok: true as const, view: historyModal({ query, numbers, results, canExport, title }) };
+    return {
+      ok: true as const,
+      view: historyModal({ query, numbers, results, canExport, title, zone, links }),
+    };
   }
 
   return {
@@ -77,7 +113,7 @@ export function createHistoryModal(deps: {
     },
     /** The export goes to the lead's DM (or, if Slack refuses it, behind a link); returns what to tell them. */
     async exportCsv(userId: string, query: HistoryQuery): Promise<string> {
-      const checked = historyFilterOf(query);
+      const checked = historyFilterOf(query, await deps.timeZoneOf(userId));
       if (!checked.ok) return checked.error;
       const result = await deps.history.exportCsv(userId, checked.filter);
       if (!result.ok) return `:no_entry: ${result.error}`;

@@ -13,6 +13,7 @@ import { registerAppHomeEvents } from '../../slack/listeners/events/app-home-eve
 import { registerHistoryShortcuts } from '../../slack/listeners/shortcuts/history-shortcuts.js';
 import { registerHistoryModal } from '../../slack/listeners/views/history-submission.js';
 import { registerNoteSubmission } from '../../slack/listeners/views/note-submission.js';
+import { createUserTimeZones } from '../../slack/user-time-zones.js';
 import { noteModal, sessionsListMessage } from '../../slack/views/sessions-views.js';
 import type { AppContext } from '../context.js';
 import type { FeatureRegistry } from '../registry.js';
@@ -20,6 +21,7 @@ import { createAppHome } from './app-home.js';
 import { createHistoryModal } from './history-modal.js';
 import { createHomeQueues } from './home-queues.js';
 import { createHomeRefresher, DEFAULT_HOME_REFRESH } from './home-refresh.js';
+import { conversationsOfNumber, sendingNumberToName } from './note-conversations.js';
 
 /**
  * Sessions and history: each agent's My Sessions (≤ 100), All Sessions in App Home, notes on a
@@ -61,6 +63,8 @@ export function installSessionsHistory(ctx: AppContext, registry: FeatureRegistr
     isLead: ctx.roles.leads,
     client: ctx.slack.client,
     deliverFile: ctx.deliverFile,
+    timeZoneOf: createUserTimeZones({ client: ctx.slack.client, now: clock.now, logger }),
+    permalink: (channelId, ts) => ctx.slack.conversations.permalink(channelId, ts),
   });
 
   async function saveNote(contactId: string, text: string): Promise<{ ok: true } | { ok: false; error: string }> {
@@ -84,7 +88,14 @@ export function installSessionsHistory(ctx: AppContext, registry: FeatureRegistr
         sessionsListMessage(await sessions.list(userId), clock.now(), await conversations.listSendingNumbers()),
     }),
   );
-  registry.subcommand('note', noteSubcommand({ contactsOf: (e164) => conversations.contactsByPhone(e164), saveNote }));
+  registry.subcommand(
+    'note',
+    noteSubcommand({
+      contactsOf: (e164) => conversationsOfNumber(conversations, e164),
+      saveNote,
+      sendingNumbers: async () => (await conversations.listSendingNumbers()).map((n) => n.phone_number),
+    }),
+  );
   registry.subcommand(
     'history',
     historySubcommand({
@@ -119,7 +130,11 @@ export function installSessionsHistory(ctx: AppContext, registry: FeatureRegistr
       },
       openNoteModal: async (triggerId, contactId, origin) => {
         const contact = await conversations.getContact(contactId);
-        if (contact) await ctx.slack.client.views.open({ trigger_id: triggerId, view: noteModal(contact, origin) });
+        if (contact)
+          await ctx.slack.client.views.open({
+            trigger_id: triggerId,
+            view: noteModal(contact, origin, await sendingNumberToName(conversations, contact)),
+          });
       },
       openHistoryFor: (triggerId, userId, contactId) => historyModal.open(triggerId, userId, { contactId }),
     }),

@@ -2,6 +2,7 @@ import type { KnownBlock, ModalView } from '@slack/web-api';
 import type { HistoryEntry } from '../../bridge/history.js';
 import type { SendingNumberRecord } from '../../bridge/records.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
+import { formatInZone, type TimeZone, UTC_ZONE } from '../../shared/zoned-time.js';
 
 /** Longest number the history search takes (parseInternationalNumber refuses longer input anyway). */
 const NUMBER_INPUT_MAX = 40;
@@ -17,6 +18,8 @@ export const HistoryIds = {
   dateAction: 'value',
   page: 'wa_history_page',
   exportCsv: 'wa_history_export',
+  /** The sending-number option that filters nothing. */
+  allSendingNumbers: '*',
 } as const;
 
 export type HistoryQuery = {
@@ -38,7 +41,11 @@ const STATUS_ICON: Record<string, string> = {
   failed: ':x:',
 };
 
-export function historyEntryText(entry: HistoryEntry): string {
+/**
+ * One history entry. The date is a Slack date token (shown in each reader's zone where Slack renders
+ * it) whose fallback is already in the viewer's zone; `link` opens the message in its thread.
+ */
+export function historyEntryText(entry: HistoryEntry, options: { zone?: TimeZone; link?: string | null } = {}): string {
   const arrow = entry.direction === 'inbound' ? ':arrow_left: from' : ':arrow_right: to';
   const who = entry.profile_name
     ? `${escapeSlackText(entry.profile_name)} ${entry.contact_phone ?? ''}`
@@ -50,7 +57,10 @@ export function historyEntryText(entry: HistoryEntry): string {
       ? ` (${entry.source})`
       : '';
   const status = `${STATUS_ICON[entry.status] ?? ''} ${entry.status}${entry.error_detail ? `: ${escapeSlackText(entry.error_detail)}` : ''}`;
-  return `<!date^${Math.floor(entry.created_at / 1000)}^{date_short_pretty} {time}|${new Date(entry.created_at).toISOString()}> ${arrow} *${who}*${author} · ${entry.kind} · ${status}\n${text}`;
+  const zone = options.zone ?? UTC_ZONE;
+  const when = `<!date^${Math.floor(entry.created_at / 1000)}^{date_short_pretty} {time}|${formatInZone(entry.created_at, zone)}>`;
+  const link = options.link ? ` · <${options.link}|View in thread>` : '';
+  return `${when} ${arrow} *${who}*${author} · ${entry.kind} · ${status}${link}\n${text}`;
 }
 
 export function historyModal(input: {
@@ -59,13 +69,24 @@ export function historyModal(input: {
   results: { entries: HistoryEntry[]; hasMore: boolean; restricted: boolean } | null;
   canExport: boolean;
   title?: string;
+  /** The viewer's zone: dates and the date filter read in it. */
+  zone?: TimeZone;
+  /** Message id → its permalink in the thread. */
+  links?: ReadonlyMap<string, string>;
 }): ModalView {
   const q = input.query;
-  const options = input.numbers.map((n) => ({
-    text: { type: 'plain_text' as const, text: n.phone_number },
-    value: n.id,
-  }));
-  const selected = options.find((o) => o.value === q.sendingNumberId);
+  const all = {
+    text: { type: 'plain_text' as const, text: 'All sending numbers' },
+    value: HistoryIds.allSendingNumbers,
+  };
+  const options = [
+    all,
+    ...input.numbers.map((n) => ({
+      text: { type: 'plain_text' as const, text: n.phone_number },
+      value: n.id,
+    })),
+  ].slice(0, 100);
+  const selected = options.find((o) => o.value === q.sendingNumberId) ?? all;
   const blocks: unknown[] = [
     {
       type: 'input',
@@ -90,7 +111,7 @@ export function historyModal(input: {
         type: 'static_select',
         action_id: HistoryIds.sendingAction,
         options,
-        ...(selected ? { initial_option: selected } : {}),
+        initial_option: selected,
       },
     });
   }
@@ -115,7 +136,26 @@ export function historyModal(input: {
     if (input.results.entries.length === 0)
       blocks.push({ type: 'section', text: { type: 'mrkdwn', text: '_No messages match._' } });
     for (const entry of input.results.entries)
-      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: historyEntryText(entry).slice(0, 3000) } });
+      blocks.push({
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: historyEntryText(entry, {
+            ...(input.zone ? { zone: input.zone } : {}),
+            link: input.links?.get(entry.id) ?? null,
+          }).slice(0, 3000),
+        },
+      });
+    if (input.results.entries.length > 0 && input.zone)
+      blocks.push({
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `Times in your time zone (${escapeSlackText(input.zone.label)}); the dates searched are whole days in it.`,
+          },
+        ],
+      });
     if (input.results.restricted) {
       blocks.push({
         type: 'context',

@@ -175,7 +175,15 @@ export function homeView(input: {
 /** What the note modal carries back to its submission. */
 export const noteModalMetadata = z.object({ contactId: z.string().min(1), fromHome: z.boolean().default(false) });
 
-export function noteModal(contact: ContactRecord, origin: { fromHome: boolean } = { fromHome: false }): ModalView {
+/**
+ * The note on one conversation. `sendingNumber`: the customer talks to several of ours, so the
+ * modal says which conversation's note this is (`/wa note … from <it>` edits the same one).
+ */
+export function noteModal(
+  contact: ContactRecord,
+  origin: { fromHome: boolean } = { fromHome: false },
+  sendingNumber: string | null = null,
+): ModalView {
   return {
     type: 'modal',
     callback_id: SessionIds.noteCallback,
@@ -187,7 +195,10 @@ export function noteModal(contact: ContactRecord, origin: { fromHome: boolean } 
       {
         type: 'context',
         elements: [
-          { type: 'mrkdwn', text: `${escapeSlackText(contact.profile_name ?? '')} ${contact.phone_number ?? ''}` },
+          {
+            type: 'mrkdwn',
+            text: `${escapeSlackText(contact.profile_name ?? '')} ${contact.phone_number ?? ''}${sendingNumber ? ` · with ${sendingNumber}` : ''}`,
+          },
         ],
       },
       {
@@ -198,6 +209,7 @@ export function noteModal(contact: ContactRecord, origin: { fromHome: boolean } 
         element: {
           type: 'plain_text_input',
           action_id: SessionIds.noteAction,
+          max_length: MAX_NOTE_LENGTH,
           ...(contact.note ? { initial_value: contact.note } : {}),
         },
       },

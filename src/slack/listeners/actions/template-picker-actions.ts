@@ -1,5 +1,6 @@
 import type { App, BlockAction } from '@slack/bolt';
 import type { TemplateCatalog } from '../../../bridge/templates.js';
+import { errorIdNote, logErrorWithId } from '../../../shared/error-id.js';
 import type { Logger } from '../../../shared/logger.js';
 import { ActionId } from '../../blocks/thread-header.js';
 import { parseViewState, variableValuesFrom } from '../../views/template-form.js';
@@ -56,12 +57,12 @@ export function registerTemplatePickerActions(app: App, deps: TemplatePickerDeps
         }),
       });
     } catch (error) {
-      deps.logger.warn({ err: String(error) }, 'loading templates failed');
+      const errorId = logErrorWithId(deps.logger, error, 'loading templates failed');
       await client.views.update({
         view_id: viewId,
         view: loadingView(
           'Send a template',
-          ':warning: The template list could not be loaded from WhatsApp right now. Close this and try again in a minute.',
+          `:warning: The template list could not be loaded from WhatsApp right now. Close this and try again in a minute. ${errorIdNote(errorId)}`,
         ),
       });
     }

@@ -1,5 +1,8 @@
 import type { App } from '@slack/bolt';
 import type { KnownBlock } from '@slack/web-api';
+import { userFacingError } from '../../../shared/error-id.js';
+import type { Logger } from '../../../shared/logger.js';
+import { type HelpOptions, helpText, unknownSubcommandText } from './wa-help.js';
 
 export const WA_COMMAND = '/wa';
 const SLOW_ANSWER_MS = 2_000;
@@ -17,33 +20,25 @@ export type WaSubcommandHandler = (args: {
   respond: (text: WaReply) => Promise<void>;
 }) => Promise<WaReply | undefined>;
 
-export const HELP_TEXT = [
-  '*WhatsApp bridge — `/wa` commands*',
-  '• `/wa chat <number> [from <sending number>]` — open (or find) the conversation thread with a number and add it to My Sessions',
-  '• `/wa send` — launch a template campaign (sending number, template, variables, recipients typed or from a .txt/.csv file)',
-  '• `/wa sessions` — list your sessions (at most 100)',
-  '• `/wa note <number> <text>` — set the note on a number (at most 30 characters); `/wa note <number> --clear` removes it, `/wa note <number>` shows it. The note is everything after the number; if it starts with digits, write the number without spaces or in quotes (`/wa note "+44 7911 150000" 2 kids`)',
-  '• `/wa history [number]` — message history with delivery status',
-  "• `/wa replies` — the team's quick replies: add, edit, delete (leads). Send one with *Quick reply* on a conversation thread's header",
-  '• `/wa campaigns` — recent campaigns with delivered, read, failed, opted out and replied',
-  '• `/wa optout` — the marketing opt-out list: `list`, `add <number> [reason]`, `remove <number>`, `export`, `upload` (marketers and leads)',
-  '• `/wa apikey create <name>` / `/wa apikey revoke <id>` / `/wa apikey list` — keys for the HTTP API',
-  '• `/wa help` — this help',
-  'Numbers are international, with the country code: `+44 7700 900123`.',
-].join('\n');
-
 /**
  * `/wa <subcommand> …`. Subcommands register themselves here; anything unknown gets the help.
  * The ack carries the reply when the subcommand answers fast; slow ones use `respond`.
  */
-export function registerWaCommand(app: App, subcommands: ReadonlyMap<string, WaSubcommandHandler>): void {
-  app.command(WA_COMMAND, async ({ command, ack, respond, logger }) => {
+export function registerWaCommand(
+  app: App,
+  subcommands: ReadonlyMap<string, WaSubcommandHandler>,
+  options: HelpOptions & { logger: Logger },
+): void {
+  app.command(WA_COMMAND, async ({ command, ack, respond }) => {
     const text = command.text.trim();
     const [name = '', ...restParts] = text.split(/\s+/);
     const handler = subcommands.get(name.toLowerCase());
     if (!handler) {
-      const prefix = name && name.toLowerCase() !== 'help' ? `Unknown subcommand \`${name.slice(0, 40)}\`.\n\n` : '';
-      await ack({ response_type: 'ephemeral', text: `${prefix}${HELP_TEXT}` });
+      const answer =
+        name && name.toLowerCase() !== 'help'
+          ? unknownSubcommandText(name, [...subcommands.keys(), 'help'], options)
+          : helpText(options);
+      await ack({ response_type: 'ephemeral', text: answer });
       return;
     }
     let acked = false;
@@ -66,10 +61,15 @@ export function registerWaCommand(app: App, subcommands: ReadonlyMap<string, WaS
       triggerId: command.trigger_id,
       responseUrl: command.response_url,
       respond: say,
-    }).catch((error: unknown): WaReply => {
-      logger.error(`/wa ${name.slice(0, 40)} failed: ${error instanceof Error ? error.message : String(error)}`);
-      return ':warning: That did not work. Try again in a moment; if it keeps failing, tell whoever runs the bridge (the error is in its log).';
-    });
+    }).catch(
+      (error: unknown): WaReply =>
+        userFacingError(options.logger, error, {
+          failed: `\`/wa ${name.toLowerCase()}\` could not be completed.`,
+          next: 'Try again in a moment; if it fails again, give whoever runs the bridge this error id.',
+          log: 'a /wa subcommand failed',
+          context: { subcommand: name.toLowerCase(), userId: command.user_id },
+        }),
+    );
     // Slack gives up on a command after 3 seconds. Most answers come well before that; when one
     // is slow (a busy channel delays posting a thread header), acknowledge now and answer later.
     let timer: NodeJS.Timeout | undefined;

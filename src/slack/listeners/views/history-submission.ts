@@ -7,12 +7,17 @@ type ViewState = SlackViewState;
 export function queryFromState(previous: HistoryQuery, state: ViewState): HistoryQuery {
   return {
     phoneNumber: state[HistoryIds.numberBlock]?.[HistoryIds.numberAction]?.value?.trim() || null,
-    sendingNumberId: state[HistoryIds.sendingBlock]?.[HistoryIds.sendingAction]?.selected_option?.value ?? null,
+    sendingNumberId: sendingChoice(state[HistoryIds.sendingBlock]?.[HistoryIds.sendingAction]?.selected_option?.value),
     contactId: previous.contactId,
     from: state[HistoryIds.fromBlock]?.[HistoryIds.dateAction]?.selected_date ?? null,
     to: state[HistoryIds.toBlock]?.[HistoryIds.dateAction]?.selected_date ?? null,
     page: 0,
   };
+}
+
+/** *All sending numbers* (or nothing chosen) filters nothing. */
+function sendingChoice(value: string | undefined): string | null {
+  return !value || value === HistoryIds.allSendingNumbers ? null : value;
 }
 
 export function parseHistoryQuery(raw: string | undefined): HistoryQuery {
