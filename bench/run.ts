@@ -20,6 +20,7 @@ import { startFakeSlack } from '../test/support/fake-slack.js';
 import { inboundWebhook } from '../test/support/meta-webhooks.js';
 import { runCampaignBenchmarks } from './campaign-bench.js';
 import { runMediaBenchmark } from './media-bench.js';
+import { runScaleBenchmarks } from './scale-bench.js';
 
 /**
  * `npm run bench`: measures, never asserts. Results go to bench/results.json; docs/benchmarks.md quotes
@@ -273,6 +274,8 @@ const only = process.argv[2];
 if (!only || only === 'chat') results.chat = await chatBenchmarks();
 if (!only || only === 'campaign') results.campaign = await runCampaignBenchmarks();
 if (!only || only === 'media') results.media = await runMediaBenchmark();
+// A year of data (issue #18 items 4 and 5): only when asked for, it takes several minutes per database.
+if (only === 'scale') results.scale = await runScaleBenchmarks();
 const output = join(repo, 'bench/results.json');
 let previous: Record<string, unknown> = {};
 try {
