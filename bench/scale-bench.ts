@@ -162,6 +162,9 @@ async function drained(slack: FakeSlack, expectedInbound: number, timeoutMs = 30
   }
 }
 
+/** History searches answered without the results (counted per measurement, reported beside it). */
+let failedHistorySearches = 0;
+
 async function historySubmit(url: string, values: Record<string, Record<string, unknown>>) {
   const t0 = performance.now();
   const response = await postSlack(
@@ -178,21 +181,23 @@ async function historySubmit(url: string, values: Record<string, Record<string, 
     ),
   );
   const ms = performance.now() - t0;
-  if (!response.text.includes('"response_action":"update"'))
-    throw new Error(`history search failed: ${response.text.slice(0, 300)}`);
+  // An answer without the updated view: the app missed Slack's 3-second deadline (Slack shows an error).
+  if (!response.text.includes('"response_action":"update"')) failedHistorySearches++;
   return ms;
 }
 
 async function historyForOneNumber(url: string, contacts: number, samples: number) {
+  failedHistorySearches = 0;
   const times: number[] = [];
   for (let i = 0; i < samples; i++) {
     const phone = contactPhone(Math.floor(Math.random() * contacts));
     times.push(await historySubmit(url, { hist_number: { value: { type: 'plain_text_input', value: phone } } }));
   }
-  return stats(times);
+  return { ...stats(times), unanswered: failedHistorySearches };
 }
 
 async function historyForDateRange(url: string, now: number, samples: number) {
+  failedHistorySearches = 0;
   const times: number[] = [];
   for (let i = 0; i < samples; i++) {
     const from = now - (40 + Math.floor(Math.random() * 300)) * DAY_MS;
@@ -203,7 +208,7 @@ async function historyForDateRange(url: string, now: number, samples: number) {
       }),
     );
   }
-  return stats(times);
+  return { ...stats(times), unanswered: failedHistorySearches };
 }
 
 /** app_home_opened (signed event) → the app's views.publish reaching the fake Slack. */

@@ -8,6 +8,7 @@ import * as userDownloads from './2026_12_04_1000_user_downloads.js';
 import * as apiKeyExpiry from './2026_12_04_1100_api_key_expiry.js';
 import * as quickReplies from './2026_12_04_1300_quick_replies.js';
 import * as messageReactions from './2026_12_04_1400_message_reactions.js';
+import * as scaleIndexes from './2026_12_04_1900_scale_indexes.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so they load
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_1100_api_key_expiry': apiKeyExpiry,
   '2026_12_04_1300_quick_replies': quickReplies,
   '2026_12_04_1400_message_reactions': messageReactions,
+  '2026_12_04_1900_scale_indexes': scaleIndexes,
 };

@@ -31,24 +31,27 @@ export function createCampaignReports(deps: {
       if (!(await marketers(userId))) return `:no_entry: Only ${marketers.holders} can export campaign reports.`;
       const campaign = await campaigns.get(campaignId);
       if (!campaign) return 'That campaign no longer exists.';
-      const chunks: string[] = [
-        csvLine(['phone_number', 'status', 'provider_message_id', 'error_code', 'error_detail', 'attempts']),
+      // Each page's lines become bytes at once: the export holds its CSV once, not its rows and strings too.
+      const chunks = [
+        Buffer.from(
+          csvLine(['phone_number', 'status', 'provider_message_id', 'error_code', 'error_detail', 'attempts']),
+        ),
       ];
       let after = 0;
       for (;;) {
         const page = await campaigns.recipients(campaignId, after, RECIPIENTS_PAGE);
         if (page.length === 0) break;
+        let lines = '';
         for (const r of page)
-          chunks.push(
-            csvLine([r.phone_number, r.status, r.provider_message_id, r.error_code, r.error_detail, r.attempts]),
-          );
+          lines += csvLine([r.phone_number, r.status, r.provider_message_id, r.error_code, r.error_detail, r.attempts]);
+        chunks.push(Buffer.from(lines));
         after = page[page.length - 1]?.id ?? after;
       }
       const filename = `campaign-${campaign.template_name}-${campaignId.slice(0, 8)}.csv`;
       const outcome = await deps.deliverFile(
         userId,
         {
-          bytes: Buffer.from(chunks.join('')),
+          bytes: Buffer.concat(chunks),
           filename,
           title: `Campaign ${campaign.template_name} — per-recipient status`,
           mimeType: 'text/csv',
