@@ -20,6 +20,7 @@ import { startFakeSlack } from '../test/support/fake-slack.js';
 import { inboundWebhook } from '../test/support/meta-webhooks.js';
 import { runCampaignBenchmarks } from './campaign-bench.js';
 import { runMediaBenchmark } from './media-bench.js';
+import { runMemoryBenchmark } from './memory-bench.js';
 import { runScaleBenchmarks } from './scale-bench.js';
 
 /**
@@ -276,6 +277,8 @@ if (!only || only === 'campaign') results.campaign = await runCampaignBenchmarks
 if (!only || only === 'media') results.media = await runMediaBenchmark();
 // A year of data (issue #18 items 4 and 5): only when asked for, it takes several minutes per database.
 if (only === 'scale') results.scale = await runScaleBenchmarks();
+// What the idle app's memory is (issue #18 item 2): only when asked for.
+if (only === 'memory') results.memory = await runMemoryBenchmark();
 const output = join(repo, 'bench/results.json');
 let previous: Record<string, unknown> = {};
 try {
