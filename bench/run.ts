@@ -21,6 +21,7 @@ import { inboundWebhook } from '../test/support/meta-webhooks.js';
 import { runCampaignBenchmarks } from './campaign-bench.js';
 import { runMediaBenchmark } from './media-bench.js';
 import { runMemoryBenchmark } from './memory-bench.js';
+import { runReplicasBenchmark } from './replicas-bench.js';
 import { runScaleBenchmarks } from './scale-bench.js';
 
 /**
@@ -279,6 +280,8 @@ if (!only || only === 'media') results.media = await runMediaBenchmark();
 if (only === 'scale') results.scale = await runScaleBenchmarks();
 // What the idle app's memory is (issue #18 item 2): only when asked for.
 if (only === 'memory') results.memory = await runMemoryBenchmark();
+// Two replicas on PostgreSQL sharing one number (issue #18 item 3): only when asked for.
+if (only === 'replicas') results.replicas = await runReplicasBenchmark();
 const output = join(repo, 'bench/results.json');
 let previous: Record<string, unknown> = {};
 try {
