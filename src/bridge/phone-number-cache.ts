@@ -16,7 +16,7 @@ import { internationalForm, NOT_VALID_FOR_COUNTRY, type ParsedNumber, validateIn
  * the digits as they were (E.164 = the input), so no rewritten number is ever copied.
  *
  * Same results as parseInternationalNumber, number for number (test/unit/phone-number-cache.test.ts
- * compares them on hundreds of thousands of numbers of every country code).
+ * compares them on more than 80,000 numbers of every country code, each twice).
  */
 
 type Item = { kind: 'digit' | 'char' | 'anchor' | 'group'; group?: Item[][]; min: number; max: number };
