@@ -13,6 +13,7 @@ import * as optOuts from './2026_12_04_1600_opt_outs.js';
 import * as queueChanges from './2026_12_04_1600_queue_changes.js';
 import * as campaignLimits from './2026_12_04_1700_campaign_limits.js';
 import * as campaignTestSends from './2026_12_04_1800_campaign_test_sends.js';
+import * as scaleIndexes from './2026_12_04_1900_scale_indexes.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so they load
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_1600_opt_outs': optOuts,
   '2026_12_04_1700_campaign_limits': campaignLimits,
   '2026_12_04_1800_campaign_test_sends': campaignTestSends,
+  '2026_12_04_1900_scale_indexes': scaleIndexes,
 };

@@ -29,12 +29,22 @@ function firstResponseSeconds(entry: HistoryEntry): string {
 
 export interface HistoryRepository {
   /** Newest first; with `takenPartBy`, only conversations that user took part in (see createHistory). */
-  history(filter: HistoryFilter & { takenPartBy?: string; limit: number; offset: number }): Promise<HistoryEntry[]>;
+  history(
+    filter: HistoryFilter & {
+      takenPartBy?: string;
+      limit: number;
+      offset: number;
+      /** Only rows after this one in the history's order (newest first, then by id). */
+      after?: { created_at: number; id: string };
+    },
+  ): Promise<HistoryEntry[]>;
   /** Whether the filter matches messages in conversations this user did not take part in. */
   historyHiddenFrom(filter: HistoryFilter, slackUserId: string): Promise<boolean>;
 }
 
 export const HISTORY_PAGE_SIZE = 20;
+/** Rows per query of an export. */
+const EXPORT_PAGE = 2000;
 
 /**
  * History for team leads: messages both ways with delivery status. Anyone who is not a lead
@@ -74,53 +84,63 @@ export function createHistory(deps: {
     ): Promise<{ ok: true; csv: Buffer; rows: number } | { ok: false; error: string }> {
       if (!(await deps.isLead(userId)))
         return { ok: false, error: `Only ${deps.leads ?? 'the people listed in LEADS'} can export history.` };
-      const lines = [
-        csvLine([
-          'time',
-          'direction',
-          'contact',
-          'name',
-          'sending_number',
-          'type',
-          'text',
-          'status',
-          'error',
-          'source',
-          'agent',
-          'owner',
-          'conversation_status',
-          'first_response_seconds',
-        ]),
+      // Page by page (keyset, so the thousandth page costs what the first does), each page's lines
+      // turned into bytes at once: the export holds its CSV once, not its rows and strings as well.
+      const chunks = [
+        Buffer.from(
+          csvLine([
+            'time',
+            'direction',
+            'contact',
+            'name',
+            'sending_number',
+            'type',
+            'text',
+            'status',
+            'error',
+            'source',
+            'agent',
+            'owner',
+            'conversation_status',
+            'first_response_seconds',
+          ]),
+        ),
       ];
-      let offset = 0;
+      let after: { created_at: number; id: string } | undefined;
       let count = 0;
       for (;;) {
-        const rows = await deps.repository.history({ ...filter, limit: 1000, offset });
+        const rows = await deps.repository.history({
+          ...filter,
+          limit: EXPORT_PAGE,
+          offset: 0,
+          ...(after ? { after } : {}),
+        });
+        let page = '';
         for (const r of rows) {
-          lines.push(
-            csvLine([
-              new Date(r.created_at).toISOString(),
-              r.direction,
-              r.contact_phone,
-              r.profile_name,
-              r.sending_number_id,
-              r.kind,
-              r.body ?? (r.created_at ? '(purged)' : ''),
-              r.status,
-              r.error_detail,
-              r.source,
-              r.author_slack_user_id,
-              r.owner_user_id,
-              r.conversation_status,
-              firstResponseSeconds(r),
-            ]),
-          );
+          page += csvLine([
+            new Date(r.created_at).toISOString(),
+            r.direction,
+            r.contact_phone,
+            r.profile_name,
+            r.sending_number_id,
+            r.kind,
+            r.body ?? (r.created_at ? '(purged)' : ''),
+            r.status,
+            r.error_detail,
+            r.source,
+            r.author_slack_user_id,
+            r.owner_user_id,
+            r.conversation_status,
+            firstResponseSeconds(r),
+          ]);
         }
+        chunks.push(Buffer.from(page));
         count += rows.length;
-        if (rows.length < 1000) break;
-        offset += 1000;
+        const last = rows.at(-1);
+        if (!last || rows.length < EXPORT_PAGE) break;
+        after = { created_at: last.created_at, id: last.id };
       }
-      return { ok: true, csv: Buffer.from(lines.join('')), rows: count };
+      return { ok: true, csv: Buffer.concat(chunks), rows: count };
     },
   };
 }

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { type ParsedNumber, parseInternationalNumber } from './phone-number.js';
+import type { ParsedNumber } from './phone-number.js';
+import { createCachedNumberParser } from './phone-number-cache.js';
 
 /** Validates many numbers (same results, in order, as parseInternationalNumber one by one). */
 export type NumberValidator = (inputs: readonly string[]) => Promise<ParsedNumber[]>;
@@ -14,8 +15,9 @@ const CHUNK = 10_000;
  */
 export const validateInThread: NumberValidator = async (inputs) => {
   const results: ParsedNumber[] = [];
+  const parse = createCachedNumberParser();
   for (let i = 0; i < inputs.length; i += 1000) {
-    for (const input of inputs.slice(i, i + 1000)) results.push(parseInternationalNumber(input));
+    for (const input of inputs.slice(i, i + 1000)) results.push(parse(input));
     await yieldToEventLoop();
   }
   return results;

@@ -9,6 +9,15 @@ export type ParsedNumber = { ok: true; e164: string } | { ok: false; reason: str
  * dots and parentheses are tolerated; `00` works as the international prefix.
  */
 export function parseInternationalNumber(input: string): ParsedNumber {
+  const form = internationalForm(input);
+  return form.ok ? validateInternational(form.international) : form;
+}
+
+/** What parseInternationalNumber says of a number in the right form that libphonenumber refuses. */
+export const NOT_VALID_FOR_COUNTRY = 'this is not a valid phone number for its country code';
+
+/** The input as `+` and 6 to 15 digits, or why it is not in an international form. */
+export function internationalForm(input: string): { ok: true; international: string } | { ok: false; reason: string } {
   const raw = input.trim();
   if (raw === '') return { ok: false, reason: 'the number is empty' };
   if (raw.length > MAX_INPUT_LENGTH)
@@ -22,8 +31,13 @@ export function parseInternationalNumber(input: string): ParsedNumber {
   else return { ok: false, reason: 'include the country code, e.g. +44 7700 900123' };
   if (!/^\+\d{6,15}$/.test(international))
     return { ok: false, reason: 'an international number has 6 to 15 digits after the +' };
+  return { ok: true, international };
+}
+
+/** libphonenumber's verdict (full metadata) on `+` and digits, with the number in E.164. */
+export function validateInternational(international: string): ParsedNumber {
   const parsed = parsePhoneNumberFromString(international);
-  if (!parsed?.isValid()) return { ok: false, reason: 'this is not a valid phone number for its country code' };
+  if (!parsed?.isValid()) return { ok: false, reason: NOT_VALID_FOR_COUNTRY };
   return { ok: true, e164: parsed.number };
 }
 

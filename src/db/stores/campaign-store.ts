@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { CampaignConversationEntry } from '../../bridge/campaigns/campaign-ports.js';
 import { timeOrderedId } from '../../shared/time-ordered-id.js';
 import type { CampaignRecipientRow, CampaignRow, Database, RecipientStatus } from '../database.js';
+import { inPurgeBatches } from './purge-batches.js';
 
 export type NewCampaign = {
   id: string;
@@ -327,13 +328,22 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
       return Number(result.numUpdatedRows) > 0;
     },
 
+    /** In batches (see inPurgeBatches): an abandoned 10 MB file's draft holds 650,000 recipients. */
     async purgeDrafts(olderThan: number): Promise<number> {
       const drafts = db
         .selectFrom('campaign')
         .select('id')
         .where('status', '=', 'draft')
         .where('created_at', '<', olderThan);
-      await db.deleteFrom('campaign_recipient').where('campaign_id', 'in', drafts).execute();
+      await inPurgeBatches(async (limit) => {
+        const result = await db
+          .deleteFrom('campaign_recipient')
+          .where('id', 'in', (eb) =>
+            eb.selectFrom('campaign_recipient').select('id').where('campaign_id', 'in', drafts).limit(limit),
+          )
+          .executeTakeFirst();
+        return Number(result.numDeletedRows);
+      });
       const deleted = await db
         .deleteFrom('campaign')
         .where('status', '=', 'draft')
@@ -342,19 +352,28 @@ export function createCampaignStore(db: Kysely<Database>, dialect: 'sqlite' | 'p
       return Number(deleted.numDeletedRows);
     },
 
+    /** In batches, found through `campaign_recipient_variables` (only recipients that still hold variables). */
     async purgeRecipientVariables(finishedBefore: number): Promise<number> {
       const finished = db
         .selectFrom('campaign')
         .select('id')
         .where('finished_at', 'is not', null)
         .where('finished_at', '<', finishedBefore);
-      const result = await db
-        .updateTable('campaign_recipient')
-        .set({ parameters_json: null })
-        .where('campaign_id', 'in', finished)
-        .where('parameters_json', 'is not', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows);
+      return inPurgeBatches(async (limit) => {
+        const result = await db
+          .updateTable('campaign_recipient')
+          .set({ parameters_json: null })
+          .where('id', 'in', (eb) =>
+            eb
+              .selectFrom('campaign_recipient')
+              .select('id')
+              .where('campaign_id', 'in', finished)
+              .where('parameters_json', 'is not', null)
+              .limit(limit),
+          )
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows);
+      });
     },
 
     /**

@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
+import { type ExpressionBuilder, type Kysely, PostgresAdapter, sql } from 'kysely';
 import type { Database, MessageRow, MessageStatus, NewMessage } from '../database.js';
+import { inPurgeBatches } from './purge-batches.js';
 
 /** Rank of each status; a status update never moves a message backwards. */
 export const STATUS_RANK: Record<MessageStatus, number> = {
@@ -11,6 +12,10 @@ export const STATUS_RANK: Record<MessageStatus, number> = {
   read: 4,
   failed: 5,
 };
+
+/** A message whose content retention has not purged yet (the condition of `message_content_created`). */
+const hasContent = (eb: ExpressionBuilder<Database, 'message'>) =>
+  eb.or([eb('body', 'is not', null), eb('media_json', 'is not', null)]);
 
 export type HistoryRowsFilter = {
   contactIds?: string[];
@@ -25,6 +30,7 @@ export type HistoryRowsFilter = {
  * (and compiled statements); each method is the unit to read.
  */
 export function createMessageStore(db: Kysely<Database>) {
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
   /** Conversations (contact ids) in which this Slack user sent a message as an agent. */
   const tookPartIn = (slackUserId: string) =>
     db
@@ -37,7 +43,14 @@ export function createMessageStore(db: Kysely<Database>) {
     let query = db.selectFrom('message').innerJoin('contact', 'contact.id', 'message.contact_id');
     if (filter.contactIds)
       query = query.where('message.contact_id', 'in', filter.contactIds.length ? filter.contactIds : ['']);
-    if (filter.sendingNumberId) query = query.where('contact.sending_number_id', '=', filter.sendingNumberId);
+    if (filter.sendingNumberId) {
+      // Alone, as `… || ''`: SQLite (no statistics) would otherwise start from the number's contacts
+      // (half of all) and sort all their messages, where walking messages newest first finds a page at once.
+      const selective = filter.phoneNumber !== undefined || filter.contactIds !== undefined;
+      query = selective
+        ? query.where('contact.sending_number_id', '=', filter.sendingNumberId)
+        : query.where(sql<string>`${sql.ref('contact.sending_number_id')} || ''`, '=', filter.sendingNumberId);
+    }
     if (filter.phoneNumber) query = query.where('contact.phone_number', '=', filter.phoneNumber);
     if (filter.from !== undefined) query = query.where('message.created_at', '>=', filter.from);
     if (filter.to !== undefined) query = query.where('message.created_at', '<', filter.to);
@@ -185,16 +198,42 @@ export function createMessageStore(db: Kysely<Database>) {
         .execute();
     },
 
-    /** Retention: forgets what was said (bodies, media references, reactions) but keeps the row's facts. */
+    /**
+     * Retention: forgets what was said (bodies, media references, reactions) but keeps the row's facts.
+     * In batches (see inPurgeBatches), each found through `message_content_created`, which holds only
+     * messages that still have content: webhooks keep being stored while months are purged.
+     */
     async purgeContentBefore(cutoff: number, now: number): Promise<number> {
-      await db.deleteFrom('message_reaction').where('updated_at', '<', cutoff).execute();
-      const result = await db
-        .updateTable('message')
-        .set({ body: null, media_json: null, updated_at: now })
-        .where('created_at', '<', cutoff)
-        .where((eb) => eb.or([eb('body', 'is not', null), eb('media_json', 'is not', null)]))
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows);
+      await inPurgeBatches(async (limit) => {
+        const result = await db
+          .deleteFrom('message_reaction')
+          .where('updated_at', '<', cutoff)
+          .where('message_id', 'in', (eb) =>
+            eb.selectFrom('message_reaction').select('message_id').where('updated_at', '<', cutoff).limit(limit),
+          )
+          .executeTakeFirst();
+        return Number(result.numDeletedRows);
+      });
+      return inPurgeBatches(async (limit) => {
+        const result = await db
+          .updateTable('message')
+          .set({ body: null, media_json: null, updated_at: now })
+          .where('id', 'in', (eb) =>
+            eb
+              .selectFrom('message')
+              .select('id')
+              // SQLite (no statistics) would walk message_created through every message purged on
+              // earlier nights; `+created_at` turns it to the partial index, which holds only what is
+              // left. PostgreSQL takes the partial index by its statistics, and needs the plain range.
+              .where(postgres ? sql.ref('created_at') : sql<number>`+${sql.ref('created_at')}`, '<', cutoff)
+              .where(hasContent)
+              .orderBy('created_at')
+              .orderBy('id')
+              .limit(limit),
+          )
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows);
+      });
     },
 
     /**
@@ -202,9 +241,25 @@ export function createMessageStore(db: Kysely<Database>) {
      * are the author of at least one agent message in it (a reply in the thread or a template sent
      * from it). Having the number in My Sessions, a note, or a campaign they launched does not count.
      */
-    async history(filter: HistoryRowsFilter & { takenPartBy?: string; limit: number; offset: number }) {
+    async history(
+      filter: HistoryRowsFilter & {
+        takenPartBy?: string;
+        limit: number;
+        offset: number;
+        /** Rows after this one in the order below (keyset paging: an export's next page costs the same as its first). */
+        after?: { created_at: number; id: string };
+      },
+    ) {
       let query = historyRows(filter);
       if (filter.takenPartBy) query = query.where('message.contact_id', 'in', tookPartIn(filter.takenPartBy));
+      const after = filter.after;
+      if (after)
+        query = query.where((eb) =>
+          eb.or([
+            eb('message.created_at', '<', after.created_at),
+            eb.and([eb('message.created_at', '=', after.created_at), eb('message.id', '>', after.id)]),
+          ]),
+        );
       return query
         .selectAll('message')
         .select([

@@ -34,32 +34,43 @@ export function createCampaignReports(deps: {
       const campaign = await campaigns.get(campaignId);
       if (!campaign) return 'That campaign no longer exists.';
       const replied = (await deps.repliedNumbers?.(campaignId)) ?? new Set<string>();
-      const chunks: string[] = [
-        csvLine(['phone_number', 'status', 'provider_message_id', 'error_code', 'error_detail', 'attempts', 'replied']),
+      // Each page's lines become bytes at once: the export holds its CSV once, not its rows and strings too.
+      const chunks = [
+        Buffer.from(
+          csvLine([
+            'phone_number',
+            'status',
+            'provider_message_id',
+            'error_code',
+            'error_detail',
+            'attempts',
+            'replied',
+          ]),
+        ),
       ];
       let after = 0;
       for (;;) {
         const page = await campaigns.recipients(campaignId, after, RECIPIENTS_PAGE);
         if (page.length === 0) break;
+        let lines = '';
         for (const r of page)
-          chunks.push(
-            csvLine([
-              r.phone_number,
-              r.status,
-              r.provider_message_id,
-              r.error_code,
-              r.error_detail,
-              r.attempts,
-              replied.has(r.phone_number) ? 'yes' : 'no',
-            ]),
-          );
+          lines += csvLine([
+            r.phone_number,
+            r.status,
+            r.provider_message_id,
+            r.error_code,
+            r.error_detail,
+            r.attempts,
+            replied.has(r.phone_number) ? 'yes' : 'no',
+          ]);
+        chunks.push(Buffer.from(lines));
         after = page[page.length - 1]?.id ?? after;
       }
       const filename = `campaign-${campaign.template_name}-${campaignId.slice(0, 8)}.csv`;
       const outcome = await deps.deliverFile(
         userId,
         {
-          bytes: Buffer.from(chunks.join('')),
+          bytes: Buffer.concat(chunks),
           filename,
           title: `Campaign ${campaign.template_name} — per-recipient status`,
           mimeType: 'text/csv',
