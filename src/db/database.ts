@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { CampaignStatus, RecipientStatus } from '../bridge/campaigns/campaign-ports.js';
 import type {
   ContactRecord,
   ConversationEventRecord,
@@ -42,8 +43,8 @@ export type JobTable = {
   updated_at: number;
 };
 
-/** `paused`: stopped by the marketer's account health or a spam-rate error until a marketer resumes it. */
-export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'completed' | 'cancelled' | 'failed';
+/** `paused`: stopped by account health or a spam-rate error until a marketer resumes it. */
+export type { CampaignStatus, RecipientStatus };
 
 export type CampaignTable = {
   id: string;
@@ -78,17 +79,6 @@ export type SendScheduleTable = {
   /** First slot of the last grant (read back by the taker that made it). */
   granted_from_us: number;
 };
-
-/** `opted_out`: a MARKETING send skipped (or refused by Meta, 131050) because the number opted out. */
-export type RecipientStatus =
-  | 'queued'
-  | 'sending'
-  | 'sent'
-  | 'delivered'
-  | 'read'
-  | 'failed'
-  | 'cancelled'
-  | 'opted_out';
 
 export type CampaignRecipientTable = {
   id: Generated<number>;

@@ -34,6 +34,9 @@ export type CampaignAllowance = { accountKey: string; perDay: number };
  * Campaign pauses (the campaign's status and `campaign_control`) and messaging limits: the customers
  * each account reached in the last 24 hours (`messaging_allowance_use`), handed out under a lock on
  * the account's `messaging_allowance` row, so replicas never hand out the same remainder twice.
+ *
+ * Longer than 150 lines on purpose: a store is one closure of short queries sharing its connection
+ * (and compiled statements); each method is the unit to read.
  */
 export function createCampaignControlStore(db: Kysely<Database>) {
   return {

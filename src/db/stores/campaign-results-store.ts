@@ -12,6 +12,9 @@ const OPTED_OUT = { status: 'opted_out', error_code: 'opted_out' } as const;
 /**
  * What campaigns learn after sending, and the opt-out side of sending: recipients skipped because
  * they opted out, customers who replied, the recent campaigns with their figures.
+ *
+ * Longer than 150 lines on purpose: a store is one closure of short queries sharing its connection
+ * (and compiled statements); each method is the unit to read.
  */
 export function createCampaignResultsStore(db: Kysely<Database>) {
   return {

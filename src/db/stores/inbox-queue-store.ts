@@ -63,6 +63,9 @@ export function nearestRankIndex(n: number, p: number): number {
  * Every list reads one index and stops at its page: *Waiting on us* walks contact(status,
  * waiting_since) backwards from the newest need; *Mine* reads contact(owner_user_id); the figures
  * read conversation_event(kind, at) over a time range. Counts read the same index ranges.
+ *
+ * Longer than 150 lines on purpose: a store is one closure of short queries sharing its connection
+ * (and compiled statements); each method is the unit to read.
  */
 export function createInboxQueueStore(db: Kysely<Database>) {
   /** The customer wrote last and no agent has answered since. */
@@ -104,6 +107,22 @@ export function createInboxQueueStore(db: Kysely<Database>) {
       .executeTakeFirstOrThrow()
       .then((r) => Number(r.n));
 
+  /** A page of conversations where an agent answered last, the most recently changed first. */
+  const answeredPage = async (where: (eb: ContactExpressions) => Expression<SqlBool>, limit: number) => {
+    const [rows, total] = await Promise.all([
+      db
+        .selectFrom('contact')
+        .select(QUEUE_COLUMNS)
+        .where(where)
+        .orderBy(sql`coalesce(status_changed_at, last_message_at, created_at)`, 'desc')
+        .orderBy('id')
+        .limit(limit)
+        .execute(),
+      count(where),
+    ]);
+    return { rows: await withThreads(rows), total };
+  };
+
   return {
     /** *Waiting on us*, the newest need first, with how many there are and since when the oldest waits. */
     async waitingOnUs(scope: QueueScope, limit: number): Promise<QueuePage & { oldestSince: number | null }> {
@@ -131,36 +150,12 @@ export function createInboxQueueStore(db: Kysely<Database>) {
 
     /** *Unassigned*: nobody owns it, nobody waits on us (those are under *Waiting on us*); newest first. */
     async unassigned(limit: number): Promise<QueuePage> {
-      const where = (eb: ContactExpressions) => eb.and([answered(eb), eb('owner_user_id', 'is', null)]);
-      const [rows, total] = await Promise.all([
-        db
-          .selectFrom('contact')
-          .select(QUEUE_COLUMNS)
-          .where(where)
-          .orderBy(sql`coalesce(status_changed_at, last_message_at, created_at)`, 'desc')
-          .orderBy('id')
-          .limit(limit)
-          .execute(),
-        count(where),
-      ]);
-      return { rows: await withThreads(rows), total };
+      return answeredPage((eb) => eb.and([answered(eb), eb('owner_user_id', 'is', null)]), limit);
     },
 
     /** *Mine*: the user's conversations that wait on the customer (theirs waiting on us are listed above). */
     async mine(userId: string, limit: number): Promise<QueuePage> {
-      const where = (eb: ContactExpressions) => eb.and([eb('owner_user_id', '=', userId), answered(eb)]);
-      const [rows, total] = await Promise.all([
-        db
-          .selectFrom('contact')
-          .select(QUEUE_COLUMNS)
-          .where(where)
-          .orderBy(sql`coalesce(status_changed_at, last_message_at, created_at)`, 'desc')
-          .orderBy('id')
-          .limit(limit)
-          .execute(),
-        count(where),
-      ]);
-      return { rows: await withThreads(rows), total };
+      return answeredPage((eb) => eb.and([eb('owner_user_id', '=', userId), answered(eb)]), limit);
     },
 
     /** How many customers wait on each owner (and on nobody), most first: the team's queue for leads. */

@@ -26,6 +26,9 @@ const UPLOAD_SLICE = 5000;
  * Marketing opt-outs: customers' keywords, opt-out buttons and Meta's 131050 put numbers on the
  * account's suppression list (the thread header shows it); `/wa optout` lists, adds, removes,
  * exports and uploads it. Campaigns and the API read the list (see the campaigns feature).
+ *
+ * Longer than 150 lines on purpose: a feature's composition reads top to bottom (its stores, its
+ * services, then one short registration per Slack surface); each part is a few lines.
  */
 export function installOptOuts(ctx: AppContext, registry: FeatureRegistry, chat: SessionChat) {
   const { logger, optOuts, conversations } = ctx;
