@@ -23,7 +23,7 @@ export function helpText(options: HelpOptions): string {
     '*Leads*',
     "• `/wa replies` — the team's quick replies (agents send them with *Quick reply* on a thread header)",
     '• History shows leads every conversation, with *Export CSV*',
-    'Numbers are international: `+44 7700 900123`. Thread headers: *Assign to me*, *Resolve*, *Quick reply*.',
+    'Numbers are international: `+44 7700 900123`. On a thread header: *Assign to me*, *Resolve*, *Quick reply*. `/wa help` shows this.',
   ].join('\n');
 }
 
