@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ByteBudget } from '../shared/byte-budget.js';
+import { errorIdNote, logErrorWithId } from '../shared/error-id.js';
 import type { Logger } from '../shared/logger.js';
+import { escapeSlackText } from '../shared/slack-text.js';
 import { describeFailure, ProviderError } from '../whatsapp/provider-errors.js';
 import type { OutboundMediaRef, OutboundMessage, WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
 import { windowState } from './conversation-window.js';
@@ -21,7 +23,7 @@ import {
   ThreadGoneError,
 } from './ports.js';
 import { postInThreadOnce } from './post-once.js';
-import type { ContactRecord } from './records.js';
+import type { ContactRecord, MessageRecord } from './records.js';
 import { outboundConversationKey } from './webhook-intake.js';
 
 export type SlackFile = { id: string; name: string; mimeType: string; size: number; urlPrivate: string };
@@ -38,6 +40,9 @@ export type AgentMessage = {
   blocks: unknown;
   files: SlackFile[];
 };
+
+/** What a refused reply's "Send again" came to. */
+export type SendAgainOutcome = 'queued' | 'window_closed' | 'not_yours' | 'not_refused' | 'nothing_to_send';
 
 export type AgentMessageOutcome =
   | { result: 'ignored'; reason: string }
@@ -177,21 +182,12 @@ export function createAgentReplies(deps: {
       ),
     );
     const problems = files.map((file) => outboundFileProblem(file)).filter((p): p is string => p !== null);
-    const where = { channelId: message.channelId, threadTs: message.threadTs, userId: message.userId };
-    const refuse = (reason: string, notice: AgentNotice) =>
-      refuseOnce(`refused:${message.channelId}:${message.ts}`, where, reason, notice);
-    if (problems.length > 0) {
-      const reason = `Nothing was sent. ${problems.join(' ')}`;
-      return refuse(reason, { kind: 'not_sent', reason });
-    }
-    const window = windowState(contact.last_inbound_at, deps.now());
-    if (!window.open) {
-      return refuse('window closed', {
-        kind: 'window_closed',
-        contactId: contact.id,
-        lastInboundAt: contact.last_inbound_at,
-      });
-    }
+    // A refused reply is kept (status `refused`) and shown as such in the thread by its job, which
+    // also offers the agent to send it again or as a template.
+    let refusal: { code: string; detail: string } | null = null;
+    if (problems.length > 0) refusal = { code: 'file_refused', detail: problems.join(' ') };
+    else if (!windowState(contact.last_inbound_at, deps.now()).open)
+      refusal = { code: 'window_closed', detail: describeFailure('window_closed', null) };
 
     const now = deps.now();
     const messageId = randomUUID();
@@ -209,9 +205,9 @@ export function createAgentReplies(deps: {
       alternate_message_id: null,
       slack_channel_id: message.channelId,
       slack_ts: message.ts,
-      status: 'queued',
-      error_code: null,
-      error_detail: null,
+      status: refusal ? 'refused' : 'queued',
+      error_code: refusal?.code ?? null,
+      error_detail: refusal?.detail ?? null,
       provider_timestamp: null,
       source: 'agent',
       author_slack_user_id: message.userId,
@@ -232,10 +228,12 @@ export function createAgentReplies(deps: {
     await deps.jobs.enqueue({
       kind: JobKind.agentReply,
       payload,
-      orderingKey: outboundConversationKey(contact.id),
+      // A refusal is shown at once, not behind the conversation's other replies.
+      orderingKey: refusal ? null : outboundConversationKey(contact.id),
       idempotencyKey: `reply:${message.channelId}:${message.ts}`,
       maxAttempts: AGENT_REPLY_MAX_ATTEMPTS,
     });
+    if (refusal) return { result: 'refused', reason: refusal.detail };
     return { result: 'queued', messageId: row.id };
   }
 
@@ -340,9 +338,14 @@ export function createAgentReplies(deps: {
     } catch (error) {
       const gone = error instanceof ThreadGoneError;
       if (!gone && !attempt.isLastAttempt) throw error;
-      const reason = gone
-        ? 'its conversation thread was deleted, so it was not sent. Send it again in the new thread.'
-        : `it could not be posted in the thread (${error instanceof Error ? error.message : String(error)}), so it was not sent.`;
+      const errorId = gone
+        ? null
+        : logErrorWithId(deps.logger, error, 'a quick reply could not be posted in its thread; not sent', {
+            messageId,
+          });
+      const reason = errorId
+        ? `it could not be posted in the thread, so it was not sent. Send it again in a minute; if it fails again, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`
+        : 'its conversation thread was deleted, so it was not sent. Send it again in the new thread.';
       await messages.recordFailure(messageId, 'not_posted', `quick reply ${reason}`, deps.now());
       if (gone)
         await slack.postEphemeral(payload.channelId, payload.userId, { text: `:warning: Your quick reply: ${reason}` });
@@ -364,6 +367,10 @@ export function createAgentReplies(deps: {
     const main = await messages.get(payload.messageId);
     if (!main) return; // purged by retention
     const contact = await conversations.getContact(main.contact_id);
+    if (main.status === 'refused') {
+      if (contact) await showRefusal(payload, main, contact);
+      return;
+    }
     if (!contact?.phone_number) {
       if (main.status === 'queued')
         await fail(payload, main.id, 'no_number', 'this contact has no phone number to send to');
@@ -382,12 +389,13 @@ export function createAgentReplies(deps: {
     if (nothingSentYet) {
       const window = windowState(contact.last_inbound_at, deps.now());
       if (!window.open) {
-        await messages.recordFailure(main.id, 'window_closed', describeFailure('window_closed', null), deps.now());
-        await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
-          kind: 'window_closed',
-          contactId: contact.id,
-          lastInboundAt: contact.last_inbound_at,
-        });
+        const detail = describeFailure('window_closed', null);
+        await messages.recordRefusal(main.id, 'window_closed', detail, deps.now());
+        await showRefusal(
+          payload,
+          { ...main, status: 'refused', error_code: 'window_closed', error_detail: detail },
+          contact,
+        );
         return;
       }
     }
@@ -395,73 +403,99 @@ export function createAgentReplies(deps: {
     await markLatestRead(contact);
 
     let anySent = false;
-    for (const [index, part] of plan.entries()) {
-      const id = index === 0 ? main.id : partId(main.id, index);
-      let row = partRows[index];
-      if (!row) {
-        row = (await messages.insertOnce(partRecord(id, contact.id, part, payload, deps.now()))).row;
-      }
-      if (row.status === 'sending') {
-        // Interrupted mid-send (crash): the provider may or may not have it. Don't send it twice.
-        await messages.recordFailure(
-          id,
-          'uncertain',
-          'interrupted while sending; may not have been delivered',
-          deps.now(),
-        );
-        await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, { kind: 'uncertain' });
-        continue;
-      }
-      if (row.status !== 'queued') continue; // sent earlier, or failed and reported
+    let waitingForSlot = false;
+    try {
+      for (const [index, part] of plan.entries()) {
+        const id = index === 0 ? main.id : partId(main.id, index);
+        let row = partRows[index];
+        if (!row) {
+          row = (await messages.insertOnce(partRecord(id, contact.id, part, payload, deps.now()))).row;
+        }
+        if (row.status === 'sending') {
+          // Interrupted mid-send (crash): the provider may or may not have it. Don't send it twice.
+          await messages.recordFailure(
+            id,
+            'uncertain',
+            'interrupted while sending; may not have been delivered',
+            deps.now(),
+          );
+          await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, { kind: 'uncertain' });
+          continue;
+        }
+        if (row.status !== 'queued') continue; // sent earlier, or failed and reported
 
-      let outbound: OutboundMessage;
-      try {
-        outbound = await materialize(part, contact.sending_number_id, to);
-      } catch (error) {
-        if (error instanceof ProviderError && !error.retryable) {
-          await reportProviderFailure(payload, id, error, contact);
-          continue;
-        }
-        if (error instanceof SlackFileUnavailableError) {
-          const name = part.type === 'file' ? `\`${part.file.name}\`` : 'the file';
-          await fail(payload, id, 'file_unavailable', `${name} could not be fetched from Slack: ${error.message}.`);
-          continue;
-        }
-        if (attempt.isLastAttempt) {
-          await giveUp(payload, id, error);
-          continue;
-        }
-        throw error; // Slack or the provider is unreachable: retry this part later
-      }
-      await messages.markSending(id, deps.now());
-      try {
-        const sent = await deps.provider.send(contact.sending_number_id, outbound, {
-          correlationId: `${main.id}:${index}`,
-        });
-        await messages.recordSent(id, sent.providerMessageId, deps.now());
-        anySent = true;
-      } catch (error) {
-        if (error instanceof ProviderError && error.retryable && !error.mayHaveBeenSent) {
-          await messages.markQueued(id, deps.now());
+        let outbound: OutboundMessage;
+        try {
+          outbound = await materialize(part, contact.sending_number_id, to);
+        } catch (error) {
+          if (error instanceof ProviderError && !error.retryable) {
+            await reportProviderFailure(payload, id, error, contact);
+            continue;
+          }
+          if (error instanceof SlackFileUnavailableError) {
+            const name = part.type === 'file' ? `\`${part.file.name}\`` : 'the file';
+            const errorId = logErrorWithId(deps.logger, error, "an agent's file could not be fetched from Slack", {
+              messageId: id,
+            });
+            await fail(
+              payload,
+              id,
+              'file_unavailable',
+              `${name} could not be fetched from Slack (${error.message}). Share the file again; if it fails again, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`,
+            );
+            continue;
+          }
           if (attempt.isLastAttempt) {
             await giveUp(payload, id, error);
             continue;
           }
-          throw error;
+          waitingForSlot = true;
+          await showPending(main);
+          throw error; // Slack or the provider is unreachable: retry this part later
         }
-        if (error instanceof ProviderError) {
-          if (error.code === 'window_closed') {
-            await reportProviderFailure(payload, id, error, contact);
-            await failRemaining(plan.length, index, main.id, error);
-            return;
+        await messages.markSending(id, deps.now());
+        try {
+          const sent = await deps.provider.send(contact.sending_number_id, outbound, {
+            correlationId: `${main.id}:${index}`,
+          });
+          await messages.recordSent(id, sent.providerMessageId, deps.now());
+          anySent = true;
+        } catch (error) {
+          if (error instanceof ProviderError && error.retryable && !error.mayHaveBeenSent) {
+            await messages.markQueued(id, deps.now());
+            if (attempt.isLastAttempt) {
+              await giveUp(payload, id, error);
+              continue;
+            }
+            // Rate-limited (429) or an outage: the reply waits for a slot, and shows it.
+            waitingForSlot = true;
+            await showPending(main);
+            throw error;
           }
-          await reportProviderFailure(payload, id, error, contact);
-          continue;
+          if (error instanceof ProviderError) {
+            if (error.code === 'window_closed') {
+              await reportProviderFailure(payload, id, error, contact);
+              await failRemaining(plan.length, index, main.id, error);
+              return;
+            }
+            await reportProviderFailure(payload, id, error, contact);
+            continue;
+          }
+          // Not a provider answer (a bug, the database): the part may have gone out. Don't resend it.
+          const errorId = logErrorWithId(deps.logger, error, 'sending a reply failed unexpectedly; not sent again', {
+            messageId: id,
+          });
+          await messages.recordFailure(
+            id,
+            'uncertain',
+            `may not have been delivered: the bridge hit an unexpected error ${errorIdNote(errorId)}`,
+            deps.now(),
+          );
+          await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, { kind: 'uncertain' });
         }
-        // Not a provider answer (a bug, the database): the part may have gone out. Don't resend it.
-        await messages.recordFailure(id, 'uncertain', `may not have been delivered: ${String(error)}`, deps.now());
-        await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, { kind: 'uncertain' });
       }
+    } finally {
+      if (!waitingForSlot) await clearPending(main);
     }
     if (anySent) await conversations.recordActivity(contact.id, { direction: 'outbound', at: deps.now() }, deps.now());
   }
@@ -605,11 +639,22 @@ export function createAgentReplies(deps: {
 
   /** Out of retries: the agent is told, and nothing is sent later behind their back. */
   async function giveUp(payload: AgentReplyPayload, id: string, error: unknown) {
-    const detail = error instanceof Error ? error.message : String(error);
-    await messages.recordFailure(id, 'gave_up', `could not be sent after retrying for a while: ${detail}`, deps.now());
+    const errorId = logErrorWithId(deps.logger, error, 'a reply could not be sent after retrying; given up', {
+      messageId: id,
+    });
+    const cause =
+      error instanceof ProviderError
+        ? describeFailure(error.code, error.providerCode ?? null)
+        : 'WhatsApp could not be reached';
+    await messages.recordFailure(
+      id,
+      'gave_up',
+      `could not be sent after retrying for a while: ${cause} ${errorIdNote(errorId)}`,
+      deps.now(),
+    );
     await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
       kind: 'not_sent',
-      reason: `Not sent: WhatsApp could not be reached after retrying for about ${AGENT_REPLY_RETRY_MINUTES} minutes (${detail}). Send it again when the provider is back.`,
+      reason: `Not sent: WhatsApp could not be reached after retrying for about ${AGENT_REPLY_RETRY_MINUTES} minutes. Send it again when the provider is back; if it keeps failing, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`,
     });
   }
 
@@ -621,6 +666,122 @@ export function createAgentReplies(deps: {
     });
   }
 
-  return { accept, acceptQuickReply, send };
+  /**
+   * A refused reply, for everyone in the thread: the refused mark on it and one line with the
+   * reason; for its author, a notice offering to send the kept text again or as a template. Each
+   * shown once across retries.
+   */
+  async function showRefusal(payload: AgentReplyPayload, row: MessageRecord, contact: ContactRecord) {
+    const windowClosed = row.error_code === 'window_closed';
+    if (row.slack_channel_id && row.slack_ts)
+      await slack.setStatusReaction(row.slack_channel_id, row.slack_ts, 'refused', null);
+    const line = windowClosed
+      ? 'the 24-hour customer-service window is closed; WhatsApp allows only a template until the customer writes again.'
+      : (row.error_detail ?? 'the bridge refused it.');
+    const noticeKey = `refused-notice:${row.id}`;
+    if (!(await deps.deliveries.has(noticeKey))) {
+      await postInThreadOnce(
+        { slack, intents: deps.intents, now: deps.now },
+        {
+          key: noticeKey,
+          thread: { slack_channel_id: payload.channelId, thread_ts: payload.threadTs },
+          content: { text: `:no_entry_sign: Not sent to the customer: ${escapeSlackText(line)}` },
+          marker: { type: 'wa_refused', key: row.id },
+        },
+      );
+      await deps.deliveries.markFirstSeen(noticeKey, deps.now());
+      await deps.intents.clear([noticeKey]);
+    }
+    const toldKey = `refused-told:${row.id}`;
+    if (await deps.deliveries.has(toldKey)) return;
+    const hasText = (row.body ?? '').trim() !== '';
+    const refused = {
+      messageId: row.id,
+      // Files are what a file refusal is about: only the text can be sent again.
+      canSendAgain: hasText && row.media_json === null,
+      canSendAsTemplate: hasText && windowClosed,
+    };
+    await slack.notifyAgent(
+      payload.channelId,
+      payload.threadTs,
+      payload.userId,
+      windowClosed
+        ? { kind: 'window_closed', contactId: contact.id, lastInboundAt: contact.last_inbound_at, refused }
+        : { kind: 'not_sent', reason: `Nothing was sent. ${row.error_detail ?? ''}`.trim(), refused },
+    );
+    await deps.deliveries.markFirstSeen(toldKey, deps.now());
+  }
+
+  /** The reply waits for a slot (a 429 or an outage): everyone in the thread sees it pending. */
+  async function showPending(main: MessageRecord) {
+    if (!main.slack_channel_id || !main.slack_ts) return;
+    await deps.deliveries.markFirstSeen(`pending-mark:${main.id}`, deps.now());
+    try {
+      await slack.setPendingMark(main.slack_channel_id, main.slack_ts, true);
+    } catch (error) {
+      // Only a mark: never in the way of the retry.
+      deps.logger.warn({ messageId: main.id, err: String(error) }, 'showing a reply as pending failed');
+    }
+  }
+
+  async function clearPending(main: MessageRecord) {
+    if (!main.slack_channel_id || !main.slack_ts) return;
+    if (!(await deps.deliveries.has(`pending-mark:${main.id}`))) return;
+    try {
+      await slack.setPendingMark(main.slack_channel_id, main.slack_ts, false);
+    } catch (error) {
+      deps.logger.warn({ messageId: main.id, err: String(error) }, 'clearing the pending mark of a reply failed');
+    }
+  }
+
+  /**
+   * "Send again" on a refused reply: the kept text goes out as that same reply (its marks show on
+   * the agent's message), once, and only when WhatsApp would take it now.
+   */
+  async function sendAgain(request: {
+    messageId: string;
+    userId: string;
+    threadTs: string | null;
+  }): Promise<SendAgainOutcome> {
+    const row = await messages.get(request.messageId);
+    if (row?.status !== 'refused' || !row.slack_channel_id || !row.slack_ts) return 'not_refused';
+    if (row.author_slack_user_id !== request.userId) return 'not_yours';
+    const text = row.body ?? '';
+    if (text.trim() === '' || row.media_json !== null) return 'nothing_to_send';
+    const contact = await conversations.getContact(row.contact_id);
+    if (!contact) return 'not_refused';
+    if (!windowState(contact.last_inbound_at, deps.now()).open) return 'window_closed';
+    if (!(await messages.requeueRefused(row.id, deps.now()))) return 'not_refused';
+    await slack.setStatusReaction(row.slack_channel_id, row.slack_ts, 'queued', 'refused');
+    const active = await conversations.activeThread(contact.id);
+    const threadTs =
+      request.threadTs ?? (active?.slack_channel_id === row.slack_channel_id ? active.thread_ts : row.slack_ts);
+    const payload: AgentReplyPayload = {
+      messageId: row.id,
+      channelId: row.slack_channel_id,
+      threadTs,
+      userId: request.userId,
+      text,
+      blocks: null,
+      files: [],
+    };
+    await deps.jobs.enqueue({
+      kind: JobKind.agentReply,
+      payload,
+      orderingKey: outboundConversationKey(contact.id),
+      idempotencyKey: `send-again:${row.id}:${deps.now()}`,
+      maxAttempts: AGENT_REPLY_MAX_ATTEMPTS,
+    });
+    return 'queued';
+  }
+
+  /** A refused reply's kept text and conversation, for "Send as template". */
+  async function refusedDraft(messageId: string, userId: string): Promise<{ contactId: string; text: string } | null> {
+    const row = await messages.get(messageId);
+    if (row?.status !== 'refused' || row.author_slack_user_id !== userId || !row.body?.trim()) return null;
+    return { contactId: row.contact_id, text: row.body };
+  }
+
+  return { accept, acceptQuickReply, send, sendAgain, refusedDraft };
 }
 export type AgentReplies = ReturnType<typeof createAgentReplies>;

@@ -60,6 +60,10 @@ export interface MessageRepository {
   markQueued(id: string, now: number): Promise<void>;
   recordSent(id: string, providerMessageId: string, now: number): Promise<void>;
   recordFailure(id: string, code: string, detail: string, now: number): Promise<void>;
+  /** Not sent because the bridge refused it (window closed, a file WhatsApp refuses); the text is kept. */
+  recordRefusal(id: string, code: string, detail: string, now: number): Promise<void>;
+  /** A refused reply sent again: back to queued. False when it was not refused (any more). */
+  requeueRefused(id: string, now: number): Promise<boolean>;
   advanceStatus(
     id: string,
     status: MessageStatus,
@@ -126,9 +130,12 @@ export type ThreadHeaderModel = {
 
 /** Things only the agent who wrote the message needs to see (ephemeral in the thread). */
 export type AgentNotice =
-  | { kind: 'window_closed'; contactId: string; lastInboundAt: number | null }
-  | { kind: 'not_sent'; reason: string }
+  | { kind: 'window_closed'; contactId: string; lastInboundAt: number | null; refused?: RefusedReply }
+  | { kind: 'not_sent'; reason: string; refused?: RefusedReply }
   | { kind: 'uncertain' };
+
+/** A reply the bridge refused and kept: the notice offers to send it again or as a template. */
+export type RefusedReply = { messageId: string; canSendAgain: boolean; canSendAsTemplate: boolean };
 
 /** A Slack post announced before it is made (see the storage layer's slack_post_intent). */
 export type PostIntent = {
@@ -194,6 +201,8 @@ export interface SlackConversationPort {
    * counts as added; `refused` when Slack has no emoji by that name or the message takes no more.
    */
   addReaction(channelId: string, ts: string, name: string): Promise<'added' | 'refused' | 'message_gone'>;
+  /** Shows (or takes away) the mark of a reply waiting for a slot to be sent (a rate limit, an outage). */
+  setPendingMark(channelId: string, ts: string, pending: boolean): Promise<void>;
   /** Takes the bot's reaction away (already gone counts as done), unless it is the one showing `status`. */
   removeReaction(channelId: string, ts: string, name: string, status: MessageStatus): Promise<void>;
   postEphemeral(channelId: string, userId: string, content: SlackContent, threadTs?: string): Promise<void>;

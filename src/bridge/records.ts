@@ -86,7 +86,8 @@ export type SlackThreadRecord = {
 };
 
 export type MessageDirection = 'inbound' | 'outbound';
-export type MessageStatus = 'received' | 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+/** `refused`: the bridge would not send it (the 24-hour window was closed, a file WhatsApp refuses). */
+export type MessageStatus = 'received' | 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'refused';
 export type MessageSource = 'contact' | 'agent' | 'campaign' | 'api';
 
 export type MessageRecord = {

@@ -6,21 +6,14 @@ import type {
   ThreadHeaderModel,
 } from '../bridge/ports.js';
 import { SlackFileUnavailableError, ThreadGoneError } from '../bridge/ports.js';
-import type { MessageStatus } from '../bridge/records.js';
 import { reserveBeforeBody } from '../shared/byte-budget.js';
 import { type HttpClient, HttpError } from '../shared/http-client.js';
 import { agentNoticeContent } from './blocks/agent-notices.js';
+import { DELIVERY_MARKS, STATUS_REACTIONS } from './blocks/delivery-marks.js';
 import { threadHeaderBlocks } from './blocks/thread-header.js';
 import { describeSlackError } from './slack-errors.js';
 import { hostOf, type SlackFileUrlCheck } from './slack-file-hosts.js';
 import type { SlackGateway } from './slack-gateway.js';
-
-export const STATUS_REACTIONS: Partial<Record<MessageStatus, string>> = {
-  sent: 'heavy_check_mark',
-  delivered: 'white_check_mark',
-  read: 'eyes',
-  failed: 'x',
-};
 
 type CachedName = { name: string; until: number };
 
@@ -243,8 +236,24 @@ export function createSlackConversationPort(deps: {
       }
     },
 
+    async setPendingMark(channelId, ts, pending) {
+      const name = DELIVERY_MARKS.pending;
+      try {
+        await gateway.direct((client) =>
+          pending
+            ? client.reactions.add({ channel: channelId, timestamp: ts, name })
+            : client.reactions.remove({ channel: channelId, timestamp: ts, name }),
+        );
+      } catch (error) {
+        const info = describeSlackError(error);
+        const done = ['already_reacted', 'no_reaction', 'message_not_found'];
+        if (info.kind === 'platform' && done.includes(info.error)) return;
+        throw error;
+      }
+    },
+
     async removeReaction(channelId, ts, name, status) {
-      // The bot's reactions are one set per message: the customer's 👀 and the read mark are the same one.
+      // The bot's reactions are one set per message: a customer's 📘 and the read mark are the same one.
       if (STATUS_REACTIONS[status] === name) return;
       try {
         await gateway.direct((client) => client.reactions.remove({ channel: channelId, timestamp: ts, name }));

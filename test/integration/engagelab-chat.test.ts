@@ -218,8 +218,8 @@ for (const dialect of cases) {
       expect((await status('delivered')).status).toBe(200);
       await waitFor('delivered shown', () => shown.reactions.includes('white_check_mark'));
       expect((await status('read')).status).toBe(200);
-      await waitFor('read shown', () => shown.reactions.includes('eyes'));
-      expect(shown.reactions).toEqual(['eyes']);
+      await waitFor('read shown', () => shown.reactions.includes('blue_book'));
+      expect(shown.reactions).toEqual(['blue_book']);
     });
 
     it("explains a failed delivery from EngageLab's callback in the thread", async () => {
@@ -285,7 +285,7 @@ for (const dialect of cases) {
         await h.settle();
       };
       await send(engageLabStatus(id, `+${from}`, 'read', { wamid: 'wamid.EL.SHIPPED' }));
-      expect(message.reactions).toEqual(['eyes']);
+      expect(message.reactions).toEqual(['blue_book']);
       await send(
         engageLabStatus(id, `+${from}`, 'delivered', { wamid: 'wamid.EL.SHIPPED' }),
         engageLabStatus(id, `+${from}`, 'sent', { wamid: 'wamid.EL.SHIPPED' }),
@@ -297,7 +297,7 @@ for (const dialect of cases) {
         .where('id', '=', row.id)
         .executeTakeFirstOrThrow();
       expect(stored).toEqual({ status: 'read', alternate_message_id: 'wamid.EL.SHIPPED' });
-      expect(message.reactions).toEqual(['eyes']);
+      expect(message.reactions).toEqual(['blue_book']);
     });
   });
 }

@@ -233,13 +233,13 @@ for (const dialect of cases) {
       // Delivery statuses land on that post.
       await postMetaWebhook(h.url, statusWebhook(row.provider_message_id as string, 'delivered'));
       await postMetaWebhook(h.url, statusWebhook(row.provider_message_id as string, 'read'));
-      await waitFor('read reaction', () => post.reactions.includes('eyes'));
+      await waitFor('read reaction', () => post.reactions.includes('blue_book'));
       expect(
         h.slack
           .callsTo('reactions.add')
           .filter((c) => c.body.timestamp === post.ts)
           .map((c) => c.body.name),
-      ).toEqual(['white_check_mark', 'eyes']);
+      ).toEqual(['white_check_mark', 'blue_book']);
 
       // Slack tells the app about its own post, and the same submission arrives again: neither sends.
       const echoed = await postSlack(

@@ -75,7 +75,9 @@ describe('sandbox provider and npm run simulate', () => {
     await waitFor(
       'read receipt',
       () =>
-        slack.callsTo('reactions.add').some((c) => c.body.timestamp === '1800000001.000001' && c.body.name === 'eyes'),
+        slack
+          .callsTo('reactions.add')
+          .some((c) => c.body.timestamp === '1800000001.000001' && c.body.name === 'blue_book'),
       15_000,
     );
   }, 60_000);

@@ -185,12 +185,13 @@ for (const dialect of cases) {
       expect(h.meta?.sent().length).toBe(sendsBefore);
       expect(mediaUploadCount()).toBe(uploadsBefore);
       expect(h.slack.downloads.map((d) => d.id)).not.toContain(shared.id);
+      // Kept in the history as refused, never sent.
       const stored = await h.app.database.db
         .selectFrom('message')
-        .select('id')
+        .select(['status', 'error_code'])
         .where('slack_ts', '=', ts)
         .executeTakeFirst();
-      expect(stored).toBeUndefined();
+      expect(stored).toEqual({ status: 'refused', error_code: 'file_refused' });
     });
 
     it('refuses the whole message when one of several files is too large', async () => {

@@ -151,14 +151,14 @@ for (const dialect of cases) {
         const from = '447700900805';
         const { reply } = await conversation(from);
         expect((await postMetaWebhook(h.url, statusWebhook(reply.wamid, 'read'))).status).toBe(200);
-        await waitFor('read mark', () => reply.message.reactions.includes('eyes'));
+        await waitFor('read mark', () => reply.message.reactions.includes('blue_book'));
 
         await chat.metaContactReacts('👀', { from, to: reply.wamid });
         await chat.metaContactReacts('', { from, to: reply.wamid });
         await chat.metaContactReacts('🙏', { from, to: reply.wamid });
         await waitFor('🙏 on the reply', () => reply.message.reactions.includes('pray'));
         await h.settle();
-        expect(reply.message.reactions).toEqual(['eyes', 'pray']);
+        expect(reply.message.reactions).toEqual(['blue_book', 'pray']);
       });
     });
 
@@ -211,7 +211,7 @@ for (const dialect of cases) {
         const before = h.meta?.reactions().length ?? 0;
 
         // The bot's status marks and the customer's reactions it shows are the bot's own.
-        await chat.agentReacts({ ts: reply.message.ts, name: 'eyes', user: 'UBOT' });
+        await chat.agentReacts({ ts: reply.message.ts, name: 'blue_book', user: 'UBOT' });
         await chat.agentReacts({ ts: customer.post.ts, name: 'heart', user: 'UBOT' });
         // People reacting to the header, to an agent's reply, and to a message outside any conversation.
         await chat.agentReacts({ ts: threadTs, name: '+1' });

@@ -68,13 +68,13 @@ for (const dialect of cases) {
 
       await deliver(statusSample('textMessageStatusRead.json', reply.wamid, '447700900401'));
       expect(await storedStatus(reply.row.id)).toBe('read');
-      expect(reply.message.reactions).toEqual(['eyes']);
+      expect(reply.message.reactions).toEqual(['blue_book']);
     });
 
     it('ignores duplicates and late statuses: the message never moves backwards', async () => {
       const reply = await sentReply('447700900402', 'Tracking number inside');
       await deliver(statusSample('textMessageStatusRead.json', reply.wamid, '447700900402'));
-      expect(reply.message.reactions).toEqual(['eyes']);
+      expect(reply.message.reactions).toEqual(['blue_book']);
       const callsAfterRead = h.slack.calls.filter((c) => c.method.startsWith('reactions.')).length;
 
       await deliver(statusSample('textMessageStatusDelivered.json', reply.wamid, '447700900402'));
@@ -83,7 +83,7 @@ for (const dialect of cases) {
       await deliver(statusSample('textMessageStatusDelivered.json', reply.wamid, '447700900402'));
 
       expect(await storedStatus(reply.row.id)).toBe('read');
-      expect(reply.message.reactions).toEqual(['eyes']);
+      expect(reply.message.reactions).toEqual(['blue_book']);
       expect(h.slack.calls.filter((c) => c.method.startsWith('reactions.')).length).toBe(callsAfterRead);
     });
 

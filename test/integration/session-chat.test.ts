@@ -254,7 +254,7 @@ for (const dialect of cases) {
         .callsTo('reactions.add')
         .filter((c) => c.body.timestamp === '1799999997.000001')
         .map((c) => c.body.name);
-      expect(reactions).toEqual(['eyes']);
+      expect(reactions).toEqual(['blue_book']);
     });
 
     it('explains a failed delivery in the thread', async () => {
@@ -312,7 +312,7 @@ for (const dialect of cases) {
         h.slack.callsTo('chat.postEphemeral').find((c) => c.body.thread_ts === threadTs),
       );
       expect(String(ephemeral.body.text)).toContain('24-hour customer-service window is closed');
-      expect(JSON.stringify(ephemeral.body.blocks)).toContain('wa_template_open');
+      expect(JSON.stringify(ephemeral.body.blocks)).toContain('wa_refused_as_template');
       await h.settle();
       expect(h.meta?.sent().length).toBe(before);
 

@@ -1,3 +1,4 @@
+import { errorIdNote, logErrorWithId } from '../../shared/error-id.js';
 import type { Logger } from '../../shared/logger.js';
 import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
 import type { TemplateCatalog } from '../templates.js';
@@ -155,11 +156,14 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
       }
       return messages.prepare(campaign, recipient, template);
     } catch (error) {
-      logger.error({ err: String(error), campaignId: campaign.id }, 'preparing a campaign message failed');
+      const errorId = logErrorWithId(logger, error, 'preparing a campaign message failed', {
+        campaignId: campaign.id,
+        recipientId: recipient.id,
+      });
       await campaigns.recordFailed(
         recipient.id,
         'invalid_message',
-        `the message could not be built: ${error instanceof Error ? error.message : String(error)}`,
+        `the message could not be built; give whoever runs the bridge this error id ${errorIdNote(errorId)}`,
         deps.now(),
       );
       return null;

@@ -1,3 +1,5 @@
+import { errorIdNote, logErrorWithId } from '../../shared/error-id.js';
+import type { Logger } from '../../shared/logger.js';
 import { describeFailure, ProviderError } from '../../whatsapp/provider-errors.js';
 
 /** Tries of one recipient before it is failed (a reclaim after a crash counts as one). */
@@ -34,8 +36,11 @@ export function sendErrorCode(error: unknown): string {
   return error instanceof ProviderError ? (error.providerCode ?? error.code) : 'unexpected';
 }
 
-/** The reason a person reads in the report when a recipient keeps failing. */
-export function exhaustedReason(error: unknown, attempts: number): string {
+/**
+ * The reason a person reads in the report when a recipient keeps failing: the provider's answer in
+ * plain words, or, for anything else, an error id of the log line that holds the exception.
+ */
+export function exhaustedReason(error: unknown, attempts: number, logger: Logger, context: object = {}): string {
   let cause: string;
   if (error instanceof ProviderError) {
     const code = error.providerCode ?? (error.httpStatus ? `HTTP ${error.httpStatus}` : null);
@@ -43,6 +48,9 @@ export function exhaustedReason(error: unknown, attempts: number): string {
       error.code === 'rate_limited'
         ? `WhatsApp's throughput limit kept refusing it${code ? ` (${code})` : ''}`
         : describeFailure(error.code, code, error.message);
-  } else cause = `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+  } else {
+    const errorId = logErrorWithId(logger, error, 'a campaign recipient kept failing; given up', context);
+    cause = `the bridge hit an unexpected error ${errorIdNote(errorId)}`;
+  }
   return `gave up after ${attempts} attempts: ${cause}`;
 }

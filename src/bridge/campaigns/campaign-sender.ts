@@ -113,7 +113,15 @@ export function createCampaignSender(deps: {
     }
     // A throttled recipient is sent later, never failed: the limit is the campaign's pace, not the recipient.
     if (!isThrottled(error) && recipient.attempts >= deps.maxAttempts) {
-      await campaigns.recordFailed(recipient.id, sendErrorCode(error), exhaustedReason(error, recipient.attempts), now);
+      await campaigns.recordFailed(
+        recipient.id,
+        sendErrorCode(error),
+        exhaustedReason(error, recipient.attempts, logger, {
+          campaignId: campaign.id,
+          recipientId: recipient.id,
+        }),
+        now,
+      );
       return;
     }
     const backoff = retryDelayMs(Math.min(recipient.attempts, deps.maxAttempts), retryAfterMs, {

@@ -11,6 +11,7 @@ export const STATUS_RANK: Record<MessageStatus, number> = {
   delivered: 3,
   read: 4,
   failed: 5,
+  refused: 5,
 };
 
 /** A message whose content retention has not purged yet (the condition of `message_content_created`). */
@@ -166,6 +167,25 @@ export function createMessageStore(db: Kysely<Database>) {
         .set({ status: 'failed', error_code: code, error_detail: detail, updated_at: now })
         .where('id', '=', id)
         .execute();
+    },
+
+    async recordRefusal(id: string, code: string, detail: string, now: number): Promise<void> {
+      await db
+        .updateTable('message')
+        .set({ status: 'refused', error_code: code, error_detail: detail, updated_at: now })
+        .where('id', '=', id)
+        .where('status', 'in', ['queued', 'refused'])
+        .execute();
+    },
+
+    async requeueRefused(id: string, now: number): Promise<boolean> {
+      const result = await db
+        .updateTable('message')
+        .set({ status: 'queued', error_code: null, error_detail: null, updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'refused')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     /**

@@ -4,10 +4,11 @@ import { formatForDisplay } from '../../bridge/phone-number.js';
 import type { CampaignStore } from '../../db/stores/campaign-store.js';
 import { createCampaignTestStore } from '../../db/stores/campaign-test-store.js';
 import type { JobContext } from '../../jobs/job-runner.js';
+import { errorIdNote, logErrorWithId } from '../../shared/error-id.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
 import { type CampaignTestRequest, registerCampaignTestSend } from '../../slack/listeners/views/campaign-test-send.js';
 import { campaignTestResultView } from '../../slack/views/campaign-test-views.js';
-import { ProviderError } from '../../whatsapp/provider-errors.js';
+import { describeFailure, ProviderError } from '../../whatsapp/provider-errors.js';
 import type { AppContext } from '../context.js';
 import type { FeatureRegistry } from '../registry.js';
 
@@ -24,6 +25,19 @@ export function installCampaignTestSends(ctx: AppContext, registry: FeatureRegis
   const logger = ctx.logger.child({ component: 'campaign-tests' });
   const tests = createCampaignTestStore(ctx.database.db);
   const messages = createCampaignMessages();
+
+  /**
+   * Why a test was not sent, in words a marketer can act on: the provider's answer described, or an
+   * error id of the logged exception (never its text).
+   */
+  function testFailure(error: unknown): string {
+    const errorId = logErrorWithId(logger, error, 'a campaign test was not sent');
+    const cause =
+      error instanceof ProviderError
+        ? escapeSlackText(describeFailure(error.code, error.providerCode ?? null))
+        : 'the bridge hit an unexpected error';
+    return `${cause}. Try again in a minute; if it fails again, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`;
+  }
 
   /** Shows the outcome in the test modal; if it was closed, in the person's DM. */
   async function tell(request: CampaignTestRequest, text: string): Promise<void> {
@@ -79,10 +93,7 @@ export function installCampaignTestSends(ctx: AppContext, registry: FeatureRegis
       // Tried again only when the provider surely did not take it: a test must not arrive twice.
       const again = error instanceof ProviderError && error.retryable && !error.mayHaveBeenSent && !job.isLastAttempt;
       if (again) throw error;
-      await tell(
-        request,
-        `:warning: The test to ${to} was not sent: ${escapeSlackText(error instanceof Error ? error.message : String(error))}`,
-      );
+      await tell(request, `:warning: The test to ${to} was not sent: ${testFailure(error)}`);
       return;
     }
     await tell(
@@ -96,10 +107,7 @@ export function installCampaignTestSends(ctx: AppContext, registry: FeatureRegis
     handler: (payload, job) => send(payload as CampaignTestRequest, job),
     onGaveUp: async (payload, error) => {
       const request = payload as CampaignTestRequest;
-      await tell(
-        request,
-        `:warning: The test was not sent: ${escapeSlackText(error instanceof Error ? error.message : String(error))}`,
-      );
+      await tell(request, `:warning: The test was not sent: ${testFailure(error)}`);
     },
   });
 

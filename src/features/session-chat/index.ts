@@ -24,6 +24,7 @@ import { createWhatsAppWebhookHandler } from '../../http/whatsapp-webhook-routes
 import { errorIdNote, logErrorWithId } from '../../shared/error-id.js';
 import { createGroupCommit } from '../../shared/group-commit.js';
 import { quickReplyPostContent } from '../../slack/blocks/quick-reply-post.js';
+import { registerRefusedReplyActions } from '../../slack/listeners/actions/refused-reply-actions.js';
 import {
   registerTemplatePickerActions,
   templatePickerRebuilder,
@@ -216,7 +217,22 @@ export function installSessionChat(
     }),
   );
   registry.slackListeners((app) => registerThreadHeaderActions(app, { addSession: deps.addSession }));
-  const picker = { catalog: ctx.templates, contactLabel, logger };
+  const picker = { catalog: ctx.templates, contactLabel, refusedDraft: agentReplies.refusedDraft, logger };
+  registry.slackListeners((app) =>
+    registerRefusedReplyActions(app, {
+      sendAgain: async (request) => {
+        const outcome = await agentReplies.sendAgain(request);
+        const row = outcome === 'queued' ? await messages.get(request.messageId) : undefined;
+        if (row)
+          await deps.inbox
+            .agentAnswered({ contactId: row.contact_id, agentUserId: request.userId })
+            .catch((error: unknown) =>
+              logger.warn({ err: String(error), contactId: row.contact_id }, 'recording an answer in the inbox failed'),
+            );
+        return outcome;
+      },
+    }),
+  );
   registry.slackListeners((app) => registerTemplatePickerActions(app, picker));
   registry.templateForm(TEMPLATE_PICKER_CALLBACK, templatePickerRebuilder(picker));
   registry.slackListeners((app) =>

@@ -1,5 +1,6 @@
 import type { ThreadHeaderModel } from '../../bridge/ports.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
+import { DELIVERY_MARKS_LEGEND } from './delivery-marks.js';
 
 export const ActionId = {
   addToMySessions: 'wa_session_add',
@@ -12,6 +13,8 @@ export const ActionId = {
   unassign: 'wa_inbox_unassign',
   resolve: 'wa_inbox_resolve',
   reopen: 'wa_inbox_reopen',
+  sendRefusedAgain: 'wa_refused_send_again',
+  sendRefusedAsTemplate: 'wa_refused_as_template',
 } as const;
 
 /**
@@ -144,6 +147,7 @@ export function threadHeaderBlocks(header: ThreadHeaderModel): { text: string; b
             ? `Reply in this thread to message the customer on WhatsApp. Start a reply with \`${header.internalNotePrefix.replace(/`/g, "'")}\` to keep it internal.`
             : 'Reply in this thread to message the customer on WhatsApp. Every reply here is sent to the customer.',
         },
+        { type: 'mrkdwn', text: DELIVERY_MARKS_LEGEND },
       ],
     },
   ];

@@ -3,6 +3,7 @@ import type { HistoryEntry } from '../../bridge/history.js';
 import type { SendingNumberRecord } from '../../bridge/records.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
 import { formatInZone, type TimeZone, UTC_ZONE } from '../../shared/zoned-time.js';
+import { DELIVERY_MARKS } from '../blocks/delivery-marks.js';
 
 /** Longest number the history search takes (parseInternationalNumber refuses longer input anyway). */
 const NUMBER_INPUT_MAX = 40;
@@ -35,10 +36,11 @@ const STATUS_ICON: Record<string, string> = {
   received: ':inbox_tray:',
   queued: ':hourglass:',
   sending: ':hourglass:',
-  sent: ':heavy_check_mark:',
-  delivered: ':white_check_mark:',
-  read: ':eyes:',
-  failed: ':x:',
+  sent: `:${DELIVERY_MARKS.sent}:`,
+  delivered: `:${DELIVERY_MARKS.delivered}:`,
+  read: `:${DELIVERY_MARKS.read}:`,
+  failed: `:${DELIVERY_MARKS.failed}:`,
+  refused: `:${DELIVERY_MARKS.refused}:`,
 };
 
 /**

@@ -12,7 +12,13 @@ import {
 
 export const TEMPLATE_PICKER_CALLBACK = 'wa_template_picker';
 
-export type TemplatePickerMetadata = { contactId: string; templateName: string | null; language: string | null };
+export type TemplatePickerMetadata = {
+  contactId: string;
+  templateName: string | null;
+  language: string | null;
+  /** A refused reply's text ("Send as template"): it fills the template's first body variable. */
+  draft?: string;
+};
 
 export function loadingView(title: string, text: string): ModalView {
   return {
@@ -30,6 +36,10 @@ export function templatePickerView(input: {
   values?: Record<string, string>;
 }): ModalView {
   const metadata = { ...input.metadata, ...effectiveSelection(input.templates, input.metadata) };
+  const values = { ...(input.values ?? {}) };
+  const chosen = input.templates.find((t) => t.name === metadata.templateName && t.language === metadata.language);
+  const firstBody = chosen ? templateVariables(chosen).find((v) => v.component === 'body') : undefined;
+  if (metadata.draft && firstBody && !values[firstBody.key]) values[firstBody.key] = metadata.draft;
   return {
     type: 'modal' as const,
     callback_id: TEMPLATE_PICKER_CALLBACK,
@@ -39,10 +49,23 @@ export function templatePickerView(input: {
     close: { type: 'plain_text' as const, text: 'Cancel' },
     blocks: [
       { type: 'context', elements: [{ type: 'mrkdwn', text: `To: *${escapeSlackText(input.contactLabel)}*` }] },
+      ...(metadata.draft
+        ? [
+            {
+              type: 'context',
+              elements: [
+                {
+                  type: 'mrkdwn',
+                  text: `Your reply that was not sent: “${escapeSlackText(metadata.draft.slice(0, 300))}” — it fills the template's first variable; change it as you like.`,
+                },
+              ],
+            },
+          ]
+        : []),
       ...templateFormBlocks(
         input.templates,
         { templateName: metadata.templateName, language: metadata.language },
-        input.values ?? {},
+        values,
       ),
     ] as KnownBlock[],
   };

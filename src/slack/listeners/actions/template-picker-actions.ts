@@ -1,4 +1,5 @@
 import type { App, BlockAction } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
 import type { TemplateCatalog } from '../../../bridge/templates.js';
 import { errorIdNote, logErrorWithId } from '../../../shared/error-id.js';
 import type { Logger } from '../../../shared/logger.js';
@@ -10,6 +11,8 @@ import type { FormRebuilder } from './template-form-actions.js';
 export type TemplatePickerDeps = {
   catalog: TemplateCatalog;
   contactLabel(contactId: string): Promise<string | null>;
+  /** A refused reply's kept text, for "Send as template" (null: not refused, or not this person's). */
+  refusedDraft(messageId: string, userId: string): Promise<{ contactId: string; text: string } | null>;
   logger: Logger;
 };
 
@@ -17,7 +20,12 @@ const parseMetadata = (raw: string | undefined): TemplatePickerMetadata | null =
   try {
     const value = JSON.parse(raw ?? '') as Partial<TemplatePickerMetadata>;
     return typeof value.contactId === 'string'
-      ? { contactId: value.contactId, templateName: value.templateName ?? null, language: value.language ?? null }
+      ? {
+          contactId: value.contactId,
+          templateName: value.templateName ?? null,
+          language: value.language ?? null,
+          ...(typeof value.draft === 'string' ? { draft: value.draft } : {}),
+        }
       : null;
   } catch {
     return null;
@@ -33,8 +41,35 @@ export function registerTemplatePickerActions(app: App, deps: TemplatePickerDeps
     await ack();
     const contactId = 'value' in action && typeof action.value === 'string' ? action.value : null;
     if (!contactId) return;
+    await openPicker(body.trigger_id, client, { contactId, templateName: null, language: null });
+  });
+
+  // A refused reply's "Send as template": the picker with the kept text in the template's first body variable.
+  app.action<BlockAction>(ActionId.sendRefusedAsTemplate, async ({ ack, body, client, action, respond }) => {
+    await ack();
+    const messageId = 'value' in action && typeof action.value === 'string' ? action.value : null;
+    if (!messageId) return;
+    const draft = await deps.refusedDraft(messageId, body.user.id);
+    if (!draft) {
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: 'This reply is no longer waiting to be sent (it was sent, or removed), or it is not yours.',
+      });
+      return;
+    }
+    await openPicker(body.trigger_id, client, {
+      contactId: draft.contactId,
+      templateName: null,
+      language: null,
+      draft: templateDraft(draft.text),
+    });
+  });
+
+  async function openPicker(triggerId: string, client: WebClient, metadata: TemplatePickerMetadata) {
+    const { contactId } = metadata;
     const opened = await client.views.open({
-      trigger_id: body.trigger_id,
+      trigger_id: triggerId,
       view: loadingView('Send a template', 'Loading approved templates…'),
     });
     const viewId = opened.view?.id;
@@ -51,7 +86,7 @@ export function registerTemplatePickerActions(app: App, deps: TemplatePickerDeps
       await client.views.update({
         view_id: viewId,
         view: templatePickerView({
-          metadata: { contactId, templateName: null, language: null },
+          metadata,
           contactLabel: label,
           templates,
         }),
@@ -66,7 +101,15 @@ export function registerTemplatePickerActions(app: App, deps: TemplatePickerDeps
         ),
       });
     }
-  });
+  }
+}
+
+/**
+ * A reply's text as a template variable: WhatsApp allows no new lines, tabs or runs of spaces there,
+ * and the draft travels in the view's private_metadata (3,000 characters at most).
+ */
+function templateDraft(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 1000);
 }
 
 /** Rebuilds the picker after a template or language choice. */

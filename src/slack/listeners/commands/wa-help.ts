@@ -4,6 +4,8 @@
  * closest known one suggested.
  */
 
+import { DELIVERY_MARKS_LEGEND } from '../../blocks/delivery-marks.js';
+
 export type HelpOptions = { internalNotePrefix: string };
 
 export function helpText(options: HelpOptions): string {
@@ -23,6 +25,7 @@ export function helpText(options: HelpOptions): string {
     '*Leads*',
     "• `/wa replies` — the team's quick replies (agents send them with *Quick reply* on a thread header)",
     '• History shows leads every conversation, with *Export CSV*',
+    DELIVERY_MARKS_LEGEND,
     'Numbers are international: `+44 7700 900123`. On a thread header: *Assign to me*, *Resolve*, *Quick reply*. `/wa help` shows this.',
   ].join('\n');
 }

@@ -15,7 +15,7 @@ const reactionEventSchema = z.object({
 /**
  * People's reactions on messages (`reaction_added` / `reaction_removed`, which need reactions:read):
  * on a customer's message in a conversation thread they go to WhatsApp. The bot's own reactions —
- * delivery statuses (✔️ ✅ 👀 ❌) and customers' reactions shown in Slack — never do.
+ * delivery statuses (⏳ ✔️ ✅ 📘 ❌ 🚫) and customers' reactions shown in Slack — never do.
  */
 export function registerReactionEvents(
   app: App,
