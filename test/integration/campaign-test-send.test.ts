@@ -255,6 +255,30 @@ for (const dialect of cases) {
       modal = await clickSendTest(confirm, draftId);
       expect(viewText(modal)).toContain('"initial_value":"+447911124901"');
 
+      // A test the provider refuses is told in plain words, what to do and an error id: never its raw text.
+      h.meta?.failNextSends(1, {
+        status: 400,
+        body: {
+          error: {
+            message: '(#132000) Number of localizable_params (1) does not match',
+            type: 'OAuthException',
+            code: 132000,
+          },
+        },
+      });
+      expect((await submitTest(modal, '+44 7911 124901')).json).toMatchObject({ response_action: 'update' });
+      const told = await waitFor('the failure in the test modal', () => {
+        const text = viewText(h.slack.views.get(modal.id) as StoredView);
+        return text.includes('was not sent') ? text : null;
+      });
+      expect(told).toContain(
+        'was not sent: the template or its variables were rejected (132000). Try again in a minute',
+      );
+      expect(told).not.toContain('localizable_params');
+      const errorId = /\(error id `(E-[0-9A-F]{8})`\)/.exec(told)?.[1];
+      expect(h.logs.join('')).toContain(`"errorId":"${errorId}"`);
+      modal = await clickSendTest(confirm, draftId);
+
       // Confirming afterwards sends the campaign as usual, and the test number gets nothing more.
       await postSlack(
         h.url,

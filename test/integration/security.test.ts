@@ -112,11 +112,16 @@ describe('media downloads only from Slack and the provider (Meta)', () => {
     );
     expect(refused.error_code).toBe('file_unavailable');
     expect(refused.error_detail).toContain('refusing to download a Slack file from localhost');
-    await waitFor('the agent told', () =>
+    const told = await waitFor('the agent told', () =>
       h.slack
         .callsTo('chat.postEphemeral')
-        .some((c) => String(c.body.text).includes('could not be fetched from Slack')),
+        .map((c) => String(c.body.text))
+        .find((text) => text.includes('could not be fetched from Slack')),
     );
+    // What to do next, and an error id that finds the log line.
+    expect(told).toContain('Share the file again');
+    const errorId = /\(error id `(E-[0-9A-F]{8})`\)/.exec(told)?.[1];
+    expect(h.logs.join('')).toContain(`"errorId":"${errorId}"`);
     // The job settles just after the refusal is recorded: wait for it to leave `running`.
     const job = await waitFor('the reply job settled', () =>
       h.app.database.db

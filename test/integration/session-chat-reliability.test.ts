@@ -249,7 +249,13 @@ for (const dialect of cases) {
       const ephemeralsBefore = h.slack.callsTo('chat.postEphemeral').length;
       await postSlack(h.url, eventCallback(SIGNING_SECRET, event, { eventId: 'EvREFUSED1' }));
       await postSlack(h.url, eventCallback(SIGNING_SECRET, event, { eventId: 'EvREFUSED1' }));
+      await waitFor('the agent told', () => h.slack.callsTo('chat.postEphemeral').length > ephemeralsBefore);
+      await h.settle();
       const notices = h.slack.callsTo('chat.postEphemeral').slice(ephemeralsBefore);
+      // …and the thread once (the reason, for everyone).
+      expect(
+        h.slack.threadReplies(CHANNEL_ID, post.thread_ts as string).filter((m) => m.text.startsWith(':no_entry_sign:')),
+      ).toHaveLength(1);
       expect(notices).toHaveLength(1);
       expect(JSON.stringify(notices[0]?.body)).toContain('24-hour');
     });
@@ -358,6 +364,14 @@ for (const dialect of cases) {
         h.slack.callsTo('chat.postEphemeral').find((c) => JSON.stringify(c.body).includes('could not be reached')),
       );
       expect(notice.body.user).toBe('UAGENT1');
+      // A plain sentence, what to do, and an error id that finds the log line: never the exception's text.
+      const told = String(notice.body.text);
+      expect(told).not.toContain('Service temporarily unavailable');
+      const errorId = /\(error id `(E-[0-9A-F]{8})`\)/.exec(told)?.[1];
+      expect(told).toContain('Send it again when the provider is back');
+      expect(row.error_detail).toContain(`(error id \`${errorId}\`)`);
+      expect(row.error_detail).not.toContain('Service temporarily unavailable');
+      expect(h.logs.join('')).toContain(`"errorId":"${errorId}"`);
       const job = await h.app.database.db
         .selectFrom('job')
         .selectAll()
