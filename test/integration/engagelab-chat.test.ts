@@ -132,17 +132,24 @@ for (const dialect of cases) {
       await h.settle();
       expect(sentCount()).toBe(start);
 
-      // The notice's button opens the template picker for this contact.
+      // The notice's button opens the template picker for this contact, with the refused reply's text.
       const button = (refusal.body.blocks as { type: string; elements?: { action_id: string; value: string }[] }[])
         .find((b) => b.type === 'actions')
-        ?.elements?.find((e) => e.action_id === 'wa_template_open');
-      expect(button?.value).toBe((await chat.contact(`+${from}`)).id);
+        ?.elements?.find((e) => e.action_id === 'wa_refused_as_template');
+      const refused = await h.app.database.db
+        .selectFrom('message')
+        .select(['id', 'status'])
+        .where('contact_id', '=', (await chat.contact(`+${from}`)).id)
+        .where('direction', '=', 'outbound')
+        .executeTakeFirstOrThrow();
+      expect(refused.status).toBe('refused');
+      expect(button?.value).toBe(refused.id);
       await postSlack(
         h.url,
         interactivity(
           SIGNING_SECRET,
           blockActionsPayload({
-            actionId: 'wa_template_open',
+            actionId: 'wa_refused_as_template',
             value: button?.value ?? '',
             message: { channelId: CHANNEL_ID, ts: threadTs },
           }),

@@ -25,12 +25,12 @@ export const STATUS_REACTIONS: Partial<Record<MessageStatus, string>> = {
 
 const mark = (name: string) => `:${name}:`;
 
-/** One line for the thread header and `/wa help`. */
+/** One line for the thread header and `/wa help` (at most 170 characters, like every help line). */
 export const DELIVERY_MARKS_LEGEND = [
-  `Marks on replies: ${mark(DELIVERY_MARKS.pending)} waiting to be sent`,
+  `Marks on replies: ${mark(DELIVERY_MARKS.pending)} waiting`,
   `${mark(DELIVERY_MARKS.sent)} sent`,
   `${mark(DELIVERY_MARKS.delivered)} delivered`,
   `${mark(DELIVERY_MARKS.read)} read`,
   `${mark(DELIVERY_MARKS.failed)} failed`,
-  `${mark(DELIVERY_MARKS.refused)} refused (not sent: the reason is in the thread)`,
+  `${mark(DELIVERY_MARKS.refused)} refused`,
 ].join(' · ');

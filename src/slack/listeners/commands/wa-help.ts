@@ -23,8 +23,7 @@ export function helpText(options: HelpOptions): string {
     '• `/wa optout` `list` · `add` · `remove` · `export` · `upload` — the marketing opt-out list (leads too)',
     '• `/wa apikey create <name>` · `revoke <id>` · `list` — keys for the HTTP API',
     '*Leads*',
-    "• `/wa replies` — the team's quick replies (agents send them with *Quick reply* on a thread header)",
-    '• History shows leads every conversation, with *Export CSV*',
+    "• `/wa replies` — the team's quick replies (agents send them with *Quick reply* on a thread header); the history shows leads every conversation, with *Export CSV*",
     DELIVERY_MARKS_LEGEND,
     'Numbers are international: `+44 7700 900123`. On a thread header: *Assign to me*, *Resolve*, *Quick reply*. `/wa help` shows this.',
   ].join('\n');
