@@ -423,10 +423,10 @@ export function optionsResponseProblems(response: unknown): string[] {
     else {
       if (response.option_groups.length > LIMITS.optionGroups)
         p.add('/option_groups', `must provide at most ${LIMITS.optionGroups} items`);
-      response.option_groups.forEach((group: unknown, g) => {
-        if (!isObject(group)) return p.add(`/option_groups/${g}`, 'must be an option group');
-        textObject(p, `/option_groups/${g}/label`, group.label, { plainOnly: true, max: LIMITS.optionGroupLabel });
-      });
+      for (const [g, group] of (response.option_groups as unknown[]).entries()) {
+        if (!isObject(group)) p.add(`/option_groups/${g}`, 'must be an option group');
+        else textObject(p, `/option_groups/${g}/label`, group.label, { plainOnly: true, max: LIMITS.optionGroupLabel });
+      }
       optionList(p, '', { option_groups: response.option_groups }, LIMITS.selectOptions, false);
     }
   }
