@@ -306,7 +306,11 @@ export async function postSlack(
   } catch {
     json = null;
   }
-  const problems = acknowledgementProblems(json, interactionOf(request));
+  // A refusal (4xx) is not an acknowledgement Slack reads; an empty 200 leaves a menu empty.
+  const problems = acknowledgementProblems(
+    json,
+    response.status === 200 && json !== null ? interactionOf(request) : null,
+  );
   if (problems.length > 0) throw new Error(`Slack would refuse this acknowledgement:\n${problems.join('\n')}\n${text}`);
   return { status: response.status, text, json };
 }

@@ -130,11 +130,17 @@ export function normalizeTemplate(raw: z.infer<typeof templatesSchema>['data'][n
     buttons: (buttons?.buttons ?? []).map(
       (b, index): TemplateButton => ({ index, type: b.type.toUpperCase(), text: b.text ?? '', url: b.url ?? null }),
     ),
-    examples: templateExamples(header, body, buttons),
+    ...examplesOf(header, body, buttons),
   };
 }
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]{1,40})\s*\}\}/g;
+
+/** `examples` when the template came with any. */
+function examplesOf(...components: Parameters<typeof templateExamples>): Pick<MessageTemplate, 'examples'> {
+  const examples = templateExamples(...components);
+  return Object.keys(examples).length > 0 ? { examples } : {};
+}
 
 /** The approved example of each variable, keyed as the form keys its fields (`body.1`, `button.0.1`). */
 function templateExamples(
