@@ -83,7 +83,7 @@ function createFormUpdates(logger: Logger, pauseMs: number) {
         setTimeout(() => {
           waiting.delete(update.viewId);
           run(update);
-        }, pauseMs),
+        }, pauseMs).unref(),
       );
     },
   };

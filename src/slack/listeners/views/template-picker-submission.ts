@@ -49,8 +49,8 @@ export function registerTemplatePickerSubmission(
     }
     // The category comes from the provider's catalog, never from the request.
     if (templateNeedsMarketer(template.category) && !(await deps.isMarketer(body.user.id))) {
-      // Slack shows `errors` only under input blocks, and the template menu is not one: the refusal
-      // opens on top of the picker, which is still there (with its values) once it is closed.
+      // The refusal (longer than a field's error line) opens on top of the picker, which is still
+      // there (with its values) once it is closed.
       await ack({
         response_action: 'push',
         view: loadingView(
