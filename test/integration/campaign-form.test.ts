@@ -328,5 +328,32 @@ for (const dialect of cases) {
         'tpl_var:header.1',
       ]);
     });
+
+    it('puts the sending number error under Recipients when no number can send, so there is no menu to put it under', async () => {
+      const db = h.app.database.db;
+      await db
+        .updateTable('sending_number')
+        .set({ health: 'disconnected' })
+        .where('health', '=', 'connected')
+        .execute();
+      try {
+        const { view } = await openForm();
+        expect(JSON.stringify(view.view)).toContain('No sending number is connected and healthy right now');
+        expect(blockOf(view, 'cmp_number')).toBeUndefined();
+        const response = await submit(view, {
+          cmp_recipients: { value: { type: 'plain_text_input', value: '+44 7911 123456' } },
+        });
+        expect(response.json).toEqual({
+          response_action: 'errors',
+          errors: { cmp_recipients: 'Choose the number to send from.', tpl_template: 'Choose an approved template.' },
+        });
+      } finally {
+        await db
+          .updateTable('sending_number')
+          .set({ health: 'connected' })
+          .where('id', 'in', [NUMBER_ID, SECOND_NUMBER_ID])
+          .execute();
+      }
+    });
   });
 }
