@@ -88,7 +88,13 @@ export function createBridgeApp(options: BridgeAppOptions): BridgeApp {
     internalNotePrefix: config.chat.internalNotePrefix,
     register: [
       ...registered.slackListeners,
-      (app) => registerTemplateFormActions(app, registered.templateForms, registered.templateFormSelects),
+      (app) =>
+        registerTemplateFormActions(app, {
+          rebuilders: registered.templateForms,
+          extraSelects: registered.templateFormSelects,
+          templates: () => ctx.templates.approved(),
+          logger: logger.child({ component: 'slack' }),
+        }),
     ],
   });
   web.mount(registered.routes);

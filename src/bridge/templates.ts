@@ -18,16 +18,24 @@ export type TemplateVariable = {
   label: string;
   component: 'header' | 'body' | 'button';
   buttonIndex?: number;
+  /** The value the template was approved with (Meta's example), when known. */
+  example: string | null;
 };
 
 export function templateVariables(template: MessageTemplate): TemplateVariable[] {
   const variables: TemplateVariable[] = [];
+  const example = (key: string) => template.examples?.[key]?.trim() || null;
   if (template.header.format === 'TEXT') {
     for (const p of placeholdersIn(template.header.text))
-      variables.push({ key: `header.${p}`, label: `Header {{${p}}}`, component: 'header' });
+      variables.push({
+        key: `header.${p}`,
+        label: `Header {{${p}}}`,
+        component: 'header',
+        example: example(`header.${p}`),
+      });
   }
   for (const p of placeholdersIn(template.body))
-    variables.push({ key: `body.${p}`, label: `{{${p}}}`, component: 'body' });
+    variables.push({ key: `body.${p}`, label: `{{${p}}}`, component: 'body', example: example(`body.${p}`) });
   for (const button of template.buttons) {
     if (button.type === 'URL') {
       for (const p of placeholdersIn(button.url)) {
@@ -36,6 +44,7 @@ export function templateVariables(template: MessageTemplate): TemplateVariable[]
           label: `Button "${button.text}" URL {{${p}}}`,
           component: 'button',
           buttonIndex: button.index,
+          example: example(`button.${button.index}.${p}`),
         });
       }
     }

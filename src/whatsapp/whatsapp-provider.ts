@@ -42,6 +42,11 @@ export type MessageTemplate = {
   body: string;
   footer: string | null;
   buttons: TemplateButton[];
+  /**
+   * The example values the template was approved with, by variable key (`header.1`, `body.2`,
+   * `body.first_name`, `button.0.1`); absent when the provider gives none.
+   */
+  examples?: Readonly<Record<string, string>>;
 };
 
 export type TemplateButton = {

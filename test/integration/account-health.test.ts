@@ -13,7 +13,13 @@ import {
 import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
 import { postEngageLabCallback } from '../support/chat-driver.js';
 import { dialects } from '../support/databases.js';
-import { blockActionsPayload, interactivity, postSlack, slashCommand } from '../support/slack-requests.js';
+import {
+  blockActionsPayload,
+  blockSuggestion,
+  interactivity,
+  postSlack,
+  slashCommand,
+} from '../support/slack-requests.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
@@ -78,7 +84,10 @@ for (const dialect of cases) {
       return after.length > before ? (after.at(-1) ?? null) : null;
     }
 
-    /** The `/wa send` form as a marketer sees it, with a template chosen when given. */
+    /**
+     * The `/wa send` form as a marketer sees it, with a template chosen when given, followed by what
+     * its template menu offers (Slack loads those options from the app as the menu opens).
+     */
     async function campaignFormText(template?: string): Promise<string> {
       const before = new Set(h.slack.views.keys());
       await postSlack(
@@ -111,7 +120,22 @@ for (const dialect of cases) {
         );
         await waitFor('template chosen', () => (h.slack.views.get(view.id) as StoredView).hash !== hash);
       }
-      return JSON.stringify((h.slack.views.get(view.id) as StoredView).view);
+      const menu = await postSlack(
+        h.url,
+        blockSuggestion(SIGNING_SECRET, {
+          userId: MARKETER,
+          actionId: 'tpl_template_select',
+          blockId: 'tpl_template',
+          value: '',
+          view: {
+            id: view.id,
+            hash: view.hash,
+            callbackId: 'wa_campaign_form',
+            privateMetadata: view.view.private_metadata ?? '{}',
+          },
+        }),
+      );
+      return `${JSON.stringify((h.slack.views.get(view.id) as StoredView).view)}\n${menu.text}`;
     }
 
     it('tells a number flagged for low quality in the ops channel, in plain words, once per delivery', async () => {

@@ -172,10 +172,10 @@ for (const dialect of cases) {
     it('builds the form from the provider: languages of the template, one input per variable, a preview', async () => {
       const view = await formFor('UMARKETER', 'order_update', 'en_US');
       const text = viewText(view);
-      expect(text).toContain('*Template*');
-      expect(text).toContain('*Language*');
-      expect(text).toContain('*Sending number*');
-      expect(text).toContain('pt_BR');
+      expect(text).toContain('"text":"Template"');
+      expect(text).toContain('"text":"Language"');
+      expect(text).toContain('"text":"Sending number"');
+      expect(text).toContain('Portuguese (BR)');
       expect(text).toContain('tpl_var:header.1');
       expect(text).toContain('tpl_var:body.1');
       expect(text).toContain('tpl_var:body.2');
@@ -213,7 +213,7 @@ for (const dialect of cases) {
       expect(summary).toContain('*Template:* hello_world');
       expect(summary).toContain('*Category:* UTILITY');
       expect(summary).toContain('*Sending number:* +15550001111');
-      expect(summary).toContain('*Language:* en_US');
+      expect(summary).toContain('*Language:* English (US) (en_US)');
       expect(h.meta?.sent().length).toBe(sendsBefore); // nothing before confirmation
 
       const confirmed = await postSlack(

@@ -67,6 +67,8 @@ export async function launchCampaign(input: {
           userId: input.userId,
           actionId,
           selectedOption: value,
+          // The template menu is searchable: Slack names its element external_select.
+          actionType: actionId === 'tpl_template_select' ? 'external_select' : 'static_select',
           view: {
             id: form.id,
             hash,

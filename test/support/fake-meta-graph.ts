@@ -64,7 +64,8 @@ export const DEFAULT_TEMPLATES = [
     language: 'en_US',
     status: 'APPROVED',
     category: 'UTILITY',
-    components: [{ type: 'BODY', text: 'Hello {{1}}, thanks for contacting Acme.' }],
+    // Meta lists the example values a template was approved with (here as Meta shapes them).
+    components: [{ type: 'BODY', text: 'Hello {{1}}, thanks for contacting Acme.', example: { body_text: [['Ada']] } }],
   },
   {
     id: 't2',
@@ -73,10 +74,24 @@ export const DEFAULT_TEMPLATES = [
     status: 'APPROVED',
     category: 'UTILITY',
     components: [
-      { type: 'HEADER', format: 'TEXT', text: 'Order {{1}}' },
-      { type: 'BODY', text: 'Hi {{1}}, your order {{2}} has shipped.' },
+      { type: 'HEADER', format: 'TEXT', text: 'Order {{1}}', example: { header_text: ['4521'] } },
+      {
+        type: 'BODY',
+        text: 'Hi {{1}}, your order {{2}} has shipped.',
+        example: { body_text: [['Ada', 'A-4521']] },
+      },
       { type: 'FOOTER', text: 'Reply STOP to opt out' },
-      { type: 'BUTTONS', buttons: [{ type: 'URL', text: 'Track', url: 'https://acme.example/track/{{1}}' }] },
+      {
+        type: 'BUTTONS',
+        buttons: [
+          {
+            type: 'URL',
+            text: 'Track',
+            url: 'https://acme.example/track/{{1}}',
+            example: ['https://acme.example/track/A-4521'],
+          },
+        ],
+      },
     ],
   },
   {

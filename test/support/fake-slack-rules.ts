@@ -13,8 +13,25 @@ export type SlackAppManifest = {
     app_home?: { home_tab_enabled?: boolean; messages_tab_enabled?: boolean; messages_tab_read_only_enabled?: boolean };
   };
   oauth_config?: { scopes?: { bot?: string[] } };
-  settings?: { event_subscriptions?: { bot_events?: string[] } };
+  settings?: {
+    event_subscriptions?: { bot_events?: string[] };
+    interactivity?: { is_enabled?: boolean; request_url?: string; message_menu_options_url?: string };
+    socket_mode_enabled?: boolean;
+  };
 };
+
+/**
+ * Why Slack would not ask the app for a select menu's options (`block_suggestion`), empty when it
+ * would: over HTTP it sends them only to the manifest's Options Load URL.
+ */
+export function optionsLoadProblems(manifest: SlackAppManifest): string[] {
+  const interactivity = manifest.settings?.interactivity;
+  if (!interactivity?.is_enabled) return ['interactivity is not enabled in the manifest'];
+  if (manifest.settings?.socket_mode_enabled) return [];
+  return interactivity.message_menu_options_url
+    ? []
+    : ['the manifest has no settings.interactivity.message_menu_options_url (Options Load URL)'];
+}
 
 export const MANIFEST_PATH = resolve(import.meta.dirname, '../../manifest.yml');
 
@@ -95,7 +112,10 @@ export const LIMITS = {
   buttonValue: 2000,
   url: 3000,
   optionText: 75,
+  optionDescription: 75,
   optionValue: 150,
+  optionGroupLabel: 75,
+  optionGroups: 100,
   selectOptions: 100,
   choiceOptions: 10,
   overflowOptions: 5,
@@ -138,6 +158,8 @@ function textObject(p: Problems, path: string, value: unknown, options: { plainO
 function option(p: Problems, path: string, value: unknown) {
   if (!isObject(value)) return p.add(path, 'must be an option object');
   textObject(p, `${path}/text`, value.text, { max: LIMITS.optionText });
+  if (value.description !== undefined)
+    textObject(p, `${path}/description`, value.description, { plainOnly: true, max: LIMITS.optionDescription });
   if (typeof value.value !== 'string') p.add(`${path}/value`, 'must be a string');
   else p.max(`${path}/value`, value.value, LIMITS.optionValue, 'value');
 }
@@ -206,6 +228,21 @@ function element(p: Problems, path: string, value: unknown, surface: Surface) {
       return;
     }
     case 'plain_text_input': {
+      if (value.dispatch_action_config !== undefined) {
+        const config = value.dispatch_action_config;
+        const triggers =
+          isObject(config) && Array.isArray(config.trigger_actions_on) ? config.trigger_actions_on : null;
+        if (!triggers || triggers.length === 0)
+          p.add(`${path}/dispatch_action_config/trigger_actions_on`, 'must provide at least 1 item');
+        else
+          triggers.forEach((t, i) => {
+            if (t !== 'on_enter_pressed' && t !== 'on_character_entered')
+              p.add(
+                `${path}/dispatch_action_config/trigger_actions_on/${i}`,
+                'must be on_enter_pressed or on_character_entered',
+              );
+          });
+      }
       const max = typeof value.max_length === 'number' ? value.max_length : LIMITS.textInputLength;
       if (max > LIMITS.textInputLength) p.add(`${path}/max_length`, `must be at most ${LIMITS.textInputLength}`);
       if (typeof value.initial_value === 'string' && value.initial_value.length > max)
@@ -220,6 +257,16 @@ function element(p: Problems, path: string, value: unknown, surface: Surface) {
       p.max(`${path}/alt_text`, value.alt_text, LIMITS.imageAltText, 'alt_text');
       return;
     case 'external_select':
+      // Its options come from the app's Options Load URL; an initial option must be a valid option.
+      if (value.options !== undefined || value.option_groups !== undefined)
+        p.add(path, 'external_select takes no options: they are loaded from the app');
+      if (value.initial_option !== undefined) option(p, `${path}/initial_option`, value.initial_option);
+      if (
+        value.min_query_length !== undefined &&
+        (typeof value.min_query_length !== 'number' || value.min_query_length < 0)
+      )
+        p.add(`${path}/min_query_length`, 'must be a number of at least 0');
+      return;
     case 'multi_external_select':
     case 'users_select':
     case 'multi_users_select':
@@ -292,6 +339,14 @@ function block(p: Problems, path: string, value: unknown, surface: Surface, bloc
     }
     case 'input':
       if (surface === 'message') p.add(path, 'input blocks are only allowed in modals and Home tabs');
+      if (value.dispatch_action !== undefined && typeof value.dispatch_action !== 'boolean')
+        p.add(`${path}/dispatch_action`, 'must be a boolean');
+      if (
+        isObject(value.element) &&
+        value.element.dispatch_action_config !== undefined &&
+        value.dispatch_action !== true
+      )
+        p.add(`${path}/dispatch_action`, 'must be true for the element to dispatch (dispatch_action_config is set)');
       textObject(p, `${path}/label`, value.label, { plainOnly: true, max: LIMITS.inputLabel });
       if (value.hint !== undefined)
         textObject(p, `${path}/hint`, value.hint, { plainOnly: true, max: LIMITS.inputHint });
@@ -346,6 +401,56 @@ export function viewProblems(view: unknown): string[] {
         textObject(p, `/view/${key}`, view[key], { plainOnly: true, max: LIMITS.modalTitle });
     const hasInput = Array.isArray(view.blocks) && view.blocks.some((b) => isObject(b) && b.type === 'input');
     if (hasInput && view.submit === undefined) p.add('/view/submit', 'is required when a view has input blocks');
+  }
+  return p.list;
+}
+
+/**
+ * What Slack would refuse in the answer to an options request (`block_suggestion`): at most 100
+ * options (or 100 groups of at most 100), each a valid option.
+ */
+export function optionsResponseProblems(response: unknown): string[] {
+  const p = new Problems();
+  if (!isObject(response)) {
+    p.add('', 'must be an object with options or option_groups');
+    return p.list;
+  }
+  if (response.options === undefined && response.option_groups === undefined)
+    p.add('', 'must provide options or option_groups');
+  if (response.options !== undefined) optionList(p, '', { options: response.options }, LIMITS.selectOptions, false);
+  if (response.option_groups !== undefined) {
+    if (!Array.isArray(response.option_groups)) p.add('/option_groups', 'must be an array');
+    else {
+      if (response.option_groups.length > LIMITS.optionGroups)
+        p.add('/option_groups', `must provide at most ${LIMITS.optionGroups} items`);
+      for (const [g, group] of (response.option_groups as unknown[]).entries()) {
+        if (!isObject(group)) p.add(`/option_groups/${g}`, 'must be an option group');
+        else textObject(p, `/option_groups/${g}/label`, group.label, { plainOnly: true, max: LIMITS.optionGroupLabel });
+      }
+      optionList(p, '', { option_groups: response.option_groups }, LIMITS.selectOptions, false);
+    }
+  }
+  return p.list;
+}
+
+/**
+ * What Slack would refuse in a view submission's `errors` answer: each key must be the block_id of
+ * an input block of the submitted view (Slack shows the error under it).
+ */
+export function submissionErrorProblems(errors: unknown, viewBlocks: unknown): string[] {
+  const p = new Problems();
+  if (!isObject(errors)) {
+    p.add('/errors', 'must be an object');
+    return p.list;
+  }
+  const inputs = new Set(
+    (Array.isArray(viewBlocks) ? viewBlocks : []).flatMap((b) =>
+      isObject(b) && b.type === 'input' && typeof b.block_id === 'string' ? [b.block_id] : [],
+    ),
+  );
+  for (const [blockId, message] of Object.entries(errors)) {
+    if (!inputs.has(blockId)) p.add(`/errors/${blockId}`, `${blockId} is not an input block of this view`);
+    if (typeof message !== 'string' || message.length === 0) p.add(`/errors/${blockId}`, 'must be a message');
   }
   return p.list;
 }

@@ -1,5 +1,13 @@
 import { createHmac } from 'node:crypto';
-import { messageBlockProblems, viewProblems } from './fake-slack-rules.js';
+import {
+  messageBlockProblems,
+  optionsLoadProblems,
+  optionsResponseProblems,
+  readManifest,
+  type SlackAppManifest,
+  submissionErrorProblems,
+  viewProblems,
+} from './fake-slack-rules.js';
 
 /**
  * Requests exactly as Slack sends them: v0 signature over `v0:<ts>:<raw body>`, form bodies for
@@ -105,6 +113,8 @@ export function blockActionsPayload(input: {
   actionId: string;
   value?: string;
   selectedOption?: string;
+  /** The element's type as Slack names it (default: static_select with a selected option, else button). */
+  actionType?: string;
   blockId?: string;
   message?: { channelId: string; ts: string };
   view?: {
@@ -122,7 +132,7 @@ export function blockActionsPayload(input: {
     action_id: input.actionId,
     block_id: input.blockId ?? 'block',
     action_ts: String(Date.now() / 1000),
-    type: input.selectedOption !== undefined ? 'static_select' : 'button',
+    type: input.actionType ?? (input.selectedOption !== undefined ? 'static_select' : 'button'),
   };
   if (input.value !== undefined) action.value = input.value;
   if (input.selectedOption !== undefined)
@@ -170,6 +180,8 @@ export function viewSubmissionPayload(input: {
   privateMetadata: string;
   values: Record<string, Record<string, unknown>>;
   hash?: string;
+  /** The submitted view's blocks, as Slack sends them: the `errors` answer is then checked against them. */
+  blocks?: unknown[];
 }): Record<string, unknown> {
   return {
     type: 'view_submission',
@@ -186,11 +198,52 @@ export function viewSubmissionPayload(input: {
       private_metadata: input.privateMetadata,
       hash: input.hash ?? 'h0',
       state: { values: input.values },
-      blocks: [],
+      blocks: input.blocks ?? [],
       title: { type: 'plain_text', text: 'x' },
     },
     response_urls: [],
   };
+}
+
+/**
+ * What Slack sends when someone opens or types in an `external_select` (the app answers with the
+ * options). Slack sends it only to an app whose manifest has an Options Load URL (over HTTP).
+ */
+export function blockSuggestion(
+  secret: string,
+  input: {
+    userId?: string;
+    actionId: string;
+    blockId: string;
+    value: string;
+    view: { id: string; hash: string; callbackId: string; privateMetadata: string };
+  },
+  manifest: SlackAppManifest = readManifest(),
+): SignedRequest {
+  const problems = optionsLoadProblems(manifest);
+  if (problems.length > 0) throw new Error(`Slack would not send this options request: ${problems.join('; ')}`);
+  return interactivity(secret, {
+    type: 'block_suggestion',
+    user: user(input.userId ?? 'UAGENT1'),
+    container: { type: 'view', view_id: input.view.id },
+    api_app_id: 'A111',
+    token: 'legacy',
+    action_id: input.actionId,
+    block_id: input.blockId,
+    value: input.value,
+    team: { id: 'T111', domain: 'acme' },
+    is_enterprise_install: false,
+    view: {
+      id: input.view.id,
+      team_id: 'T111',
+      type: 'modal',
+      callback_id: input.view.callbackId,
+      private_metadata: input.view.privateMetadata,
+      hash: input.view.hash,
+      state: { values: {} },
+      blocks: [],
+    },
+  });
 }
 
 export function shortcutPayload(input: {
@@ -253,16 +306,41 @@ export async function postSlack(
   } catch {
     json = null;
   }
-  const problems = acknowledgementProblems(json);
+  // A refusal (4xx) is not an acknowledgement Slack reads; an empty 200 leaves a menu empty.
+  const problems = acknowledgementProblems(
+    json,
+    response.status === 200 && json !== null ? interactionOf(request) : null,
+  );
   if (problems.length > 0) throw new Error(`Slack would refuse this acknowledgement:\n${problems.join('\n')}\n${text}`);
   return { status: response.status, text, json };
 }
 
-/** What Slack would refuse in an HTTP acknowledgement: a view sent back, or a command's blocks. */
-export function acknowledgementProblems(json: unknown): string[] {
+/** The interactivity payload a signed request carries, if it is one. */
+function interactionOf(request: SignedRequest): Record<string, unknown> | null {
+  if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) return null;
+  const payload = new URLSearchParams(request.body).get('payload');
+  if (!payload) return null;
+  try {
+    return JSON.parse(payload) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What Slack would refuse in an HTTP acknowledgement: a view sent back, a command's blocks, an
+ * options request's answer, and a submission's `errors` naming a block that is not an input block
+ * of the submitted view (checked when the request carried the view's blocks, as Slack's do).
+ */
+export function acknowledgementProblems(json: unknown, interaction: Record<string, unknown> | null = null): string[] {
+  if (interaction?.type === 'block_suggestion') return optionsResponseProblems(json);
   if (typeof json !== 'object' || json === null) return [];
-  const ack = json as { response_action?: unknown; view?: unknown; blocks?: unknown };
+  const ack = json as { response_action?: unknown; view?: unknown; blocks?: unknown; errors?: unknown };
   if ((ack.response_action === 'update' || ack.response_action === 'push') && ack.view !== undefined)
     return viewProblems(ack.view);
+  if (ack.response_action === 'errors' && interaction?.type === 'view_submission') {
+    const view = interaction.view as { blocks?: unknown[] } | undefined;
+    if (view?.blocks && view.blocks.length > 0) return submissionErrorProblems(ack.errors, view.blocks);
+  }
   return messageBlockProblems(ack.blocks);
 }

@@ -2,8 +2,8 @@ import { WebClient } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BOT_TOKEN } from '../support/bridge-harness.js';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
-import { readManifest } from '../support/fake-slack-rules.js';
-import { acknowledgementProblems } from '../support/slack-requests.js';
+import { readManifest, viewProblems } from '../support/fake-slack-rules.js';
+import { acknowledgementProblems, blockSuggestion } from '../support/slack-requests.js';
 
 /**
  * The fake Slack refuses what real Slack refuses, so the suite fails where production would: a
@@ -204,5 +204,67 @@ describe('the fake Slack follows Slack’s rules', () => {
       1,
     );
     expect(acknowledgementProblems({ response_action: 'errors', errors: { a: 'b' } })).toEqual([]);
+  });
+
+  it('checks the template form’s elements: external_select, option descriptions, dispatching inputs', () => {
+    const withBlocks = (blocks: unknown[]) => modal({ blocks, submit: { type: 'plain_text', text: 'Go' } });
+    const select = (element: Record<string, unknown>, block: Record<string, unknown> = {}) => ({
+      type: 'input',
+      block_id: 'b',
+      dispatch_action: true,
+      label: { type: 'plain_text', text: 'Template' },
+      element: { action_id: 'a', ...element },
+      ...block,
+    });
+    expect(viewProblems(withBlocks([select({ type: 'external_select', min_query_length: 0 })]))).toEqual([]);
+    expect(viewProblems(withBlocks([select({ type: 'external_select', options: [option('x')] })]))).toHaveLength(1);
+    expect(
+      viewProblems(withBlocks([select({ type: 'external_select', initial_option: option('x'.repeat(76)) })])),
+    ).toHaveLength(1);
+    const described = { ...option('English (US)', 'en_US'), description: { type: 'plain_text', text: 'en_US' } };
+    expect(viewProblems(withBlocks([select({ type: 'static_select', options: [described] })]))).toEqual([]);
+    const tooLong = { ...described, description: { type: 'plain_text', text: 'd'.repeat(76) } };
+    expect(viewProblems(withBlocks([select({ type: 'static_select', options: [tooLong] })]))).toHaveLength(1);
+    const typing = {
+      type: 'plain_text_input',
+      dispatch_action_config: { trigger_actions_on: ['on_character_entered'] },
+    };
+    expect(viewProblems(withBlocks([select(typing)]))).toEqual([]);
+    expect(viewProblems(withBlocks([select(typing, { dispatch_action: false })]))).toHaveLength(1);
+    const wrong = { ...typing, dispatch_action_config: { trigger_actions_on: ['on_keypress'] } };
+    expect(viewProblems(withBlocks([select(wrong)]))).toHaveLength(1);
+  });
+
+  it('checks answers to options requests, and submission errors against the submitted view’s input blocks', () => {
+    const suggestion = { type: 'block_suggestion' };
+    const options = (n: number) => Array.from({ length: n }, (_, i) => option(`t${i}`, `v${i}`));
+    expect(acknowledgementProblems({ options: options(100) }, suggestion)).toEqual([]);
+    expect(acknowledgementProblems({ options: options(101) }, suggestion)).toHaveLength(1);
+    expect(acknowledgementProblems({ options: [option('x'.repeat(76))] }, suggestion)).toHaveLength(1);
+    const group = (label: string) => ({ label: { type: 'plain_text', text: label }, options: options(100) });
+    expect(acknowledgementProblems({ option_groups: [group('First 100')] }, suggestion)).toEqual([]);
+    expect(acknowledgementProblems({ option_groups: [group('l'.repeat(76))] }, suggestion)).toHaveLength(1);
+    expect(acknowledgementProblems({}, suggestion)).toHaveLength(1);
+
+    const submitted = {
+      type: 'view_submission',
+      view: { blocks: [section('Sending number'), { type: 'input', block_id: 'cmp_recipients' }] },
+    };
+    const errors = (map: Record<string, string>) => ({ response_action: 'errors', errors: map });
+    expect(acknowledgementProblems(errors({ cmp_recipients: 'Type numbers' }), submitted)).toEqual([]);
+    expect(acknowledgementProblems(errors({ cmp_number: 'Choose a number' }), submitted)).toHaveLength(1);
+  });
+
+  it('sends options requests only to an app whose manifest has an Options Load URL', () => {
+    const input = {
+      actionId: 'tpl_template_select',
+      blockId: 'tpl_template',
+      value: '',
+      view: { id: 'V1', hash: 'h1', callbackId: 'wa_campaign_form', privateMetadata: '{}' },
+    };
+    expect(() => blockSuggestion('secret', input)).not.toThrow();
+    const manifest = readManifest();
+    delete manifest.settings?.interactivity?.message_menu_options_url;
+    expect(() => blockSuggestion('secret', input, manifest)).toThrow(/Options Load URL/);
   });
 });

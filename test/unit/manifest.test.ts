@@ -59,6 +59,8 @@ describe('manifest.yml', () => {
     for (const url of [
       manifest.settings.event_subscriptions.request_url,
       manifest.settings.interactivity.request_url,
+      // The Options Load URL: the searchable template menu (external_select) loads its options there.
+      manifest.settings.interactivity.message_menu_options_url,
       manifest.features.slash_commands[0].url,
     ]) {
       expect(url).toMatch(/\/slack\/events$/);

@@ -28,7 +28,12 @@ import {
   registerCampaignSubmissions,
 } from '../../slack/listeners/views/campaign-submissions.js';
 import { CampaignLimitIds } from '../../slack/views/campaign-limit-blocks.js';
-import { type CampaignFormMetadata, CampaignViewIds, campaignFormView } from '../../slack/views/campaign-views.js';
+import {
+  type CampaignFormMetadata,
+  CampaignViewIds,
+  campaignFormView,
+  parseCampaignFormMetadata,
+} from '../../slack/views/campaign-views.js';
 import { parseViewState, variableValuesFrom } from '../../slack/views/template-form.js';
 import type { AppContext } from '../context.js';
 import type { FeatureRegistry } from '../registry.js';
@@ -267,17 +272,14 @@ function installCampaignForm(
   );
   registry.templateForm(
     CampaignViewIds.formCallback,
-    async ({ view, client, field, value }) => {
-      const metadata = JSON.parse(view.private_metadata || '{}') as CampaignFormMetadata;
-      const next: CampaignFormMetadata = { ...metadata, [field]: value };
-      if (field === 'templateName') next.language = null;
+    async ({ view, change }) => {
+      const metadata = parseCampaignFormMetadata(view.private_metadata);
+      if (!metadata) return null;
+      const next: CampaignFormMetadata = change ? { ...metadata, [change.field]: change.value } : metadata;
+      if (change?.field === 'templateName') next.language = null;
       const [numbers, templates] = await Promise.all([ctx.sendingNumbers.list(), ctx.templates.approved()]);
       const values = variableValuesFrom(parseViewState(view.state?.values));
-      await client.views.update({
-        view_id: view.id,
-        hash: view.hash,
-        view: campaignFormView({ metadata: next, numbers, templates, values }),
-      });
+      return campaignFormView({ metadata: next, numbers, templates, values });
     },
     { [CampaignViewIds.numberAction]: 'sendingNumberId' },
   );

@@ -1,6 +1,8 @@
 import type { KnownBlock, ModalView } from '@slack/web-api';
+import { z } from 'zod';
 import type { DraftSummary } from '../../bridge/campaigns/campaign-drafts.js';
 import type { SendingNumberRecord } from '../../bridge/records.js';
+import { languageName } from '../../bridge/template-languages.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
 import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
 import { sendingNumberLimitLine, sendingNumberOptionText } from './campaign-limit-blocks.js';
@@ -20,14 +22,25 @@ export const CampaignViewIds = {
   scheduleAction: 'when',
 } as const;
 
-export type CampaignFormMetadata = {
-  channelId: string;
+const campaignFormMetadataSchema = z.object({
+  channelId: z.string(),
   /** The launching command's response_url (see WaSubcommandHandler). */
-  responseUrl?: string;
-  sendingNumberId: string | null;
-  templateName: string | null;
-  language: string | null;
-};
+  responseUrl: z.string().optional(),
+  sendingNumberId: z.string().nullable().catch(null),
+  templateName: z.string().nullable().catch(null),
+  language: z.string().nullable().catch(null),
+});
+export type CampaignFormMetadata = z.infer<typeof campaignFormMetadataSchema>;
+
+/** The form's private_metadata, or null when it is not the form's (an old or tampered view). */
+export function parseCampaignFormMetadata(raw: string | undefined): CampaignFormMetadata | null {
+  try {
+    const parsed = campaignFormMetadataSchema.safeParse(JSON.parse(raw || '{}'));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text: text.slice(0, 75), emoji: true });
 
@@ -52,10 +65,11 @@ export function campaignFormView(input: {
     });
   } else {
     blocks.push({
-      type: 'section',
+      type: 'input',
       block_id: CampaignViewIds.numberBlock,
-      text: { type: 'mrkdwn', text: '*Sending number*' },
-      accessory: {
+      dispatch_action: true,
+      label: { type: 'plain_text', text: 'Sending number' },
+      element: {
         type: 'static_select',
         action_id: CampaignViewIds.numberAction,
         placeholder: plain('Choose a sending number'),
@@ -172,6 +186,9 @@ export function campaignProblemView(problem: string): ModalView {
   };
 }
 
+/** `English (US) (en_US)`; a code without a known name as it is. */
+const languageLabel = (code: string) => (languageName(code) === code ? code : `${languageName(code)} (${code})`);
+
 /** Invalid recipient lines listed in the confirmation; the full list goes to the marketer as a file. */
 export const INVALID_LINES_SHOWN = 10;
 
@@ -187,7 +204,7 @@ export function campaignConfirmView(
     ...(summary.optedOut > 0 ? [`*Opted out (not sent, on the suppression list):* ${summary.optedOut}`] : []),
     `*Sending number:* ${sendingNumber}`,
     `*Template:* ${escapeSlackText(summary.templateName)}`,
-    `*Language:* ${escapeSlackText(summary.language)}`,
+    `*Language:* ${escapeSlackText(languageLabel(summary.language))}`,
     `*Category:* ${escapeSlackText(summary.category)}`,
   ];
   if (summary.perRecipientVariables) lines.push('Variables come from the CSV file, per recipient.');

@@ -73,15 +73,11 @@ export function templatePickerView(input: {
 
 /** Field errors for `response_action: errors`, keyed by block id; empty when the form is complete. */
 export function templateFormErrors(
-  template: MessageTemplate | undefined,
+  template: MessageTemplate,
   values: Record<string, string>,
   headerFile: SlackInputFile | null,
 ): Record<string, string> {
   const errors: Record<string, string> = {};
-  if (!template) {
-    errors[TemplateFormIds.variableBlockPrefix] = 'Choose a template and a language.';
-    return errors;
-  }
   for (const variable of templateVariables(template)) {
     const value = values[variable.key]?.trim() ?? '';
     if (!value) errors[`${TemplateFormIds.variableBlockPrefix}${variable.key}`] = `Fill in ${variable.label}.`;

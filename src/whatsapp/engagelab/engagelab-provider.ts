@@ -3,7 +3,7 @@ import type { EngageLabSettings } from '../../config.js';
 import { type HttpClient, HttpError, type HttpRequest, type HttpResponse } from '../../shared/http-client.js';
 import type { MediaLinkSigner } from '../media-links.js';
 import { mediaObject, templateComponents } from '../message-objects.js';
-import { normalizeTemplate } from '../meta/meta-provider.js';
+import { normalizeTemplate, templateComponentSchema } from '../meta/meta-provider.js';
 import { ProviderError, type ProviderErrorCode } from '../provider-errors.js';
 import type {
   MediaStore,
@@ -32,18 +32,8 @@ const templateListSchema = z.array(
     language: z.string(),
     status: z.string(),
     category: z.string().optional(),
-    components: z
-      .array(
-        z.object({
-          type: z.string(),
-          format: z.string().optional(),
-          text: z.string().optional(),
-          buttons: z
-            .array(z.object({ type: z.string(), text: z.string().optional(), url: z.string().optional() }))
-            .optional(),
-        }),
-      )
-      .default([]),
+    // Meta's template components, passed through (examples included).
+    components: z.array(templateComponentSchema).default([]),
   }),
 );
 

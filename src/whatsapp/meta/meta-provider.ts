@@ -49,6 +49,39 @@ const phoneNumbersSchema = z.object({
   ),
   paging: pagingSchema,
 });
+const namedExamples = z.array(z.object({ param_name: z.string(), example: z.string() }));
+/**
+ * A template component as Meta lists it. `example` holds the values the template was approved with:
+ * `header_text` and `body_text` (one array per example set) for `{{1}}`-style variables, the
+ * `…_named_params` lists for named ones, and a URL button's whole example URL. A malformed example
+ * is dropped, never a reason to refuse the list.
+ */
+export const templateComponentSchema = z.object({
+  type: z.string(),
+  format: z.string().optional(),
+  text: z.string().optional(),
+  example: z
+    .object({
+      header_text: z.array(z.string()).optional(),
+      body_text: z.array(z.array(z.string())).optional(),
+      header_text_named_params: namedExamples.optional(),
+      body_text_named_params: namedExamples.optional(),
+    })
+    .optional()
+    .catch(undefined),
+  buttons: z
+    .array(
+      z.object({
+        type: z.string(),
+        text: z.string().optional(),
+        url: z.string().optional(),
+        example: z.array(z.string()).optional().catch(undefined),
+      }),
+    )
+    .optional(),
+});
+type TemplateComponent = z.infer<typeof templateComponentSchema>;
+
 const templatesSchema = z.object({
   data: z.array(
     z.object({
@@ -57,18 +90,7 @@ const templatesSchema = z.object({
       language: z.string(),
       status: z.string(),
       category: z.string().optional(),
-      components: z
-        .array(
-          z.object({
-            type: z.string(),
-            format: z.string().optional(),
-            text: z.string().optional(),
-            buttons: z
-              .array(z.object({ type: z.string(), text: z.string().optional(), url: z.string().optional() }))
-              .optional(),
-          }),
-        )
-        .default([]),
+      components: z.array(templateComponentSchema).default([]),
     }),
   ),
   paging: pagingSchema,
@@ -108,7 +130,48 @@ export function normalizeTemplate(raw: z.infer<typeof templatesSchema>['data'][n
     buttons: (buttons?.buttons ?? []).map(
       (b, index): TemplateButton => ({ index, type: b.type.toUpperCase(), text: b.text ?? '', url: b.url ?? null }),
     ),
+    ...examplesOf(header, body, buttons),
   };
+}
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]{1,40})\s*\}\}/g;
+
+/** `examples` when the template came with any. */
+function examplesOf(...components: Parameters<typeof templateExamples>): Pick<MessageTemplate, 'examples'> {
+  const examples = templateExamples(...components);
+  return Object.keys(examples).length > 0 ? { examples } : {};
+}
+
+/** The approved example of each variable, keyed as the form keys its fields (`body.1`, `button.0.1`). */
+function templateExamples(
+  header: TemplateComponent | undefined,
+  body: TemplateComponent | undefined,
+  buttons: TemplateComponent | undefined,
+): Record<string, string> {
+  const examples: Record<string, string> = {};
+  const positional = (prefix: string, text: string | undefined, values: string[] | undefined) => {
+    for (const [, name = ''] of (text ?? '').matchAll(PLACEHOLDER)) {
+      const value = /^\d+$/.test(name) ? values?.[Number(name) - 1] : undefined;
+      if (value) examples[`${prefix}.${name}`] = value;
+    }
+  };
+  positional('header', header?.text, header?.example?.header_text);
+  positional('body', body?.text, body?.example?.body_text?.[0]);
+  for (const param of header?.example?.header_text_named_params ?? [])
+    examples[`header.${param.param_name}`] = param.example;
+  for (const param of body?.example?.body_text_named_params ?? []) examples[`body.${param.param_name}`] = param.example;
+  (buttons?.buttons ?? []).forEach((button, index) => {
+    const url = button.url ?? '';
+    const name = [...url.matchAll(PLACEHOLDER)][0]?.[1];
+    const example = button.example?.[0];
+    if (!example || !name) return;
+    // Meta's example is the whole URL: the variable is the part that replaces the placeholder.
+    const [prefix = '', suffix = ''] = url.split(/\{\{\s*[A-Za-z0-9_]{1,40}\s*\}\}/);
+    const fits =
+      example.startsWith(prefix) && example.endsWith(suffix) && example.length > prefix.length + suffix.length;
+    examples[`button.${index}.${name}`] = fits ? example.slice(prefix.length, example.length - suffix.length) : example;
+  });
+  return examples;
 }
 
 /**

@@ -112,23 +112,20 @@ function templateDraft(text: string): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 1000);
 }
 
-/** Rebuilds the picker after a template or language choice. */
+/** Rebuilds the picker after a template or language choice, or for its preview. */
 export function templatePickerRebuilder(deps: TemplatePickerDeps): FormRebuilder {
-  return async ({ view, client, field, value }) => {
+  return async ({ view, change }) => {
     const metadata = parseMetadata(view.private_metadata);
-    if (!metadata) return;
-    const next: TemplatePickerMetadata = { ...metadata, [field]: value };
-    if (field === 'templateName') next.language = null;
+    if (!metadata) return null;
+    const next: TemplatePickerMetadata =
+      change && change.field !== 'sendingNumberId' ? { ...metadata, [change.field]: change.value } : metadata;
+    if (change?.field === 'templateName') next.language = null;
     const [templates, label] = await Promise.all([deps.catalog.approved(), deps.contactLabel(metadata.contactId)]);
-    await client.views.update({
-      view_id: view.id,
-      hash: view.hash,
-      view: templatePickerView({
-        metadata: next,
-        contactLabel: label ?? 'unknown',
-        templates,
-        values: variableValuesFrom(parseViewState(view.state?.values)),
-      }),
+    return templatePickerView({
+      metadata: next,
+      contactLabel: label ?? 'unknown',
+      templates,
+      values: variableValuesFrom(parseViewState(view.state?.values)),
     });
   };
 }

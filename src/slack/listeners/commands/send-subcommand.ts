@@ -9,7 +9,8 @@ import type { WaSubcommandHandler } from './wa-command.js';
 
 /**
  * `/wa send`: opens the campaign modal inside Slack's 3-second trigger window with a loading view,
- * then fills in numbers and templates (slow, cached provider calls) with views.update.
+ * then fills in numbers and templates (slow, cached provider calls) with views.update. The command
+ * is acknowledged empty, so nothing is left in the channel.
  */
 export function sendSubcommand(deps: {
   client: WebClient;
@@ -18,7 +19,7 @@ export function sendSubcommand(deps: {
   catalog: TemplateCatalog;
   logger: Logger;
 }): WaSubcommandHandler {
-  return async ({ userId, channelId, triggerId, responseUrl, respond }) => {
+  return async ({ userId, channelId, triggerId, responseUrl }) => {
     if (!(await deps.mayLaunchCampaigns(userId))) {
       return `:no_entry: Only ${deps.mayLaunchCampaigns.holders} can launch WhatsApp campaigns. Ask your Slack admin to add you.`;
     }
@@ -26,7 +27,7 @@ export function sendSubcommand(deps: {
       trigger_id: triggerId,
       view: loadingView('WhatsApp campaign', 'Loading sending numbers and templates…'),
     });
-    await respond('Opening the campaign form…');
+    // Nothing is said in the channel: the modal opening is the answer (the command is acked empty).
     const viewId = opened.view?.id;
     if (!viewId) return undefined;
     void (async () => {

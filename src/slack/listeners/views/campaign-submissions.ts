@@ -4,13 +4,14 @@ import type { RoleCheck } from '../../../bridge/permissions.js';
 import type { TemplateCatalog } from '../../../bridge/templates.js';
 import { CampaignLimitIds, type LimitChoice, limitChoiceFrom } from '../../views/campaign-limit-blocks.js';
 import {
-  type CampaignFormMetadata,
   CampaignViewIds,
   campaignPreparingView,
   campaignProblemView,
+  parseCampaignFormMetadata,
 } from '../../views/campaign-views.js';
 import {
   headerFileFrom,
+  languageBlockId,
   parseViewState,
   type SlackInputFile,
   TemplateFormIds,
@@ -46,6 +47,28 @@ export function typedEntryCount(text: string): number {
   return text.split(/[\n,;]+/).filter((entry) => entry.trim() !== '').length;
 }
 
+/**
+ * Slack refuses an `errors` answer naming a block that is not an input block of the view, so an
+ * error for a field the form does not show (no sending number is connected, say, so there is no
+ * menu) goes under Recipients instead. Without the view's blocks, the errors stay where they are.
+ */
+function placedErrors(errors: Record<string, string>, blocks: readonly unknown[] | undefined): Record<string, string> {
+  const inputs = new Set(
+    (blocks ?? []).flatMap((b) =>
+      typeof b === 'object' && b !== null && 'type' in b && b.type === 'input' && 'block_id' in b
+        ? [String(b.block_id)]
+        : [],
+    ),
+  );
+  if (inputs.size === 0) return errors;
+  const placed: Record<string, string> = {};
+  for (const [blockId, message] of Object.entries(errors)) {
+    const target = inputs.has(blockId) ? blockId : CampaignViewIds.recipientsBlock;
+    placed[target] = placed[target] ? `${placed[target]} ${message}` : message;
+  }
+  return placed;
+}
+
 export function registerCampaignSubmissions(
   app: App,
   deps: {
@@ -64,10 +87,8 @@ export function registerCampaignSubmissions(
   },
 ): void {
   app.view(CampaignViewIds.formCallback, async ({ ack, view, body }) => {
-    let metadata: CampaignFormMetadata;
-    try {
-      metadata = JSON.parse(view.private_metadata) as CampaignFormMetadata;
-    } catch {
+    const metadata = parseCampaignFormMetadata(view.private_metadata);
+    if (!metadata) {
       await ack({
         response_action: 'errors',
         errors: { [CampaignViewIds.recipientsBlock]: 'This form is out of date; run /wa send again.' },
@@ -86,7 +107,9 @@ export function registerCampaignSubmissions(
     const state = parseViewState(view.state.values);
     const errors: Record<string, string> = {};
     if (!metadata.sendingNumberId || !(await deps.isUsableNumber(metadata.sendingNumberId))) {
-      errors[CampaignViewIds.recipientsBlock] = 'Choose a connected sending number at the top of the form.';
+      errors[CampaignViewIds.numberBlock] = metadata.sendingNumberId
+        ? 'This number can no longer send: choose a connected one.'
+        : 'Choose the number to send from.';
     }
     const template =
       metadata.templateName && metadata.language
@@ -94,11 +117,13 @@ export function registerCampaignSubmissions(
         : undefined;
     const values = variableValuesFrom(state);
     const headerFile = headerFileFrom(state);
-    Object.assign(errors, templateFormErrors(template, values, headerFile));
-    if (!template) {
-      delete errors[TemplateFormIds.variableBlockPrefix];
-      errors[CampaignViewIds.recipientsBlock] ??= 'Choose a template and a language at the top of the form.';
-    }
+    if (template) Object.assign(errors, templateFormErrors(template, values, headerFile));
+    else if (metadata.templateName && !metadata.language)
+      errors[languageBlockId(metadata.templateName)] = 'Choose the language to send this template in.';
+    else
+      errors[TemplateFormIds.templateBlock] = metadata.templateName
+        ? 'This template is no longer approved: choose another.'
+        : 'Choose an approved template.';
     const typed = state[CampaignViewIds.recipientsBlock]?.[CampaignViewIds.recipientsAction]?.value?.trim() || null;
     const file = state[CampaignViewIds.recipientsFileBlock]?.[CampaignViewIds.recipientsFileAction]?.files?.[0] ?? null;
     if (!typed && !file)
@@ -123,7 +148,7 @@ export function registerCampaignSubmissions(
       errors[CampaignViewIds.scheduleBlock] =
         'This time has already passed: choose a later one, or leave it empty to send right after you confirm.';
     if (Object.keys(errors).length > 0 || !template || !metadata.sendingNumberId) {
-      await ack({ response_action: 'errors', errors });
+      await ack({ response_action: 'errors', errors: placedErrors(errors, view.blocks) });
       return;
     }
     await deps.queuePreparation({

@@ -2,7 +2,13 @@ import type { App } from '@slack/bolt';
 import type { HeaderFile } from '../../../bridge/conversation-templates.js';
 import { type RoleCheck, templateNeedsMarketer } from '../../../bridge/permissions.js';
 import type { TemplateCatalog } from '../../../bridge/templates.js';
-import { headerFileFrom, parseViewState, variableValuesFrom } from '../../views/template-form.js';
+import {
+  headerFileFrom,
+  languageBlockId,
+  parseViewState,
+  TemplateFormIds,
+  variableValuesFrom,
+} from '../../views/template-form.js';
 import { loadingView, TEMPLATE_PICKER_CALLBACK, templateFormErrors } from '../../views/template-picker-view.js';
 import { parseTemplatePickerMetadata } from '../actions/template-picker-actions.js';
 
@@ -33,13 +39,18 @@ export function registerTemplatePickerSubmission(
         ? await deps.catalog.find(metadata.templateName, metadata.language)
         : undefined;
     if (!metadata || !template) {
-      await ack({ response_action: 'errors', errors: { tpl_template: 'Choose a template and a language first.' } });
+      // The menus are input blocks: the error shows under the one still to choose.
+      const errors =
+        metadata?.templateName && !metadata.language
+          ? { [languageBlockId(metadata.templateName)]: 'Choose the language to send this template in.' }
+          : { [TemplateFormIds.templateBlock]: 'Choose an approved template.' };
+      await ack({ response_action: 'errors', errors });
       return;
     }
     // The category comes from the provider's catalog, never from the request.
     if (templateNeedsMarketer(template.category) && !(await deps.isMarketer(body.user.id))) {
-      // Slack shows `errors` only under input blocks, and the template menu is not one: the refusal
-      // opens on top of the picker, which is still there (with its values) once it is closed.
+      // The refusal (longer than a field's error line) opens on top of the picker, which is still
+      // there (with its values) once it is closed.
       await ack({
         response_action: 'push',
         view: loadingView(
