@@ -64,6 +64,7 @@ export async function runMemoryBenchmark(): Promise<Record<string, unknown>> {
       META_GRAPH_URL: meta.url,
     },
     await freePort(),
+    (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
   );
   await app.start();
   const pid = (app as unknown as { child: ChildProcess }).child.pid ?? 0;
