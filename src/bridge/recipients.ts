@@ -1,5 +1,5 @@
 import { parseInternationalNumber } from './phone-number.js';
-import { type NumberValidator, validateInThread } from './phone-number-pool.js';
+import { createNumberValidator, type NumberValidator } from './phone-number-cache.js';
 
 export type InvalidRecipient = { line: number; input: string; reason: string };
 
@@ -48,6 +48,9 @@ export function parseTypedRecipients(text: string, options: { max?: number } = {
 export const MAX_CSV_COLUMNS = 50;
 /** Longest line read: 50 columns of WhatsApp's longest variable value (1,024 characters), and more. */
 export const MAX_LINE_CHARS = 64 * 1024;
+
+/** Lines read, validated and kept at a time (see parseRecipientsFile). */
+const CHUNK_LINES = 2_000;
 
 const PHONE_HEADERS = new Set(['phone', 'phone_number', 'number', 'mobile', 'to', 'recipient', 'whatsapp']);
 
@@ -121,15 +124,15 @@ function lineEnd(text: string, nextLf: number, nextCr: number): number {
   return nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
 }
 
-/** Calls `line(start, end, number)` for each line of `text` (LF, CRLF or CR), without splitting it. */
-function forEachLine(text: string, line: (start: number, end: number, number: number) => void): void {
+/** The lines of `text` (LF, CRLF or CR) as [start, end, line number], without splitting it. */
+function* linesOf(text: string): Generator<[start: number, end: number, number: number]> {
   let nextLf = text.indexOf('\n');
   let nextCr = text.indexOf('\r');
   for (let pos = 0, number = 1; pos <= text.length; number++) {
     if (nextLf !== -1 && nextLf < pos) nextLf = text.indexOf('\n', pos);
     if (nextCr !== -1 && nextCr < pos) nextCr = text.indexOf('\r', pos);
     const end = lineEnd(text, nextLf, nextCr);
-    line(pos, end, number);
+    yield [pos, end, number];
     pos = end + (text.charCodeAt(end) === 13 && text.charCodeAt(end + 1) === 10 ? 2 : 1);
   }
 }
@@ -176,18 +179,20 @@ function csvLayout(text: string, end: number, variableKeys: readonly string[], m
  * dashes tolerated), or a CSV whose header has a phone column plus one column per variable of the
  * template (`variableKeys`); other columns are ignored. At most MAX_CSV_COLUMNS columns (more if
  * the template has that many variables), lines of at most MAX_LINE_CHARS. The numbers are
- * validated in bulk by `validate` (a worker pool for big files); lines with the same text are
- * validated once.
+ * validated CHUNK_LINES at a time by `validate` (default: in this thread, sharing verdicts across
+ * the file and letting the event loop run every few milliseconds); lines of a chunk with the same
+ * text are validated once.
  *
- * Memory: the decoded text, and per line a few numbers and its kept cells, whatever the number of
- * columns or the length of the lines.
+ * Memory: the decoded text, the numbers kept (and their kept cells) and the invalid lines; of the
+ * other lines only a chunk's worth at a time, whatever the number of columns or the length of
+ * the lines.
  */
 export async function parseRecipientsFile(
   bytes: Buffer,
   options: { variableKeys: readonly string[]; maxBytes?: number; validate?: NumberValidator },
 ): Promise<RecipientsFileResult> {
   const maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
-  const validate = options.validate ?? validateInThread;
+  const validate = options.validate ?? createNumberValidator();
   if (bytes.length > maxBytes)
     return { ok: false, error: `The file is larger than ${Math.round(maxBytes / 1024 / 1024)} MB.` };
   if (bytes.length === 0) return { ok: false, error: 'The file is empty.' };
@@ -221,14 +226,54 @@ export async function parseRecipientsFile(
     };
   }
 
-  // First pass: what each line says (cheap); the numbers are validated together afterwards. Kept
-  // per line: its number, the id of its text and its variable cells.
-  const lineNumbers: number[] = [];
-  const valueIds: number[] = [];
+  // The file is read CHUNK_LINES lines at a time: what each line says, then the chunk's numbers
+  // validated together (lines with the same text once), then the valid ones kept. Held across
+  // chunks: the text, the numbers kept (with a CSV's kept cells) and the invalid lines.
   const width = csv?.keys.length ?? 0;
-  const cells: string[] = [];
-  const distinct = new Map<string, number>();
+  const numbers: string[] = [];
+  const variables: (Record<string, string> | null)[] = [];
+  const seen = new Set<string>();
   const invalid: InvalidRecipient[] = [];
+  let duplicates = 0;
+  const chunk = { lineNumbers: [] as number[], valueIds: [] as number[], cells: [] as string[] };
+  const distinct = new Map<string, number>();
+
+  async function keepChunk(): Promise<void> {
+    if (chunk.lineNumbers.length === 0) return;
+    const values = [...distinct.keys()];
+    distinct.clear();
+    const verdicts = await validate(values);
+    const { lineNumbers, valueIds, cells } = chunk;
+    for (let entry = 0; entry < lineNumbers.length; entry++) {
+      const id = valueIds[entry] ?? -1;
+      const parsed = verdicts[id] ?? { ok: false, reason: 'the number could not be checked' };
+      if (!parsed.ok) {
+        invalid.push({ line: lineNumbers[entry] ?? 0, input: (values[id] ?? '').slice(0, 60), reason: parsed.reason });
+        continue;
+      }
+      if (seen.has(parsed.e164)) {
+        duplicates++;
+        continue;
+      }
+      seen.add(parsed.e164);
+      numbers.push(parsed.e164);
+      if (csv && width > 0) {
+        const filled: Record<string, string> = {};
+        let any = false;
+        for (let slot = 0; slot < width; slot++) {
+          const cell = cells[entry * width + slot] ?? '';
+          if (cell === '') continue;
+          filled[csv.keys[slot] ?? ''] = cell;
+          any = true;
+        }
+        variables.push(any ? filled : null);
+      }
+    }
+    chunk.lineNumbers = [];
+    chunk.valueIds = [];
+    chunk.cells = [];
+  }
+
   const row: string[] = new Array<string>(width).fill('');
   let phone = '';
   const wanted = csv ? (column: number) => column === csv.phoneColumn || csv.slots.has(column) : null;
@@ -236,23 +281,23 @@ export async function parseRecipientsFile(
     if (column === csv?.phoneColumn) phone = value;
     else row[csv?.slots.get(column) ?? 0] = value;
   };
-  forEachLine(text, (start, end, lineNumber) => {
-    if (lineNumber === 1 && header) return;
+  for (const [start, end, lineNumber] of linesOf(text)) {
+    if (lineNumber === 1 && header) continue;
     if (end - start > MAX_LINE_CHARS) {
       invalid.push({
         line: lineNumber,
         input: text.slice(start, start + 60),
         reason: `the line is longer than ${MAX_LINE_CHARS.toLocaleString('en-US')} characters`,
       });
-      return;
+      continue;
     }
     const line = text.slice(start, end).trim();
-    if (line === '') return;
+    if (line === '') continue;
     if (csv) {
       phone = '';
       row.fill('');
       readFields(text, start, end, wanted, csv.lastColumn, takeCell);
-      for (const cell of row) cells.push(cell);
+      for (const cell of row) chunk.cells.push(cell);
     }
     const value = csv ? phone : line;
     let id = distinct.get(value);
@@ -260,43 +305,12 @@ export async function parseRecipientsFile(
       id = distinct.size;
       distinct.set(value, id);
     }
-    lineNumbers.push(lineNumber);
-    valueIds.push(id);
-  });
-  const values = [...distinct.keys()];
-  distinct.clear(); // not needed while the numbers are validated (the longest wait)
-  const verdicts = await validate(values);
-
-  const numbers: string[] = [];
-  const variables: (Record<string, string> | null)[] = [];
-  const seen = new Set<string>();
-  let duplicates = 0;
-  for (let entry = 0; entry < lineNumbers.length; entry++) {
-    const id = valueIds[entry] ?? -1;
-    const parsed = verdicts[id] ?? { ok: false, reason: 'the number could not be checked' };
-    if (!parsed.ok) {
-      invalid.push({ line: lineNumbers[entry] ?? 0, input: (values[id] ?? '').slice(0, 60), reason: parsed.reason });
-      continue;
-    }
-    if (seen.has(parsed.e164)) {
-      duplicates++;
-      continue;
-    }
-    seen.add(parsed.e164);
-    numbers.push(parsed.e164);
-    if (csv && width > 0) {
-      const filled: Record<string, string> = {};
-      let any = false;
-      for (let slot = 0; slot < width; slot++) {
-        const cell = cells[entry * width + slot] ?? '';
-        if (cell === '') continue;
-        filled[csv.keys[slot] ?? ''] = cell;
-        any = true;
-      }
-      variables.push(any ? filled : null);
-    }
+    chunk.lineNumbers.push(lineNumber);
+    chunk.valueIds.push(id);
+    if (chunk.lineNumbers.length === CHUNK_LINES) await keepChunk();
   }
-  // Lines too long were noted in the first pass, the others in the second: report in file order.
+  await keepChunk();
+  // Lines too long were noted as they were read, the others after their chunk: report in file order.
   invalid.sort((a, b) => a.line - b.line);
   return {
     ok: true,

@@ -61,6 +61,9 @@ export function createDatabase(
     // fsync per commit, also keeps the last commits through an OS crash or a power cut.
     `synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`,
     'foreign_keys = ON',
+    // SQLite's page cache: better-sqlite3 builds with 16 MB per connection; reads that miss it come
+    // from the OS page cache, and the bridge's queries are index lookups (issue #18: memory).
+    'cache_size = -4000',
     ...(backgroundCheckpoints ? ['wal_autocheckpoint = 0'] : []),
   ];
   const db = new Kysely<Database>({

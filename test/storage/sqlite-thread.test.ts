@@ -86,6 +86,12 @@ describe('SQLite on its own thread', () => {
     expect(ids.map((row) => row.id)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   });
 
+  it("keeps SQLite's page cache to 4 MB (better-sqlite3's build would give it 16 MB)", async () => {
+    await open();
+    const { rows } = await sql<{ cache_size: number }>`pragma cache_size`.execute(db);
+    expect(rows[0]?.cache_size).toBe(-4000);
+  });
+
   it('gives BLOBs back as Buffers, and affected rows and insert ids as bigints', async () => {
     await open();
     const inserted = await db

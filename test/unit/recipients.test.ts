@@ -100,4 +100,34 @@ describe('bridge/recipients: parseRecipientsFile', () => {
     expect(validated[1]).toEqual(validated[0]);
     expect(JSON.stringify(b.variables).length).toBeLessThan(rows * 40);
   });
+
+  it('reads a big file a chunk at a time: the validator never sees more than 2,000 numbers, and duplicates and invalid lines across chunks count as in one piece', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 9_000; i++) {
+      if (i % 10 === 3)
+        lines.push(`call ${i}`); // invalid
+      else if (i % 10 === 7)
+        lines.push(lines[Math.floor(i / 3)] ?? ''); // a line from a chunk before
+      else lines.push(`+44 7911 ${String(200000 + i)}`);
+    }
+    const batches: number[] = [];
+    const validate = async (inputs: readonly string[]) => {
+      batches.push(inputs.length);
+      return inputs.map(parseInternationalNumber);
+    };
+    const result = await parseRecipientsFile(Buffer.from(lines.join('\n')), { variableKeys: [], validate });
+    expect(Math.max(...batches)).toBeLessThanOrEqual(2_000);
+    // The same file, one line at a time.
+    const numbers: string[] = [];
+    const invalid: { line: number; input: string; reason: string }[] = [];
+    let duplicates = 0;
+    for (const [index, line] of lines.entries()) {
+      const parsed = parseInternationalNumber(line);
+      if (!parsed.ok) invalid.push({ line: index + 1, input: line, reason: parsed.reason });
+      else if (numbers.includes(parsed.e164)) duplicates++;
+      else numbers.push(parsed.e164);
+    }
+    expect(duplicates).toBeGreaterThan(500);
+    expect(result).toEqual({ ok: true, numbers, invalid, duplicates, ignoredColumns: [] });
+  });
 });

@@ -5,7 +5,6 @@ import type { MessageTemplate, OutboundMediaRef, WhatsAppProvider } from '../../
 import type { HeaderFile } from '../conversation-templates.js';
 import { isMarketingCategory } from '../opt-outs.js';
 import { outboundMediaRule } from '../outbound-media.js';
-import { createNumberValidatorPool, type NumberValidator } from '../phone-number-pool.js';
 import { parseRecipientsFile, parseTypedRecipients } from '../recipients.js';
 import { headerMediaKind, type TemplateCatalog, templateVariables } from '../templates.js';
 import type { CampaignParameters, CampaignRepository } from './campaign-ports.js';
@@ -82,8 +81,6 @@ export type CampaignDraftsDeps = {
   mediaBudget?: ByteBudget;
   now: () => number;
   logger: Logger;
-  /** Validates a file's numbers in bulk (default: a worker pool, off the event loop). */
-  validateNumbers?: NumberValidator;
   /** Marks the draft's opted-out recipients as such (MARKETING templates only); returns how many. */
   skipOptedOut?(draftId: string): Promise<number>;
 };
@@ -93,13 +90,6 @@ export type CampaignDraftsDeps = {
  * media uploaded to the provider. Nothing is sent until the draft is confirmed.
  */
 export function createCampaignDrafts(deps: CampaignDraftsDeps) {
-  const validateNumbers =
-    deps.validateNumbers ??
-    createNumberValidatorPool({
-      onFallback: (error) =>
-        deps.logger.warn({ err: String(error) }, 'phone number workers failed; validated in-thread instead'),
-    });
-
   async function prepare(request: DraftRequest): Promise<DraftResult> {
     const template = await deps.catalog.find(request.templateName, request.language);
     if (!template)
@@ -109,7 +99,7 @@ export function createCampaignDrafts(deps: CampaignDraftsDeps) {
         error: `Template ${request.templateName} (${request.language}) is not approved.`,
       };
     const recipients = request.recipientsFile
-      ? await readRecipientsFile(request.recipientsFile, template, deps, validateNumbers)
+      ? await readRecipientsFile(request.recipientsFile, template, deps)
       : readTypedRecipients(request.typedRecipients);
     if (!recipients.ok) return recipients;
     const header = await uploadHeaderMedia(request, template, deps);
@@ -152,7 +142,6 @@ async function readRecipientsFile(
   file: RecipientsFile,
   template: MessageTemplate,
   deps: Pick<CampaignDraftsDeps, 'downloadSlackFile'>,
-  validateNumbers: NumberValidator,
 ): Promise<Accepted<DraftRecipients> | DraftRefusal> {
   const extension = file.name.toLowerCase().split('.').pop() ?? '';
   if (!['txt', 'csv'].includes(extension)) {
@@ -169,7 +158,6 @@ async function readRecipientsFile(
   const parsed = await parseRecipientsFile(bytes, {
     variableKeys: templateVariables(template).map((v) => v.key),
     maxBytes: MAX_RECIPIENTS_FILE_BYTES,
-    validate: validateNumbers,
   });
   if (!parsed.ok) return { ok: false, field: 'file', error: parsed.error };
   return atLeastOneNumber('file', {
@@ -268,10 +256,14 @@ async function storeDraft(
       parametersJson: JSON.stringify(parameters),
       scheduledAt: request.scheduledAt,
       invalidCount: recipients.invalid.length,
-      recipients: recipients.numbers.map((phoneNumber, index) => ({
-        phoneNumber,
-        parametersJson: perRecipientJson(recipients.perRecipient?.[index]),
-      })),
+      recipients: {
+        length: recipients.numbers.length,
+        slice: (start, end) =>
+          recipients.numbers.slice(start, end).map((phoneNumber, index) => ({
+            phoneNumber,
+            parametersJson: perRecipientJson(recipients.perRecipient?.[start + index]),
+          })),
+      },
     },
     deps.now(),
     { draft: true },

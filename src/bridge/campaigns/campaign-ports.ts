@@ -64,6 +64,14 @@ export type CampaignRecipientRecord = {
   attempts: number;
 };
 
+export type NewRecipient = { phoneNumber: string; parametersJson: string | null };
+
+/**
+ * A campaign's recipients, read a slice at a time: an array, or a view that makes each slice's
+ * rows only when they are written (a 10 MB file's 650,000 rows are never all objects at once).
+ */
+export type NewRecipients = { readonly length: number; slice(start: number, end: number): readonly NewRecipient[] };
+
 export type NewCampaignRecord = {
   id: string;
   createdBy: string;
@@ -75,7 +83,7 @@ export type NewCampaignRecord = {
   parametersJson: string;
   scheduledAt: number | null;
   invalidCount: number;
-  recipients: { phoneNumber: string; parametersJson: string | null }[];
+  recipients: NewRecipients;
   slackResponseUrl?: string | null;
 };
 

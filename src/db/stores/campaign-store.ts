@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { CampaignConversationEntry } from '../../bridge/campaigns/campaign-ports.js';
+import type { CampaignConversationEntry, NewRecipients } from '../../bridge/campaigns/campaign-ports.js';
 import { timeOrderedId } from '../../shared/time-ordered-id.js';
 import type { CampaignRecipientRow, CampaignRow, Database, RecipientStatus } from '../database.js';
 import { inPurgeBatches } from './purge-batches.js';
@@ -15,7 +15,7 @@ export type NewCampaign = {
   parametersJson: string;
   scheduledAt: number | null;
   invalidCount: number;
-  recipients: { phoneNumber: string; parametersJson: string | null }[];
+  recipients: NewRecipients;
   /** The launching command's response_url, if launched from Slack. */
   slackResponseUrl?: string | null;
 };
