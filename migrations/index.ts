@@ -14,6 +14,7 @@ import * as queueChanges from './2026_12_04_1600_queue_changes.js';
 import * as campaignLimits from './2026_12_04_1700_campaign_limits.js';
 import * as campaignTestSends from './2026_12_04_1800_campaign_test_sends.js';
 import * as scaleIndexes from './2026_12_04_1900_scale_indexes.js';
+import * as contactSearch from './2026_12_05_0900_contact_search.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder at run time) so they load
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_1700_campaign_limits': campaignLimits,
   '2026_12_04_1800_campaign_test_sends': campaignTestSends,
   '2026_12_04_1900_scale_indexes': scaleIndexes,
+  '2026_12_05_0900_contact_search': contactSearch,
 };

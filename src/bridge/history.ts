@@ -43,8 +43,8 @@ export interface HistoryRepository {
 }
 
 export const HISTORY_PAGE_SIZE = 20;
-/** Rows per query of an export. */
-const EXPORT_PAGE = 2000;
+/** Rows per page of an export: what it holds at a time (in the SQLite thread too), whatever its length. */
+export const HISTORY_EXPORT_PAGE = 1000;
 
 /**
  * History for team leads: messages both ways with delivery status. Anyone who is not a lead
@@ -78,15 +78,19 @@ export function createHistory(deps: {
         restricted: !lead && (await deps.repository.historyHiddenFrom(filter, userId)),
       };
     },
+    /**
+     * Writes the CSV to `out` page by page (keyset, so the thousandth page costs what the first
+     * does), each page's lines turned into bytes at once and handed over before the next page is
+     * read: the export holds one page, however long the range.
+     */
     async exportCsv(
       userId: string,
       filter: HistoryFilter,
-    ): Promise<{ ok: true; csv: Buffer; rows: number } | { ok: false; error: string }> {
+      out: { write(chunk: Buffer): Promise<void> },
+    ): Promise<{ ok: true; rows: number } | { ok: false; error: string }> {
       if (!(await deps.isLead(userId)))
         return { ok: false, error: `Only ${deps.leads ?? 'the people listed in LEADS'} can export history.` };
-      // Page by page (keyset, so the thousandth page costs what the first does), each page's lines
-      // turned into bytes at once: the export holds its CSV once, not its rows and strings as well.
-      const chunks = [
+      await out.write(
         Buffer.from(
           csvLine([
             'time',
@@ -105,13 +109,13 @@ export function createHistory(deps: {
             'first_response_seconds',
           ]),
         ),
-      ];
+      );
       let after: { created_at: number; id: string } | undefined;
       let count = 0;
       for (;;) {
         const rows = await deps.repository.history({
           ...filter,
-          limit: EXPORT_PAGE,
+          limit: HISTORY_EXPORT_PAGE,
           offset: 0,
           ...(after ? { after } : {}),
         });
@@ -134,13 +138,13 @@ export function createHistory(deps: {
             firstResponseSeconds(r),
           ]);
         }
-        chunks.push(Buffer.from(page));
+        await out.write(Buffer.from(page));
         count += rows.length;
         const last = rows.at(-1);
-        if (!last || rows.length < EXPORT_PAGE) break;
+        if (!last || rows.length < HISTORY_EXPORT_PAGE) break;
         after = { created_at: last.created_at, id: last.id };
       }
-      return { ok: true, csv: Buffer.concat(chunks), rows: count };
+      return { ok: true, rows: count };
     },
   };
 }

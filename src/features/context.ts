@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import {
@@ -229,8 +230,16 @@ export function createAppContext(input: {
     media: { blobs: mediaBlobs, links: mediaLinks, budget: createByteBudget(config.mediaMemoryBudgetBytes) },
     deliverFile: createUserFileDelivery({
       uploadToDm: (userId, file, comment) => slack.parts.dms.upload(userId, file, comment),
-      keepForDownload: (file, expiresAt) =>
-        mediaBlobs.save({ bytes: file.bytes, mimeType: file.mimeType, filename: file.filename }, expiresAt),
+      // Only when Slack refused the DM: a file on disk is read into memory to be kept.
+      keepForDownload: async (file, expiresAt) =>
+        mediaBlobs.save(
+          {
+            bytes: 'bytes' in file ? file.bytes : await readFile(file.path),
+            mimeType: file.mimeType,
+            filename: file.filename,
+          },
+          expiresAt,
+        ),
       downloadLink: config.publicUrl ? (id, ttlMs) => mediaLinks.linkFor(id, ttlMs) : null,
       now: clock.now,
       logger: logger.child({ component: 'file-delivery' }),
@@ -259,16 +268,18 @@ function connectSlack(config: Config, clock: Clock, logger: Logger, metrics: Met
   const directory = createSlackDirectory({ client, ttlMs: ROLE_CACHE_MS, now: clock.now });
   const roleLookupFailed = (userId: string, error: unknown) =>
     logger.warn({ userId, err: String(error) }, 'could not check a role with Slack; refused');
+  const fileHttp = createHttpClient({ timeoutMs: 120_000, retries: 2 });
+  const fileUrls = slackFileUrls(config.slack.apiUrl);
   return {
     parts: {
       client,
       gateway,
-      dms: createDirectMessages(gateway),
+      dms: createDirectMessages(gateway, { http: fileHttp, fileUrls }),
       conversations: createSlackConversationPort({
         gateway,
-        http: createHttpClient({ timeoutMs: 120_000, retries: 2 }),
+        http: fileHttp,
         botToken: config.slack.botToken,
-        fileUrls: slackFileUrls(config.slack.apiUrl),
+        fileUrls,
         now: clock.now,
       }),
     },

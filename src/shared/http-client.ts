@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher, request } from 'undici';
 
@@ -13,8 +14,11 @@ export type HttpRequest = {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
-  /** A list of buffers is sent one after the other, without joining them (set content-length). */
-  body?: string | Buffer | readonly Buffer[] | FormData;
+  /**
+   * A list of buffers is sent one after the other, without joining them; a file is streamed from
+   * disk, opened afresh for each attempt (set content-length for both).
+   */
+  body?: string | Buffer | readonly Buffer[] | FormData | FileBody;
   /** Whole request deadline; defaults to the client's. */
   timeoutMs?: number;
   /** Response bodies larger than this are aborted with HttpError `too_large`. */
@@ -28,6 +32,11 @@ export type HttpRequest = {
   /** Overrides the client's retry count for this request (0 for paced campaign sends). */
   retries?: number;
 };
+
+/** A file on disk as a request body: read while it is sent, never held in memory whole. */
+export type FileBody = { readonly file: string };
+const isFileBody = (body: HttpRequest['body']): body is FileBody =>
+  typeof body === 'object' && body !== null && 'file' in body && typeof body.file === 'string';
 
 export type HttpResponse = {
   status: number;
@@ -92,7 +101,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       response = await request(req.url, {
         method: req.method,
         headers: req.headers ?? {},
-        body: (req.body as Dispatcher.RequestOptions['body']) ?? null,
+        body: isFileBody(req.body)
+          ? createReadStream(req.body.file)
+          : ((req.body as Dispatcher.RequestOptions['body']) ?? null),
         dispatcher,
         signal,
         headersTimeout: deadline,

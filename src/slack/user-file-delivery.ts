@@ -2,8 +2,14 @@ import type { Logger } from '../shared/logger.js';
 import { escapeSlackText } from '../shared/slack-text.js';
 import { describeSlackError } from './slack-errors.js';
 
-/** A file a person asked for: an export, a campaign report, the invalid lines of a recipients file. */
-export type UserFile = { bytes: Buffer; filename: string; title: string; mimeType: string };
+/**
+ * A file a person asked for: an export, a campaign report, the invalid lines of a recipients file.
+ * Its content is in memory, or in a file on disk (a large export) that stays there until delivered.
+ */
+export type UserFile = { filename: string; title: string; mimeType: string } & (
+  | { bytes: Buffer }
+  | { path: string; length: number }
+);
 
 export type FileDeliveryOutcome =
   | { via: 'dm' }

@@ -643,6 +643,9 @@ for (const dialect of cases) {
       );
       const exported = upload.bytes[0]?.toString() ?? '';
       expect(exported).toMatch(/^time,direction,contact[\s\S]*hello/);
+      // Streamed to Slack from a file on disk, with its title and the count beside it.
+      expect(upload.files[0]?.title).toBe('WhatsApp history export');
+      expect(upload.initial_comment).toMatch(/^\d+ messages exported\.$/);
       // Defused: the cell starts with a quote mark, so the spreadsheet shows it as text.
       expect(exported).toContain(`,text,'${formula},received,`);
       expect(exported).not.toContain(`,text,${formula}`);

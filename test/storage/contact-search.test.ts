@@ -69,5 +69,66 @@ for (const dialect of cases) {
       expect(await search('7911', 'pn-2')).toEqual(['c-ana']);
       expect(await search('', 'pn-1')).toEqual(['c-nora']);
     });
+
+    it('finds any substring of a name, a number or a note, including terms shorter than three characters', async () => {
+      // Three characters and more go through the trigram index; shorter ones through LIKE.
+      expect(await search('ora li')).toEqual(['c-nora']);
+      expect(await search('a sou')).toEqual(['c-ana']);
+      expect(await search('ustom')).toEqual(['c-nora']);
+      expect(await search('s email')).toEqual(['c-ana']);
+      expect(await search('1150001')).toEqual(['c-ana']);
+      expect(await search('150000')).toEqual(['c-nora']);
+      expect(await search('no')).toEqual(['c-nora']);
+      expect(await search('SO')).toEqual(['c-ana']);
+      expect((await search('a')).sort()).toEqual(['c-ana', 'c-nora']);
+      expect(await search('Ip')).toEqual(['c-nora']);
+      // `%` and `_` are not wildcards, and a quote is only a character.
+      expect(await search('v%p')).toEqual([]);
+      expect(await search('"vip"')).toEqual([]);
+      expect(await search('nobody here')).toEqual([]);
+    });
+
+    it('keeps up with new contacts and with changed names, notes and numbers', async () => {
+      const store = createConversationStore(handle.db);
+      await handle.db
+        .insertInto('contact')
+        .values({
+          id: 'c-new',
+          sending_number_id: 'pn-2',
+          phone_number: '+5511987650000',
+          user_id: null,
+          profile_name: 'Quentin Blake',
+          note: null,
+          last_inbound_at: null,
+          last_message_at: 5000,
+          last_direction: null,
+          created_at: 1,
+          updated_at: 1,
+        })
+        .execute();
+      expect(await search('uentin')).toEqual(['c-new']);
+      expect(await search('98765')).toEqual(['c-new']);
+
+      await store.setNote('c-new', 'Illustrator', 2);
+      expect(await search('llustra')).toEqual(['c-new']);
+      await handle.db
+        .updateTable('contact')
+        .set({ profile_name: 'Q. B.', phone_number: '+5511912340000' })
+        .where('id', '=', 'c-new')
+        .execute();
+      expect(await search('uentin')).toEqual([]);
+      expect(await search('98765')).toEqual([]);
+      expect(await search('91234')).toEqual(['c-new']);
+      expect(await search('llustra')).toEqual(['c-new']);
+      // Activity alone (every message updates it) leaves the match as it was.
+      await handle.db.updateTable('contact').set({ last_message_at: 6000 }).where('id', '=', 'c-new').execute();
+      expect(await search('llustra')).toEqual(['c-new']);
+
+      await store.setNote('c-new', null, 3);
+      expect(await search('llustra')).toEqual([]);
+      await handle.db.deleteFrom('contact').where('id', '=', 'c-new').execute();
+      expect(await search('91234')).toEqual([]);
+      expect(await search('Blake')).toEqual([]);
+    });
   });
 }

@@ -2,10 +2,11 @@ import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHistory } from '../../src/bridge/history.js';
+import { createHistory, HISTORY_EXPORT_PAGE } from '../../src/bridge/history.js';
 import type { Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createCampaignStore } from '../../src/db/stores/campaign-store.js';
+import { createConversationStore } from '../../src/db/stores/conversation-store.js';
 import { createMessageStore } from '../../src/db/stores/message-store.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
 
@@ -67,7 +68,8 @@ for (const dialect of cases) {
       db = make();
       await migrateToLatest(db);
       explainDb = make((query) => {
-        if (!/^(explain|set)/i.test(query.sql)) captured.push({ sql: query.sql, parameters: query.parameters });
+        if (!/^(explain|set|begin|drop|rollback)/i.test(query.sql))
+          captured.push({ sql: query.sql, parameters: query.parameters });
       });
       // A handful of rows: PostgreSQL would scan them whatever the indexes, so it is told not to.
       if (target.kind === 'postgres') await explainDb.executeQuery(CompiledQuery.raw('set enable_seqscan = off'));
@@ -207,6 +209,33 @@ for (const dialect of cases) {
       expect(restricted.join('\n')).toContain('message_agent_author');
     });
 
+    it('All Sessions search finds a number, a name or a note through the trigram index', async () => {
+      const search = (query: string) => (x: Kysely<Database>) =>
+        createConversationStore(x).searchContacts({ query, limit: 10, offset: 0 });
+      // SQLite: the FTS5 table; PostgreSQL: a pg_trgm GIN index for each column the search reads.
+      const indexes = (query: string) =>
+        dialect.name === 'sqlite'
+          ? ['contact_search VIRTUAL TABLE']
+          : [
+              ...(/\d{3}/.test(query) ? ['contact_phone_number_trgm'] : []),
+              'contact_note_trgm',
+              'contact_profile_name_trgm',
+            ];
+      // PostgreSQL would rather walk 60 contacts newest first (the right plan for 60, not for 100,000):
+      // that index is dropped for the test, in a transaction undone after it.
+      const raw = (statement: string) => explainDb.executeQuery(CompiledQuery.raw(statement));
+      if (dialect.name === 'postgres') {
+        await raw('begin');
+        await raw('drop index contact_last_message');
+      }
+      for (const query of ['10042', 'Name 4', 'vip customer']) {
+        const plans = await plansOf(search(query));
+        for (const index of indexes(query)) expect(plans.join('\n')).toContain(index);
+        expect(plans.join('\n')).not.toMatch(/SCAN contact\b|Seq Scan on contact/);
+      }
+      if (dialect.name === 'postgres') await raw('rollback');
+    });
+
     it('the per-recipient CSV pages through campaign_recipient_campaign_id', async () => {
       const plans = await plansOf((x) => createCampaignStore(x, dialect.name).recipients('cmp-1', 100, 5000));
       expect(plans.join('\n')).toContain('campaign_recipient_campaign_id');
@@ -215,10 +244,13 @@ for (const dialect of cases) {
     it('exports every message of a range once, in order, across keyset pages with ties', async () => {
       const store = createMessageStore(db);
       const history = createHistory({ repository: store, isLead: async () => true });
-      const exported = await history.exportCsv('ULEAD', {});
+      const chunks: Buffer[] = [];
+      const exported = await history.exportCsv('ULEAD', {}, { write: async (chunk) => void chunks.push(chunk) });
       if (!exported.ok) throw new Error(exported.error);
       expect(exported.rows).toBe(MESSAGES);
-      const bodies = exported.csv
+      // The header, then one chunk per page: the pages are handed over, not gathered.
+      expect(chunks.length).toBe(1 + Math.ceil(MESSAGES / HISTORY_EXPORT_PAGE));
+      const bodies = Buffer.concat(chunks)
         .toString()
         .trim()
         .split('\n')

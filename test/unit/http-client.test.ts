@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient, HttpError } from '../../src/shared/http-client.js';
 import { createMetaProvider } from '../../src/whatsapp/meta/meta-provider.js';
@@ -136,6 +139,42 @@ describe('HTTP client size cap', () => {
       expect(media.bytes.length).toBe(3 * 1024 * 1024);
     } finally {
       await graph.close();
+    }
+  });
+});
+
+describe('HTTP client file bodies', () => {
+  it('streams a file from disk as the body, opening it afresh when a 5xx is retried', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'http-file-body-'));
+    const path = join(dir, 'export.csv');
+    const content = Buffer.from('time,direction\n'.repeat(20_000));
+    writeFileSync(path, content);
+    const received: Buffer[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push(Buffer.concat(chunks));
+        res.writeHead(received.length === 1 ? 503 : 200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const http = createHttpClient({ retries: 1, baseRetryDelayMs: 1 });
+      const response = await http.request({
+        method: 'POST',
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/upload`,
+        headers: { 'content-length': String(content.length) },
+        body: { file: path },
+      });
+      expect(response.status).toBe(200);
+      expect(received).toHaveLength(2);
+      for (const body of received) expect(body.equals(content)).toBe(true);
+      await http.close();
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, SqliteAdapter, sql } from 'kysely';
 import { NEW_CONVERSATION_INBOX } from '../../bridge/records.js';
 import type { ContactRow, Database, SlackThreadRow } from '../database.js';
 
@@ -11,6 +11,7 @@ export type ContactIdentity = { sendingNumberId: string; phoneNumber: string | n
  * (and compiled statements); each method is the unit to read.
  */
 export function createConversationStore(db: Kysely<Database>) {
+  const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   async function findContact(identity: ContactIdentity): Promise<ContactRow | undefined> {
     if (identity.phoneNumber) {
       const byPhone = await db
@@ -261,16 +262,33 @@ export function createConversationStore(db: Kysely<Database>) {
       const text = filter.query?.trim();
       if (text) {
         const digits = text.replace(/[^\d]/g, '');
-        // LIKE is case-sensitive on PostgreSQL and not on SQLite: lower() on both sides makes both
-        // dialects ignore case (SQLite's lower() folds ASCII letters only).
-        const like = `%${text.replace(/[%_\\]/g, '').toLowerCase()}%`;
-        query = query.where((eb) =>
-          eb.or([
-            ...(digits.length >= 3 ? [eb('phone_number', 'like', `%${digits}%`)] : []),
-            eb(eb.fn('lower', ['note']), 'like', like),
-            eb(eb.fn('lower', ['profile_name']), 'like', like),
-          ]),
-        );
+        const needle = text.replace(/[%_\\]/g, '').toLowerCase();
+        if (sqlite && [...needle].length >= 3) {
+          // The trigram index (migrations/2026_12_05_0900_contact_search.ts): a phrase of trigrams is
+          // a substring, matched ignoring case. FTS5 strings are quoted, with quotes doubled.
+          const phrase = (s: string) => `"${s.replaceAll('"', '""')}"`;
+          const match = [
+            `{profile_name note} : ${phrase(needle)}`,
+            ...(digits.length >= 3 ? [`{phone_number} : ${phrase(digits)}`] : []),
+          ].join(' OR ');
+          query = query.where(
+            sql.ref('contact.rowid'),
+            'in',
+            sql`(select rowid from contact_search where contact_search match ${match})`,
+          );
+        } else {
+          // Shorter than a trigram (or PostgreSQL, whose pg_trgm indexes serve this very query).
+          // LIKE is case-sensitive on PostgreSQL and not on SQLite: lower() on both sides makes both
+          // dialects ignore case (SQLite's lower() folds ASCII letters only).
+          const like = `%${needle}%`;
+          query = query.where((eb) =>
+            eb.or([
+              ...(digits.length >= 3 ? [eb('phone_number', 'like', `%${digits}%`)] : []),
+              eb(eb.fn('lower', ['note']), 'like', like),
+              eb(eb.fn('lower', ['profile_name']), 'like', like),
+            ]),
+          );
+        }
       }
       const rows = await query
         .orderBy('last_message_at', 'desc')

@@ -3,6 +3,7 @@ import type { History, HistoryFilter } from '../../bridge/history.js';
 import type { RoleCheck } from '../../bridge/permissions.js';
 import { parseInternationalNumber } from '../../bridge/phone-number.js';
 import type { ConversationStore } from '../../db/stores/conversation-store.js';
+import { createSpoolFile } from '../../shared/spool-file.js';
 import { startOfDay, type TimeZone, UTC_ZONE } from '../../shared/zoned-time.js';
 import { describeFileDelivery, type UserFileDelivery } from '../../slack/user-file-delivery.js';
 import { HistoryIds, type HistoryQuery, historyModal } from '../../slack/views/history-views.js';
@@ -115,15 +116,22 @@ export function createHistoryModal(deps: {
     async exportCsv(userId: string, query: HistoryQuery): Promise<string> {
       const checked = historyFilterOf(query, await deps.timeZoneOf(userId));
       if (!checked.ok) return checked.error;
-      const result = await deps.history.exportCsv(userId, checked.filter);
-      if (!result.ok) return `:no_entry: ${result.error}`;
       const filename = 'whatsapp-history.csv';
-      const outcome = await deps.deliverFile(
-        userId,
-        { bytes: result.csv, filename, title: 'WhatsApp history export', mimeType: 'text/csv' },
-        `${result.rows} messages exported.`,
-      );
-      return describeFileDelivery(outcome, `The CSV (${result.rows} messages)`, filename);
+      // Written to a file and streamed to Slack from it: a year of history is never in memory whole.
+      const spool = await createSpoolFile(filename);
+      try {
+        const result = await deps.history.exportCsv(userId, checked.filter, spool);
+        await spool.close();
+        if (!result.ok) return `:no_entry: ${result.error}`;
+        const outcome = await deps.deliverFile(
+          userId,
+          { path: spool.path, length: spool.length, filename, title: 'WhatsApp history export', mimeType: 'text/csv' },
+          `${result.rows} messages exported.`,
+        );
+        return describeFileDelivery(outcome, `The CSV (${result.rows} messages)`, filename);
+      } finally {
+        await spool.remove();
+      }
     },
   };
 }
