@@ -12,7 +12,10 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
  *   INTEGER PRIMARY KEY, though it keeps them today), `insert into contact_search(contact_search)
  *   values ('rebuild')` rebuilds the index from the table.
  * - PostgreSQL: `pg_trgm` GIN indexes on the expressions the search compares (`lower(profile_name)`,
- *   `lower(note)`, `phone_number`), so the store's query is unchanged. `pg_trgm` is a trusted
+ *   `lower(note)`), so the store's query is unchanged. Not on `phone_number`: every campaign send
+ *   creates its recipients' contacts, and keeping a trigram index of their numbers slowed a
+ *   10,000-recipient campaign on two replicas from 0.91 to 0.39 of the provider limit (`npm run
+ *   bench -- replicas`), while the planner kept scanning for number searches anyway. `pg_trgm` is a trusted
  *   extension (PostgreSQL 13+): a user allowed to create objects in the database may create it. If
  *   the bridge's user may not, the migration goes on without the indexes (search scans, as before;
  *   docs/operations.md has the statements to run as a superuser afterwards).
@@ -26,7 +29,6 @@ const isPostgres = (db: AnyDb) => db.getExecutor().adapter instanceof PostgresAd
 const PG_INDEXES = [
   ['contact_profile_name_trgm', sql`lower(profile_name) gin_trgm_ops`],
   ['contact_note_trgm', sql`lower(note) gin_trgm_ops`],
-  ['contact_phone_number_trgm', sql`phone_number gin_trgm_ops`],
 ] as const;
 
 export async function up(db: AnyDb): Promise<void> {

@@ -75,7 +75,7 @@ for (const dialect of cases) {
       expect(await searchObjects(handle)).toEqual(
         dialect.name === 'sqlite'
           ? ['contact_search', 'contact_search_delete', 'contact_search_insert', 'contact_search_update']
-          : ['contact_note_trgm', 'contact_phone_number_trgm', 'contact_profile_name_trgm'],
+          : ['contact_note_trgm', 'contact_profile_name_trgm'],
       );
       expect(await search(handle, 'ora li')).toEqual(['c-old']);
       expect(await search(handle, 'p custom')).toEqual(['c-old']);

@@ -212,15 +212,11 @@ for (const dialect of cases) {
     it('All Sessions search finds a number, a name or a note through the trigram index', async () => {
       const search = (query: string) => (x: Kysely<Database>) =>
         createConversationStore(x).searchContacts({ query, limit: 10, offset: 0 });
-      // SQLite: the FTS5 table; PostgreSQL: a pg_trgm GIN index for each column the search reads.
-      const indexes = (query: string) =>
+      // SQLite: the FTS5 table; PostgreSQL: a pg_trgm GIN index on the name and on the note.
+      const indexes =
         dialect.name === 'sqlite'
           ? ['contact_search VIRTUAL TABLE']
-          : [
-              ...(/\d{3}/.test(query) ? ['contact_phone_number_trgm'] : []),
-              'contact_note_trgm',
-              'contact_profile_name_trgm',
-            ];
+          : ['contact_note_trgm', 'contact_profile_name_trgm'];
       // PostgreSQL would rather walk 60 contacts newest first (the right plan for 60, not for 100,000):
       // that index is dropped for the test, in a transaction undone after it.
       const raw = (statement: string) => explainDb.executeQuery(CompiledQuery.raw(statement));
@@ -228,9 +224,12 @@ for (const dialect of cases) {
         await raw('begin');
         await raw('drop index contact_last_message');
       }
-      for (const query of ['10042', 'Name 4', 'vip customer']) {
+      // On PostgreSQL a number is matched by reading the contacts: no trigram index of numbers (see the
+      // migration), so only the name and note searches are held to an index there.
+      const queries = dialect.name === 'sqlite' ? ['10042', 'Name 4', 'vip customer'] : ['Name 4', 'vip customer'];
+      for (const query of queries) {
         const plans = await plansOf(search(query));
-        for (const index of indexes(query)) expect(plans.join('\n')).toContain(index);
+        for (const index of indexes) expect(plans.join('\n')).toContain(index);
         expect(plans.join('\n')).not.toMatch(/SCAN contact\b|Seq Scan on contact/);
       }
       if (dialect.name === 'postgres') await raw('rollback');
