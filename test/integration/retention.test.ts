@@ -81,7 +81,15 @@ for (const dialect of cases) {
           thread_ts: thread.ts,
         }),
       );
-      await waitFor('reply sent', () => h.meta?.sent().some((s) => JSON.stringify(s).includes(`${MARK} agent reply`)));
+      // Twice failed at 10 s in full-suite runs on PostgreSQL (never alone): a longer wait, and the app's
+      // log in the failure, to tell a slow run from a lost reply.
+      await waitFor(
+        'reply sent',
+        () => h.meta?.sent().some((s) => JSON.stringify(s).includes(`${MARK} agent reply`)),
+        30_000,
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}\napp log (last 6,000 characters):\n${h.logs.join('').slice(-6000)}`);
+      });
       // The customer's reaction to their text: which emoji they reacted with is content too.
       await postMetaWebhook(
         h.url,
