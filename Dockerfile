@@ -81,4 +81,6 @@ STOPSIGNAL SIGTERM
 # fine here because the app installs its own SIGTERM and SIGINT handlers (the kernel ignores
 # unhandled signals only for PID 1) and starts no child processes, so there are no zombies to reap.
 # An init (`docker run --init`, compose `init: true`) is harmless if your platform prefers one.
-CMD ["node", "--enable-source-maps", "dist/src/main.js"]
+# The flags are package.json's start script's (a test keeps them equal); why the heap limit is
+# 512 MB is in docs/operations.md, "Memory".
+CMD ["node", "--enable-source-maps", "--max-old-space-size=512", "dist/src/main.js"]

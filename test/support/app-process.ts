@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { DatabaseTarget } from '../../src/config.js';
@@ -66,11 +67,15 @@ export class AppProcess {
 
   async start(): Promise<void> {
     // Exactly what `npm start` runs (the build is made by test/support/global-setup.ts).
-    const child = spawn(process.execPath, [...this.nodeArgs, '--enable-source-maps', join(repo, 'dist/src/main.js')], {
-      cwd: repo,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...this.env, PORT: String(this.port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...startScriptNodeFlags(), ...this.nodeArgs, join(repo, 'dist/src/main.js')],
+      {
+        cwd: repo,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...this.env, PORT: String(this.port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     child.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
@@ -113,4 +118,13 @@ export class AppProcess {
     const child = this.child;
     return child && child.exitCode === null && child.signalCode === null ? child : null;
   }
+}
+
+/** The node flags of package.json's start script (`node <flags> dist/src/main.js`), so tests and benchmarks run what production runs. */
+export function startScriptNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.trim().split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/src/main.js')
+    throw new Error(`unexpected start script: ${pkg.scripts.start}`);
+  return words.slice(1, -1);
 }

@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ENVIRONMENT_VARIABLES, loadConfig } from '../../src/config.js';
 import { WEBHOOK_BODY_LIMIT_BYTES } from '../../src/http/whatsapp-webhook-routes.js';
+import { startScriptNodeFlags } from '../support/app-process.js';
 import {
   argumentsOf,
   copyPaths,
@@ -84,6 +85,9 @@ describe('Dockerfile', () => {
     const cmd = execForm(ofKind(runtime, 'CMD').at(-1)!);
     expect(cmd?.[0]).toBe('node');
     expect(cmd?.at(-1)).toBe('dist/src/main.js');
+    // The same flags as `npm start` (which the tests and benchmarks run), the heap limit among them.
+    expect(cmd?.slice(1, -1)).toEqual(startScriptNodeFlags());
+    expect(startScriptNodeFlags()).toContain('--max-old-space-size=512');
     expect(argumentsOf(ofKind(runtime, 'STOPSIGNAL').at(-1)!)).toBe('SIGTERM');
     expect(ofKind(runtime, 'COPY').some((c) => copyPaths(c).destination.replace(/\/$/, '') === './dist')).toBe(true);
   });
