@@ -321,18 +321,12 @@ export function createAgentReplies(deps: {
             messageId: row.id,
           });
       const reason = errorId
-        ? `it could not be posted in the thread, so it was not sent. Send it again in a minute; if it fails again, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`
-        : 'its conversation thread was deleted, so it was not sent. Send it again in the new thread.';
-      // A refused one stays refused, with its text (Send as template still works from the history).
-      if (row.status !== 'refused')
-        await messages.recordFailure(row.id, 'not_posted', `quick reply ${reason}`, deps.now());
-      if (gone)
-        await slack.postEphemeral(payload.channelId, payload.userId, { text: `:warning: Your quick reply: ${reason}` });
-      else
-        await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
-          kind: 'not_sent',
-          reason: `Not sent: the quick reply ${reason}`,
-        });
+        ? `Your quick reply could not be posted in the thread, so it was not sent. Send it again in a minute; if it fails again, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`
+        : 'Your quick reply was not sent: its conversation thread was deleted. Send it again in the new thread.';
+      // A refused one stays refused, with its text.
+      if (row.status !== 'refused') await messages.recordFailure(row.id, 'not_posted', reason, deps.now());
+      if (gone) await slack.postEphemeral(payload.channelId, payload.userId, { text: `:warning: ${reason}` });
+      else await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, { kind: 'not_sent', reason });
       return null;
     }
   }
