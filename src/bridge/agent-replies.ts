@@ -128,7 +128,7 @@ export function createAgentReplies(deps: {
   deliveries: DeliveryLog;
   /** Quick replies are posted in their thread once, across retries and crashes. */
   intents: PostIntentRepository;
-  /** How a quick reply shows in its thread (Block Kit is the Slack side's); a refused one says it was not sent. */
+  /** How a quick reply shows in its thread (Block Kit is the Slack side's); a refused one does not claim it was sent. */
   quickReplyPost(post: { text: string; title: string; agentName: string; refused: boolean }): SlackContent;
   /** Bounds the bytes of agents' files held in memory between Slack and the provider. */
   mediaBudget: ByteBudget;
