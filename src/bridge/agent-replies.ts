@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ByteBudget } from '../shared/byte-budget.js';
-import { errorIdNote, logErrorWithId } from '../shared/error-id.js';
+import { errorIdNote, logErrorWithId, newErrorId } from '../shared/error-id.js';
 import type { Logger } from '../shared/logger.js';
 import { escapeSlackText } from '../shared/slack-text.js';
 import { describeFailure, ProviderError } from '../whatsapp/provider-errors.js';
@@ -10,7 +10,6 @@ import { slackToWhatsApp } from './formatting/slack-to-whatsapp.js';
 import { JobKind } from './job-kinds.js';
 import { CAPTIONED_KINDS, outboundFileProblem, outboundMediaRule } from './outbound-media.js';
 import {
-  type AgentNotice,
   type ConversationRepository,
   type DeliveryLog,
   type JobQueue,
@@ -23,6 +22,7 @@ import {
   ThreadGoneError,
 } from './ports.js';
 import { postInThreadOnce } from './post-once.js';
+import { providerFailureForAgent } from './provider-failure-text.js';
 import type { ContactRecord, MessageRecord } from './records.js';
 import { outboundConversationKey } from './webhook-intake.js';
 
@@ -128,8 +128,8 @@ export function createAgentReplies(deps: {
   deliveries: DeliveryLog;
   /** Quick replies are posted in their thread once, across retries and crashes. */
   intents: PostIntentRepository;
-  /** How a quick reply shows in its thread (Block Kit is the Slack side's). */
-  quickReplyPost(post: { text: string; title: string; agentName: string }): SlackContent;
+  /** How a quick reply shows in its thread (Block Kit is the Slack side's); a refused one does not claim it was sent. */
+  quickReplyPost(post: { text: string; title: string; agentName: string; refused: boolean }): SlackContent;
   /** Bounds the bytes of agents' files held in memory between Slack and the provider. */
   mediaBudget: ByteBudget;
   internalNotePrefix: string;
@@ -138,20 +138,6 @@ export function createAgentReplies(deps: {
   logger: Logger;
 }) {
   const { conversations, messages, slack } = deps;
-
-  /** A refusal is told to the agent once, even when Slack delivers the same message again. */
-  async function refuseOnce(
-    refusalKey: string,
-    where: { channelId: string; threadTs: string; userId: string },
-    reason: string,
-    notice: AgentNotice,
-  ): Promise<AgentMessageOutcome> {
-    if (!(await deps.deliveries.has(refusalKey))) {
-      await slack.notifyAgent(where.channelId, where.threadTs, where.userId, notice);
-      await deps.deliveries.markFirstSeen(refusalKey, deps.now());
-    }
-    return { result: 'refused', reason };
-  }
 
   /**
    * Decides, while Slack waits for the ack, whether a thread message goes to WhatsApp; if so it is
@@ -238,8 +224,9 @@ export function createAgentReplies(deps: {
   }
 
   /**
-   * A quick reply takes a typed reply's way from here: refused outside the window with the same
-   * notice, else stored and queued (the job posts it in the thread first, then sends it).
+   * A quick reply takes a typed reply's way from here: stored and queued (the job posts it in the
+   * thread first, then sends it), or, outside the window, stored as refused with its text, and the
+   * job shows the refusal in the thread as for a typed reply.
    */
   async function acceptQuickReply(request: QuickReplyRequest): Promise<AgentMessageOutcome> {
     const thread = await conversations.threadByTs(request.channelId, request.threadTs);
@@ -247,13 +234,9 @@ export function createAgentReplies(deps: {
     const contact = await conversations.getContact(thread.contact_id);
     if (!contact) return { result: 'ignored', reason: 'contact missing' };
     if (request.text.trim() === '') return { result: 'ignored', reason: 'empty' };
-    if (!windowState(contact.last_inbound_at, deps.now()).open) {
-      return refuseOnce(`refused:quick-reply:${request.key}`, request, 'window closed', {
-        kind: 'window_closed',
-        contactId: contact.id,
-        lastInboundAt: contact.last_inbound_at,
-      });
-    }
+    const refusal = windowState(contact.last_inbound_at, deps.now()).open
+      ? null
+      : { code: 'window_closed', detail: describeFailure('window_closed', null) };
     const now = deps.now();
     const { created, row } = await messages.insertOnce({
       id: stableId(`quick-reply:${request.key}`),
@@ -266,9 +249,9 @@ export function createAgentReplies(deps: {
       alternate_message_id: null,
       slack_channel_id: null,
       slack_ts: null,
-      status: 'queued',
-      error_code: null,
-      error_detail: null,
+      status: refusal ? 'refused' : 'queued',
+      error_code: refusal?.code ?? null,
+      error_detail: refusal?.detail ?? null,
       provider_timestamp: null,
       source: 'agent',
       author_slack_user_id: request.userId,
@@ -290,38 +273,32 @@ export function createAgentReplies(deps: {
     await deps.jobs.enqueue({
       kind: JobKind.agentReply,
       payload,
-      orderingKey: outboundConversationKey(contact.id),
+      // A refusal is shown at once, not behind the conversation's other replies.
+      orderingKey: refusal ? null : outboundConversationKey(contact.id),
       idempotencyKey: `quick-reply:${request.key}`,
       maxAttempts: AGENT_REPLY_MAX_ATTEMPTS,
     });
+    if (refusal) return { result: 'refused', reason: refusal.detail };
     return { result: 'queued', messageId: row.id };
   }
 
   /**
-   * Posts a quick reply in its thread before it is sent, once (the status reactions go on that
-   * post). Not posted at all when the window closed meanwhile. False when it must not be sent.
+   * Posts a quick reply in its thread before it is sent, or when it is refused, once (the marks go
+   * on that post). Returns its row linked to the post, or null when it could not be posted (then it
+   * is not sent, and the agent is told).
    */
   async function postQuickReply(
     payload: AgentReplyPayload & { quickReply: { title: string } },
-    messageId: string,
-    contact: { id: string; last_inbound_at: number | null },
+    row: MessageRecord,
     attempt: { isLastAttempt: boolean },
-  ): Promise<boolean> {
-    if (!windowState(contact.last_inbound_at, deps.now()).open) {
-      await messages.recordFailure(messageId, 'window_closed', describeFailure('window_closed', null), deps.now());
-      await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
-        kind: 'window_closed',
-        contactId: contact.id,
-        lastInboundAt: contact.last_inbound_at,
-      });
-      return false;
-    }
-    const key = `quick-reply-post:${messageId}`;
+  ): Promise<MessageRecord | null> {
+    const key = `quick-reply-post:${row.id}`;
     try {
       const content = deps.quickReplyPost({
         text: payload.text,
         title: payload.quickReply.title,
         agentName: await slack.userName(payload.userId),
+        refused: row.status === 'refused',
       });
       const posted = await postInThreadOnce(
         { slack, intents: deps.intents, now: deps.now },
@@ -329,32 +306,28 @@ export function createAgentReplies(deps: {
           key,
           thread: { slack_channel_id: payload.channelId, thread_ts: payload.threadTs },
           content,
-          marker: { type: 'wa_quick_reply', key: messageId },
+          marker: { type: 'wa_quick_reply', key: row.id },
         },
       );
-      await messages.linkSlack(messageId, posted.channelId, posted.ts, deps.now());
+      await messages.linkSlack(row.id, posted.channelId, posted.ts, deps.now());
       await deps.intents.clear([key]);
-      return true;
+      return { ...row, slack_channel_id: posted.channelId, slack_ts: posted.ts };
     } catch (error) {
       const gone = error instanceof ThreadGoneError;
       if (!gone && !attempt.isLastAttempt) throw error;
       const errorId = gone
         ? null
         : logErrorWithId(deps.logger, error, 'a quick reply could not be posted in its thread; not sent', {
-            messageId,
+            messageId: row.id,
           });
       const reason = errorId
-        ? `it could not be posted in the thread, so it was not sent. Send it again in a minute; if it fails again, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`
-        : 'its conversation thread was deleted, so it was not sent. Send it again in the new thread.';
-      await messages.recordFailure(messageId, 'not_posted', `quick reply ${reason}`, deps.now());
-      if (gone)
-        await slack.postEphemeral(payload.channelId, payload.userId, { text: `:warning: Your quick reply: ${reason}` });
-      else
-        await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
-          kind: 'not_sent',
-          reason: `Not sent: the quick reply ${reason}`,
-        });
-      return false;
+        ? `Your quick reply could not be posted in the thread, so it was not sent. Send it again in a minute; if it fails again, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`
+        : 'Your quick reply was not sent: its conversation thread was deleted. Send it again in the new thread.';
+      // A refused one stays refused, with its text.
+      if (row.status !== 'refused') await messages.recordFailure(row.id, 'not_posted', reason, deps.now());
+      if (gone) await slack.postEphemeral(payload.channelId, payload.userId, { text: `:warning: ${reason}` });
+      else await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, { kind: 'not_sent', reason });
+      return null;
     }
   }
 
@@ -364,11 +337,22 @@ export function createAgentReplies(deps: {
    * message row, so a retry or a restart resumes at the first part not yet sent.
    */
   async function send(payload: AgentReplyPayload, attempt: { isLastAttempt: boolean }): Promise<void> {
-    const main = await messages.get(payload.messageId);
+    let main = await messages.get(payload.messageId);
     if (!main) return; // purged by retention
     const contact = await conversations.getContact(main.contact_id);
+    const quickReply = payload.quickReply;
+    const unposted = quickReply !== undefined && !main.slack_ts;
+    if (unposted && contact && main.status === 'queued' && !windowState(contact.last_inbound_at, deps.now()).open) {
+      // The window closed between the pick and this job: refused like a typed reply, and shown so.
+      const detail = describeFailure('window_closed', null);
+      await messages.recordRefusal(main.id, 'window_closed', detail, deps.now());
+      main = { ...main, status: 'refused', error_code: 'window_closed', error_detail: detail };
+    }
     if (main.status === 'refused') {
-      if (contact) await showRefusal(payload, main, contact);
+      if (!contact) return;
+      // A refused quick reply is posted in the thread too, so the whole thread sees it refused.
+      const shown = unposted && quickReply ? await postQuickReply({ ...payload, quickReply }, main, attempt) : main;
+      if (shown) await showRefusal(payload, shown, contact);
       return;
     }
     if (!contact?.phone_number) {
@@ -377,9 +361,11 @@ export function createAgentReplies(deps: {
       return;
     }
     const to = contact.phone_number;
-    if (payload.quickReply && !main.slack_ts) {
-      if (main.status !== 'queued') return; // refused before it was posted, and the agent was told
-      if (!(await postQuickReply({ ...payload, quickReply: payload.quickReply }, main.id, contact, attempt))) return;
+    if (unposted && quickReply) {
+      if (main.status !== 'queued') return; // could not be posted earlier, and the agent was told
+      const posted = await postQuickReply({ ...payload, quickReply }, main, attempt);
+      if (!posted) return;
+      main = posted;
     }
     const plan = await planParts(payload);
     const partRows = await Promise.all(
@@ -491,7 +477,7 @@ export function createAgentReplies(deps: {
             `may not have been delivered: the bridge hit an unexpected error ${errorIdNote(errorId)}`,
             deps.now(),
           );
-          await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, { kind: 'uncertain' });
+          await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, { kind: 'uncertain', errorId });
         }
       }
     } finally {
@@ -605,26 +591,38 @@ export function createAgentReplies(deps: {
     };
   }
 
+  /**
+   * WhatsApp did not take a part: the agent gets a plain sentence chosen from the error's code, what
+   * to do next and an error id; WhatsApp's own words go to the log line with that id and to the
+   * history's error detail.
+   */
   async function reportProviderFailure(
     payload: AgentReplyPayload,
     id: string,
     error: ProviderError,
     contact: { id: string; last_inbound_at: number | null },
   ) {
-    const reason = describeFailure(error.code, error.providerCode ?? null, error.message);
-    await messages.recordFailure(id, error.providerCode ?? error.code, reason, deps.now());
-    if (error.code === 'window_closed') {
+    const errorId = newErrorId();
+    deps.logger.warn(
+      { messageId: id, errorId, code: error.code, providerCode: error.providerCode, err: error.message },
+      'WhatsApp did not take a reply',
+    );
+    const detail = `${describeFailure(error.code, error.providerCode ?? null)}; WhatsApp said: ${error.message} ${errorIdNote(errorId)}`;
+    await messages.recordFailure(id, error.providerCode ?? error.code, detail, deps.now());
+    if (error.code === 'window_closed' && !error.mayHaveBeenSent) {
       await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
         kind: 'window_closed',
         contactId: contact.id,
         lastInboundAt: contact.last_inbound_at,
+        errorId,
       });
-    } else {
-      await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
-        kind: 'not_sent',
-        reason: `Not sent: ${reason}`,
-      });
+      return;
     }
+    const text = providerFailureForAgent(error);
+    await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, {
+      kind: 'not_sent',
+      reason: `${text.failed} ${text.next} ${errorIdNote(errorId)}`,
+    });
   }
 
   async function failRemaining(total: number, failedIndex: number, mainId: string, error: ProviderError) {

@@ -49,7 +49,7 @@ export const HISTORY_EXPORT_PAGE = 1000;
 /**
  * History for team leads: messages both ways with delivery status. Anyone who is not a lead
  * sees only the conversations they took part in: those where they sent a message as the agent (a
- * reply in the thread, a template from it). Keeping the number in My Sessions (anyone can, with
+ * reply in the thread, a template from it) that went to WhatsApp, not one refused or never sent. Keeping the number in My Sessions (anyone can, with
  * `/wa chat`), setting its note or launching a campaign that reached it does not count.
  */
 export function createHistory(deps: {

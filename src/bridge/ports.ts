@@ -130,9 +130,17 @@ export type ThreadHeaderModel = {
 
 /** Things only the agent who wrote the message needs to see (ephemeral in the thread). */
 export type AgentNotice =
-  | { kind: 'window_closed'; contactId: string; lastInboundAt: number | null; refused?: RefusedReply }
+  | {
+      kind: 'window_closed';
+      contactId: string;
+      lastInboundAt: number | null;
+      refused?: RefusedReply;
+      /** When WhatsApp refused it (131047): the id of the log line with its answer. */
+      errorId?: string;
+    }
   | { kind: 'not_sent'; reason: string; refused?: RefusedReply }
-  | { kind: 'uncertain' };
+  /** Maybe sent: the bridge restarted mid-send, or (with the id of its log line) hit an unexpected error. */
+  | { kind: 'uncertain'; errorId?: string };
 
 /** A reply the bridge refused and kept: the notice offers to send it again or as a template. */
 export type RefusedReply = { messageId: string; canSendAgain: boolean; canSendAsTemplate: boolean };

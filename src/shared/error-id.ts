@@ -10,9 +10,17 @@ export function newErrorId(): string {
   return `E-${randomBytes(4).toString('hex').toUpperCase()}`;
 }
 
-/** Logs the error at error level with a new error id; returns the id. */
-export function logErrorWithId(logger: Logger, error: unknown, message: string, context: object = {}): string {
-  const errorId = newErrorId();
+/**
+ * Logs the error at error level with an error id (a new one unless given: the same failure of many
+ * items may share one, so people see it once); returns the id.
+ */
+export function logErrorWithId(
+  logger: Logger,
+  error: unknown,
+  message: string,
+  context: object = {},
+  errorId: string = newErrorId(),
+): string {
   logger.error(
     {
       ...context,

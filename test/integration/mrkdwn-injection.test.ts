@@ -103,7 +103,7 @@ describe('provider- and customer-controlled text reaches Slack escaped', () => {
     expect(sentToSlack(from)).not.toMatch(MARKUP);
   });
 
-  it("escapes the provider's refusal of a reply in the notice the agent sees", async () => {
+  it("keeps the provider's refusal of a reply out of the notice the agent sees", async () => {
     const { threadTs } = await chat.metaContactWrites('hey', { from: '447700900503' });
     const from = h.slack.calls.length;
     h.meta?.failNextSends(1, {
@@ -117,11 +117,14 @@ describe('provider- and customer-controlled text reaches Slack escaped', () => {
       },
     });
     const ts = await chat.agentWrites({ threadTs, text: 'A reply Meta refuses' });
-    await chat.replyRow(ts, ['failed']);
+    const row = await chat.replyRow(ts, ['failed']);
     const notice = await waitFor('the refusal told to the agent', () =>
       chat.ephemerals(threadTs).find((text) => text.includes('Not sent')),
     );
-    expect(notice).toContain('Parameter &lt;https://evil.example|click here&gt; is invalid');
+    // A plain sentence of the bridge's own: WhatsApp's words stay in the history (and the log).
+    expect(notice).toContain('Not sent: WhatsApp did not accept it.');
+    expect(notice).not.toContain('evil.example');
+    expect(row.error_detail).toContain('Parameter <https://evil.example|click here> is invalid');
     expect(sentToSlack(from)).not.toMatch(MARKUP);
   });
 

@@ -7,12 +7,18 @@ import {
   SIGNING_SECRET,
   startHarness,
 } from '../support/bridge-harness.js';
-import { chatDriver } from '../support/chat-driver.js';
+import { chatDriver, nextSlackTs } from '../support/chat-driver.js';
 import { dialects } from '../support/databases.js';
 import { validateMetaMessageBody } from '../support/meta-openapi.js';
 import { statusWebhook } from '../support/meta-webhooks.js';
 import { type Modal, pickState, quickReplyDriver } from '../support/quick-reply-driver.js';
-import { eventCallback, postSlack, slashCommand } from '../support/slack-requests.js';
+import {
+  blockActionsPayload,
+  eventCallback,
+  interactivity,
+  postSlack,
+  slashCommand,
+} from '../support/slack-requests.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
@@ -291,7 +297,88 @@ for (const dialect of cases) {
       expect(row.provider_message_id).toEqual(expect.any(String));
     });
 
-    it("refuses a quick reply outside the 24-hour window with a typed reply's notice and template offer", async () => {
+    /** Outbound rows of a conversation (the quick replies stored for it). */
+    const outboundRows = (contactId: string) =>
+      h.app.database.db
+        .selectFrom('message')
+        .selectAll()
+        .where('contact_id', '=', contactId)
+        .where('direction', '=', 'outbound')
+        .execute();
+
+    let responses = 0;
+    /** A button of the agent's notice, clicked; resolves with what the app answered on its response_url. */
+    async function clickNotice(actionId: string, value: string, answered = true) {
+      const responseId = `qr-notice-${++responses}`;
+      const answer = await postSlack(
+        h.url,
+        interactivity(
+          SIGNING_SECRET,
+          blockActionsPayload({
+            actionId,
+            value,
+            userId: 'UAGENT1',
+            message: { channelId: CHANNEL_ID, ts: nextSlackTs() },
+            responseUrl: `${h.slack.baseUrl}response/${responseId}`,
+          }),
+        ),
+      );
+      expect(answer.status).toBe(200);
+      if (!answered) return null;
+      return waitFor(`response ${responseId}`, () => {
+        const call = h.slack.calls.find((c) => c.method === 'response_url' && c.path === `/response/${responseId}`);
+        return call ? String(call.body.text) : null;
+      });
+    }
+
+    /**
+     * What a refused quick reply shows, as a typed reply refused outside the window does: in the
+     * thread for everyone (the reply under the agent's name with 🚫, and one line with the reason),
+     * in the history as refused with its text, and to its author the notice with Send as template
+     * and Send again. Returns the stored row and the thread post.
+     */
+    async function expectRefusedInThread(threadTs: string, contactId: string, text: string, title: string) {
+      const post = await waitFor('the refused quick reply in the thread', () =>
+        h.slack.threadReplies(CHANNEL_ID, threadTs).find((m) => m.username === 'Agent One'),
+      );
+      expect(post.text).toBe(text);
+      // It does not claim to have been sent.
+      expect(JSON.stringify(post.blocks)).toContain(`Quick reply _${title}_ by Agent One`);
+      expect(JSON.stringify(post.blocks)).not.toContain('sent on WhatsApp');
+      await waitFor('the refused mark on it', () => post.reactions.includes('no_entry_sign'));
+      const reason = await waitFor('the reason in the thread', () =>
+        h.slack.threadReplies(CHANNEL_ID, threadTs).find((m) => m.text.startsWith(':no_entry_sign: Not sent')),
+      );
+      expect(reason.text).toBe(
+        ':no_entry_sign: Not sent to the customer: the 24-hour customer-service window is closed; WhatsApp allows only a template until the customer writes again.',
+      );
+      const rows = await outboundRows(contactId);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({
+        status: 'refused',
+        error_code: 'window_closed',
+        body: text,
+        slack_channel_id: CHANNEL_ID,
+        slack_ts: post.ts,
+        author_slack_user_id: 'UAGENT1',
+        provider_message_id: null,
+      });
+      const notice = await waitFor('the notice to its author', () =>
+        h.slack.callsTo('chat.postEphemeral').find((c) => c.body.thread_ts === threadTs),
+      );
+      expect(notice.body.user).toBe('UAGENT1');
+      expect(String(notice.body.text)).toContain('24-hour customer-service window is closed');
+      const buttons = JSON.stringify(notice.body.blocks);
+      expect(buttons).toContain(
+        `"action_id":"wa_refused_as_template","text":{"type":"plain_text","text":"Send as template"},"value":"${rows[0]?.id}"`,
+      );
+      expect(buttons).toContain(
+        `"action_id":"wa_refused_send_again","text":{"type":"plain_text","text":"Send again"},"value":"${rows[0]?.id}"`,
+      );
+      return { row: rows[0] as NonNullable<(typeof rows)[0]>, post };
+    }
+
+    it('refuses a quick reply outside the 24-hour window as a typed reply: 🚫 and the reason in the thread, kept as refused, sent again later', async () => {
       const reply = await addReply('Late answer', 'Sorry for the wait, {{customer_name}}.');
       const { threadTs } = await chat.metaContactWrites('Anyone there?', { from: '447700900502', name: 'Bea' });
       const contact = await chat.contact('+447700900502');
@@ -302,22 +389,63 @@ for (const dialect of cases) {
       expect(qr.text(picker)).toContain('24-hour window closed');
       const chosen = await qr.choose(picker, reply.id);
       expect(await qr.send(chosen, reply.id)).toBeNull();
-      const notice = await waitFor('window notice', () =>
-        h.slack.callsTo('chat.postEphemeral').find((c) => c.body.thread_ts === threadTs),
+      const { row, post } = await expectRefusedInThread(
+        threadTs,
+        contact.id,
+        'Sorry for the wait, Bea.',
+        'Late answer',
       );
-      expect(notice.body.user).toBe('UAGENT1');
-      expect(String(notice.body.text)).toContain('24-hour customer-service window is closed');
-      expect(JSON.stringify(notice.body.blocks)).toContain('wa_template_open');
       await h.settle();
       expect(sendsTo('447700900502', start)).toEqual([]);
-      expect(h.slack.threadReplies(CHANNEL_ID, threadTs).filter((m) => m.username === 'Agent One')).toEqual([]);
-      const stored = await h.app.database.db
-        .selectFrom('message')
-        .select('id')
-        .where('contact_id', '=', contact.id)
-        .where('direction', '=', 'outbound')
-        .execute();
-      expect(stored).toEqual([]);
+
+      // The same submission delivered again changes nothing: one post, one line, one row.
+      expect(await qr.send(chosen, reply.id)).toBeNull();
+      await h.settle();
+      expect(h.slack.threadReplies(CHANNEL_ID, threadTs).filter((m) => m.username === 'Agent One')).toHaveLength(1);
+      expect(
+        h.slack.threadReplies(CHANNEL_ID, threadTs).filter((m) => m.text.startsWith(':no_entry_sign:')),
+      ).toHaveLength(1);
+      expect(await outboundRows(contact.id)).toHaveLength(1);
+
+      // The kept text goes as a template's first variable, or as it is once the customer writes again.
+      await clickNotice('wa_refused_as_template', row.id, false);
+      const templates = await waitFor('the template picker with the kept text', () =>
+        [...h.slack.views.values()].find((v) => JSON.stringify(v.view).includes('Your reply that was not sent')),
+      );
+      expect(JSON.parse((templates.view as { private_metadata: string }).private_metadata)).toMatchObject({
+        contactId: contact.id,
+        draft: 'Sorry for the wait, Bea.',
+      });
+      await chat.metaContactWrites('Still there?', { from: '447700900502', name: 'Bea' });
+      expect(await clickNotice('wa_refused_send_again', row.id)).toContain('Sending your reply again');
+      await waitFor('sent again', () => sendsTo('447700900502', start).length === 1);
+      expect(sendsTo('447700900502', start)[0]).toMatchObject({ text: { body: 'Sorry for the wait, Bea.' } });
+      const sent = await chat.replyRow(post.ts);
+      expect(sent.id).toBe(row.id);
+      await waitFor('the refused mark gone', () => !post.reactions.includes('no_entry_sign'));
+    });
+
+    it('refuses a quick reply whose window closed between the pick and its job the same way, never sending it', async () => {
+      const reply = await addReply('Too late', 'We are on it, {{customer_name}}.');
+      const { threadTs } = await chat.metaContactWrites('Any news?', { from: '447700900507', name: 'Gus' });
+      const contact = await chat.contact('+447700900507');
+      const start = h.meta?.accepted().length ?? 0;
+      const chosen = await qr.choose(await qr.openPicker(threadTs, contact.id), reply.id);
+      expect(qr.text(chosen)).not.toContain('24-hour window closed');
+      // Jobs wait (as behind a busy queue) while the pick is accepted; the window closes meanwhile.
+      await h.app.runner.stop();
+      try {
+        expect(await qr.send(chosen, reply.id)).toBeNull();
+        expect(await outboundRows(contact.id)).toMatchObject([{ status: 'queued', slack_ts: null }]);
+        await chat.closeWindow('+447700900507');
+      } finally {
+        h.app.runner.start();
+      }
+      await expectRefusedInThread(threadTs, contact.id, 'We are on it, Gus.', 'Too late');
+      await h.settle();
+      expect(sendsTo('447700900507', start)).toEqual([]);
+      // Refused, not failed: nothing else told the agent it failed.
+      expect(chat.ephemerals(threadTs).filter((t) => t.includes(':warning:'))).toEqual([]);
     });
 
     it('sends nothing when the chosen quick reply was deleted while the picker was open, and says so on the field', async () => {

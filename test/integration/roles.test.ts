@@ -27,7 +27,11 @@ const DAY = 24 * 60 * 60 * 1000;
 /** Past the one minute for which Slack's answers about users and groups are kept. */
 const ROLE_CACHE_PASSED = 61_000;
 
-type StoredView = { id: string; hash: string; view: { private_metadata?: string; callback_id?: string } };
+type StoredView = {
+  id: string;
+  hash: string;
+  view: { private_metadata?: string; callback_id?: string; blocks?: unknown[] };
+};
 
 const textOf = (response: { json: unknown }) => (response.json as { text?: string } | null)?.text ?? '';
 
@@ -223,6 +227,8 @@ for (const dialect of cases) {
               callbackId: 'wa_template_picker',
               privateMetadata: view.view.private_metadata ?? '',
               values,
+              // As Slack sends them: an `errors` answer must name one of the view's input blocks.
+              blocks: view.view.blocks ?? [],
             }),
           ),
         );
@@ -232,16 +238,22 @@ for (const dialect of cases) {
           .filter((b) => b.to === from && b.type === 'template')
           .map((b) => (b.template as { name: string }).name);
 
-      // A member who is not a marketer: the MARKETING template is refused in the modal, nothing stored or sent.
+      // A member who is not a marketer: the MARKETING template is refused on the template field of the
+      // picker (which stays open, nothing pushed over it), nothing stored or sent.
       const refused = await submit('UMEMBER', await pick('UMEMBER', 'weekly_offer'), body1('Ana'));
       expect(refused.status).toBe(200);
-      expect(refused.json).toMatchObject({ response_action: 'push' });
-      expect(JSON.stringify(refused.json)).toContain(
-        '*weekly_offer* is a MARKETING template: only workspace admins and owners (MARKETERS is not set) can send those',
-      );
+      expect(refused.json).toEqual({
+        response_action: 'errors',
+        errors: {
+          tpl_template:
+            'weekly_offer is a MARKETING template: only workspace admins and owners (MARKETERS is not set) can send those. Choose a UTILITY or AUTHENTICATION template, or ask a marketer.',
+        },
+      });
       // spring_sale (MARKETING, with a header image) is refused before its missing image is even mentioned.
       const refusedToo = await submit('UGUEST', await pick('UGUEST', 'spring_sale'), body1('20%'));
-      expect(JSON.stringify(refusedToo.json)).toContain('*spring_sale* is a MARKETING template');
+      expect(refusedToo.json).toMatchObject({ response_action: 'errors' });
+      expect(Object.keys((refusedToo.json as { errors: object }).errors)).toEqual(['tpl_template']);
+      expect(JSON.stringify(refusedToo.json)).toContain('spring_sale is a MARKETING template');
 
       // The same member sends a UTILITY template; an admin sends the MARKETING one.
       expect((await submit('UMEMBER', await pick('UMEMBER', 'hello_world'), body1('Ana'))).json).toBeNull();

@@ -586,11 +586,13 @@ for (const dialect of cases) {
           thread_ts: thread?.ts,
         }),
       );
-      await waitFor('agent reply stored', () =>
+      // Taking part is a message that went to WhatsApp: once the reply is sent.
+      await waitFor('agent reply sent', () =>
         h.app.database.db
           .selectFrom('message')
           .select('id')
           .where('slack_ts', '=', '1799999996.000001')
+          .where('provider_message_id', 'is not', null)
           .executeTakeFirst(),
       );
       const tookPart = await searchAs('UAGENT1');

@@ -14,7 +14,13 @@ for (const dialect of cases) {
     let testDb: TestDatabase;
     let handle: DatabaseHandle;
     let n = 0;
-    const message = async (contactId: string, source: MessageSource, author: string | null, body: string) => {
+    const message = async (
+      contactId: string,
+      source: MessageSource,
+      author: string | null,
+      body: string,
+      outcome: { status: 'refused' | 'queued' | 'failed'; errorCode: string } | null = null,
+    ) => {
       n++;
       await handle.db
         .insertInto('message')
@@ -25,13 +31,14 @@ for (const dialect of cases) {
           kind: 'text',
           body,
           media_json: null,
-          provider_message_id: `wamid.${n}`,
+          // A reply the bridge refused, or that never went out, has no WhatsApp id.
+          provider_message_id: outcome ? null : `wamid.${n}`,
           alternate_message_id: null,
           slack_channel_id: null,
           slack_ts: null,
-          status: source === 'contact' ? 'received' : 'delivered',
-          error_code: null,
-          error_detail: null,
+          status: outcome?.status ?? (source === 'contact' ? 'received' : 'delivered'),
+          error_code: outcome?.errorCode ?? null,
+          error_detail: outcome ? 'not sent' : null,
           provider_timestamp: null,
           source,
           author_slack_user_id: author,
@@ -46,7 +53,7 @@ for (const dialect of cases) {
       testDb = await dialect.create();
       handle = createDatabase(testDb.target);
       await migrateToLatest(handle.db);
-      for (const id of ['c-replied', 'c-session', 'c-campaign', 'c-template']) {
+      for (const id of ['c-replied', 'c-session', 'c-campaign', 'c-template', 'c-refused', 'c-unsent']) {
         await handle.db
           .insertInto('contact')
           .values({
@@ -72,6 +79,15 @@ for (const dialect of cases) {
       await message('c-campaign', 'campaign', 'UAGENT', 'campaign: promo');
       await message('c-campaign', 'contact', null, 'campaign: reply to promo');
       await message('c-template', 'agent', 'UAGENT', 'template: order_update');
+      // Replies that never reached WhatsApp: refused outside the window, queued, failed before sending.
+      await message('c-refused', 'contact', null, 'refused: question');
+      await message('c-refused', 'agent', 'UAGENT', 'refused: late answer', {
+        status: 'refused',
+        errorCode: 'window_closed',
+      });
+      await message('c-unsent', 'contact', null, 'unsent: question');
+      await message('c-unsent', 'agent', 'UAGENT', 'unsent: waiting', { status: 'queued', errorCode: '' });
+      await message('c-unsent', 'agent', 'UAGENT', 'unsent: failed', { status: 'failed', errorCode: 'no_number' });
       // In My Sessions (as `/wa chat <number>` does for anyone) without ever writing.
       expect(await createAgentSessionStore(handle.db, handle.dialect).add('UAGENT', 'c-session', 1)).toBe('added');
     });
@@ -97,9 +113,19 @@ for (const dialect of cases) {
       expect((await history().page('UAGENT', { contactIds: ['c-replied'] }, 0)).restricted).toBe(false);
     });
 
+    it('does not count a refused reply, or one never sent, as taking part', async () => {
+      for (const contactId of ['c-refused', 'c-unsent']) {
+        const page = await history().page('UAGENT', { contactIds: [contactId] }, 0);
+        expect(page.entries).toEqual([]);
+        expect(page.restricted).toBe(true);
+      }
+      const all = await history().page('UAGENT', {}, 0);
+      expect(all.entries.map((e) => e.body).filter((body) => /^(refused|unsent):/.test(body ?? ''))).toEqual([]);
+    });
+
     it('shows leads everything', async () => {
       const page = await history().page('ULEAD', {}, 0);
-      expect(page.entries).toHaveLength(8);
+      expect(page.entries).toHaveLength(13);
       expect(page.restricted).toBe(false);
     });
   });

@@ -1,4 +1,4 @@
-import { errorIdNote, logErrorWithId } from '../../shared/error-id.js';
+import { errorIdNote, logErrorWithId, newErrorId } from '../../shared/error-id.js';
 import type { Logger } from '../../shared/logger.js';
 import type { MessageTemplate } from '../../whatsapp/whatsapp-provider.js';
 import type { TemplateCatalog } from '../templates.js';
@@ -59,6 +59,11 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
   /** Campaigns with nothing to claim right now (the rest is in flight or backing off), until then. */
   const quietUntil = new Map<string, number>();
   const started = new Set<string>();
+  /**
+   * Per campaign, one error id per cause of messages that could not be built: the progress message
+   * groups failures by their reason, so a thousand recipients failing alike show as one line.
+   */
+  const buildErrorIds = new Map<string, Map<string, string>>();
   /** The time each campaign was last seen waiting for its messaging limit until. */
   const waiting = new Map<string, number>();
 
@@ -156,14 +161,21 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
       }
       return messages.prepare(campaign, recipient, template);
     } catch (error) {
-      const errorId = logErrorWithId(logger, error, 'preparing a campaign message failed', {
-        campaignId: campaign.id,
-        recipientId: recipient.id,
-      });
+      const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const ids = buildErrorIds.get(campaign.id) ?? new Map<string, string>();
+      buildErrorIds.set(campaign.id, ids);
+      const errorId = logErrorWithId(
+        logger,
+        error,
+        'preparing a campaign message failed',
+        { campaignId: campaign.id, recipientId: recipient.id },
+        ids.get(cause) ?? newErrorId(),
+      );
+      ids.set(cause, errorId);
       await campaigns.recordFailed(
         recipient.id,
         'invalid_message',
-        `the message could not be built; give whoever runs the bridge this error id ${errorIdNote(errorId)}`,
+        `the message could not be built from the template and its values, so it was not sent; give whoever runs the bridge this error id ${errorIdNote(errorId)}`,
         deps.now(),
       );
       return null;
@@ -177,6 +189,7 @@ export function createCampaignBacklog(deps: CampaignBacklogDeps) {
       await campaigns.updateTotals(campaign.id, counts);
       if (await campaigns.finish(campaign.id, 'completed', deps.now())) deps.onFinished(campaign.id);
       messages.forget(campaign.id);
+      buildErrorIds.delete(campaign.id);
       started.delete(campaign.id);
       deps.onActiveChanged();
       waiting.delete(campaign.id);

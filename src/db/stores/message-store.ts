@@ -32,13 +32,18 @@ export type HistoryRowsFilter = {
  */
 export function createMessageStore(db: Kysely<Database>) {
   const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
-  /** Conversations (contact ids) in which this Slack user sent a message as an agent. */
+  /**
+   * Conversations (contact ids) in which this Slack user sent a message as an agent: one WhatsApp
+   * took (it has WhatsApp's id). A reply the bridge refused, or one that never went out (queued,
+   * failed before WhatsApp took it), is not taking part.
+   */
   const tookPartIn = (slackUserId: string) =>
     db
       .selectFrom('message as own')
       .select('own.contact_id')
       .where('own.author_slack_user_id', '=', slackUserId)
-      .where('own.source', '=', 'agent');
+      .where('own.source', '=', 'agent')
+      .where('own.provider_message_id', 'is not', null);
 
   function historyRows(filter: HistoryRowsFilter) {
     let query = db.selectFrom('message').innerJoin('contact', 'contact.id', 'message.contact_id');

@@ -148,7 +148,7 @@ export function installQuickReplies(
           text,
           key,
         });
-        // Refused outside the window: the agent got the same notice in the thread as for a typed reply.
+        // Refused outside the window: stored as refused, and its job shows it in the thread as a typed reply's.
         if (outcome.result === 'ignored') return { ok: false, error: `Not sent: ${outcome.reason}.` };
         return { ok: true };
       },

@@ -1,4 +1,5 @@
 import type { AgentNotice, RefusedReply } from '../../bridge/ports.js';
+import { errorIdNote } from '../../shared/error-id.js';
 import { escapeSlackText } from '../../shared/slack-text.js';
 import { ActionId, slackDate } from './thread-header.js';
 
@@ -29,7 +30,7 @@ export function agentNoticeContent(notice: AgentNotice): { text: string; blocks:
       const last = notice.lastInboundAt
         ? `The customer last wrote ${slackDate(notice.lastInboundAt, new Date(notice.lastInboundAt).toISOString())}.`
         : 'The customer has not written to this number yet.';
-      const text = `:no_entry: Not sent: the 24-hour customer-service window is closed. ${last} WhatsApp only allows a template message until the customer writes again.`;
+      const text = `:no_entry: Not sent: the 24-hour customer-service window is closed. ${last} WhatsApp only allows a template message until the customer writes again.${notice.errorId ? ` ${errorIdNote(notice.errorId)}` : ''}`;
       if (notice.refused) {
         const kept =
           'Your text is kept: *Send as template* puts it in a template, *Send again* sends it as it is once the customer has written again.';
@@ -73,8 +74,9 @@ export function agentNoticeContent(notice: AgentNotice): { text: string; blocks:
       };
     }
     case 'uncertain': {
-      const text =
-        ':warning: The bridge restarted while this reply was being sent, so it may or may not have reached the customer. It was not sent again automatically, to avoid a duplicate; check with the customer before resending.';
+      const text = notice.errorId
+        ? `:warning: The bridge hit an unexpected error while sending this reply, so it may or may not have reached the customer. It was not sent again automatically, to avoid a duplicate; check with the customer before resending, and if it happens again give whoever runs the bridge this error id. ${errorIdNote(notice.errorId)}`
+        : ':warning: The bridge restarted while this reply was being sent, so it may or may not have reached the customer. It was not sent again automatically, to avoid a duplicate; check with the customer before resending.';
       return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
     }
   }

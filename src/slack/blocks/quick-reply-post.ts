@@ -9,9 +9,16 @@ const MAX_SECTIONS = 49;
 /**
  * A quick reply in its thread: under the agent's name (the bot can't post as them), its text as
  * the customer receives it, and a line saying it is a quick reply and who sent it. The agent is
- * named, not mentioned, so nobody is notified of their own reply.
+ * named, not mentioned, so nobody is notified of their own reply. A refused one (posted so the whole
+ * thread sees it, with 🚫 and the reason under it) does not claim it was sent: the marks say
+ * what became of it, also after _Send again_.
  */
-export function quickReplyPostContent(post: { text: string; title: string; agentName: string }): SlackContent {
+export function quickReplyPostContent(post: {
+  text: string;
+  title: string;
+  agentName: string;
+  refused?: boolean;
+}): SlackContent {
   const sections = splitText(post.text, SECTION_CHARS).slice(0, MAX_SECTIONS);
   const agent = escapeSlackText(post.agentName);
   return {
@@ -24,7 +31,9 @@ export function quickReplyPostContent(post: { text: string; title: string; agent
         elements: [
           {
             type: 'mrkdwn',
-            text: `:zap: Quick reply _${escapeSlackText(post.title)}_, sent on WhatsApp by ${agent}`,
+            text: post.refused
+              ? `:zap: Quick reply _${escapeSlackText(post.title)}_ by ${agent}`
+              : `:zap: Quick reply _${escapeSlackText(post.title)}_, sent on WhatsApp by ${agent}`,
           },
         ],
       },

@@ -9,7 +9,7 @@ import {
   TemplateFormIds,
   variableValuesFrom,
 } from '../../views/template-form.js';
-import { loadingView, TEMPLATE_PICKER_CALLBACK, templateFormErrors } from '../../views/template-picker-view.js';
+import { TEMPLATE_PICKER_CALLBACK, templateFormErrors } from '../../views/template-picker-view.js';
 import { parseTemplatePickerMetadata } from '../actions/template-picker-actions.js';
 
 export function registerTemplatePickerSubmission(
@@ -49,14 +49,12 @@ export function registerTemplatePickerSubmission(
     }
     // The category comes from the provider's catalog, never from the request.
     if (templateNeedsMarketer(template.category) && !(await deps.isMarketer(body.user.id))) {
-      // The refusal (longer than a field's error line) opens on top of the picker, which is still
-      // there (with its values) once it is closed.
+      // On the template menu itself, which stays open with everything typed: choose another one.
       await ack({
-        response_action: 'push',
-        view: loadingView(
-          'Not sent',
-          `:no_entry: *${template.name}* is a ${template.category} template: only ${deps.isMarketer.holders} can send those. Choose a UTILITY or AUTHENTICATION template, or ask a marketer. Nothing was sent.`,
-        ),
+        response_action: 'errors',
+        errors: {
+          [TemplateFormIds.templateBlock]: `${template.name} is a ${template.category} template: only ${deps.isMarketer.holders} can send those. Choose a UTILITY or AUTHENTICATION template, or ask a marketer.`,
+        },
       });
       return;
     }
@@ -82,7 +80,7 @@ export function registerTemplatePickerSubmission(
       idempotencyKey: view.id,
     });
     if (!result.ok) {
-      await ack({ response_action: 'errors', errors: { tpl_template: result.error } });
+      await ack({ response_action: 'errors', errors: { [TemplateFormIds.templateBlock]: result.error } });
       return;
     }
     await ack();
