@@ -640,14 +640,18 @@ for (const dialect of dialectCases) {
             mimetype: 'text/plain',
             bytes: Buffer.alloc(10 * 1024 * 1024 + 1 + v, 0x31),
             size: 14,
-            expect: { view: /could not be prepared[\s\S]*(exceeds|limit)/ },
+            expect: {
+              view: /could not be prepared: the file exceeds the 10 MB limit\. Split the file[\s\S]*error id `E-/,
+            },
           },
           {
             name: `elsewhere${v}.txt`,
             mimetype: 'text/plain',
             bytes: Buffer.from('+447911123456'),
             url: foreign,
-            expect: { view: /refusing to download a Slack file from localhost/ },
+            expect: {
+              view: /refusing to download a Slack file from localhost(:\d+)?\. Upload the file again[\s\S]*error id `E-/,
+            },
           },
           {
             name: `notaurl${v}.csv`,

@@ -118,12 +118,15 @@ export function createCampaignPreparation(deps: {
 }
 
 /**
- * Why a campaign could not be prepared, for the marketer. A file Slack would not hand over or that
- * is too large says so (those messages are written for people); anything else is an error id.
+ * Why a campaign could not be prepared, for the marketer: what went wrong, what to do next, and the
+ * error id of the log line. A file Slack would not hand over or that is too large says which (those
+ * messages are written for people); anything else only says that it failed.
  */
 function preparationProblem(logger: Logger, error: unknown): string {
-  if (error instanceof SlackFileUnavailableError || (error instanceof HttpError && error.kind === 'too_large'))
-    return `The campaign could not be prepared: ${error.message}.`;
   const errorId = logErrorWithId(logger, error, 'a campaign could not be prepared');
+  if (error instanceof SlackFileUnavailableError && /exceeds/.test(error.message))
+    return `The campaign could not be prepared: ${error.message}. Split the file into smaller ones and send each with \`/wa send\`. ${errorIdNote(errorId)}`;
+  if (error instanceof SlackFileUnavailableError || (error instanceof HttpError && error.kind === 'too_large'))
+    return `The campaign could not be prepared: ${error.message}. Upload the file again with \`/wa send\`; if it fails again, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`;
   return `The campaign could not be prepared. Run \`/wa send\` again; if it fails again, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`;
 }
