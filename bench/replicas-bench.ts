@@ -66,6 +66,12 @@ export async function runReplicasBenchmark(): Promise<Record<string, unknown>> {
     const times = [...meta.sendTimes].sort((a, b) => a - b);
     const span = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000;
     const achieved = (times.length - 1) / span;
+    // Sends per whole second from the first: where a campaign loses pace (its start, or throughout).
+    const sendsPerSecond: number[] = [];
+    for (const t of times) {
+      const second = Math.floor((t - (times[0] ?? 0)) / 1000);
+      sendsPerSecond[second] = (sendsPerSecond[second] ?? 0) + 1;
+    }
     const attempts = meta.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/messages')).length;
     return {
       replicas: 2,
@@ -78,6 +84,7 @@ export async function runReplicasBenchmark(): Promise<Record<string, unknown>> {
       achievedOverLimit: { value: round(achieved / limit), target: '≥ 0.95' },
       maxSendsInAnySecond: { value: maxPerSecond(times), target: `≤ ${limit}` },
       providerRejections429: attempts - times.length,
+      sendsPerSecond: sendsPerSecond.map((n) => n ?? 0),
     };
   } finally {
     await first.stop('SIGTERM');
