@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, SIGNING_SECRET, startHarness } from '../support/bridge-harness.js';
 import { launchHelloWorld, recipientsFile } from '../support/campaign-driver.js';
@@ -135,6 +136,41 @@ describe('errors people see when sending', () => {
     const { lines } = loggedUnder(notice);
     expect(JSON.stringify(lines)).toContain('more than 24 hours');
     expect(row.error_detail).toContain('more than 24 hours');
+  });
+
+  it('tells the agent a reply hit an unexpected error after WhatsApp took it, with an error id, and never sends it twice', async () => {
+    const from = '447700950007';
+    const { threadTs } = await chat.metaContactWrites('hello', { from });
+    // The database refuses to record WhatsApp's message id for this reply: not a WhatsApp error, and
+    // the reply has already gone out, so the bridge must neither resend it nor claim it was not sent.
+    await sql`
+      create trigger refuse_recording_sent before update of provider_message_id on message
+      when new.body = 'Reply the bridge cannot record'
+      begin select raise(abort, 'simulated: disk I/O error'); end
+    `.execute(h.app.database.db);
+    try {
+      const sendsBefore = h.meta?.accepted().length ?? 0;
+      const ts = await chat.agentWrites({ threadTs, text: 'Reply the bridge cannot record' });
+      const row = await chat.replyRow(ts, ['failed']);
+      const notice = await waitFor('the notice to the agent', () =>
+        chat.ephemerals(threadTs).find((text) => text.includes('unexpected error')),
+      );
+      expect(notice).toMatch(
+        /^:warning: The bridge hit an unexpected error while sending this reply, so it may or may not have reached the customer\. It was not sent again automatically, to avoid a duplicate; check with the customer before resending, and if it happens again give whoever runs the bridge this error id\. \(error id `E-[0-9A-F]{8}`\)$/,
+      );
+      expect(notice).not.toMatch(RAW);
+      expect(notice).not.toContain('simulated');
+      const { errorId, lines } = loggedUnder(notice);
+      expect(lines[0]).toMatchObject({ level: 50, msg: 'sending a reply failed unexpectedly; not sent again' });
+      expect(JSON.stringify(lines[0]?.err)).toContain('simulated: disk I/O error');
+      expect(row).toMatchObject({ error_code: 'uncertain' });
+      expect(row.error_detail).toContain(errorId);
+      await h.settle();
+      const sent = (h.meta?.accepted() ?? []).slice(sendsBefore).filter((b) => b.to === from);
+      expect(sent).toHaveLength(1);
+    } finally {
+      await sql`drop trigger refuse_recording_sent`.execute(h.app.database.db);
+    }
   });
 
   it('tells the agent a quick reply could not be posted in the thread, with an error id on the log line', async () => {
