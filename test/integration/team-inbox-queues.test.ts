@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUE_COUNT_CAP } from '../../src/db/stores/inbox-queue-store.js';
 import { AppProcess, bridgeEnv, freePort } from '../support/app-process.js';
 import {
   CHANNEL_ID,
@@ -251,30 +252,31 @@ for (const dialect of cases) {
     // Today (UTC: the fake Slack gives users no time zone) starts at midnight; a few ms after it is
     // always in the past, whatever the time the test runs.
     const todayStart = now - (now % DAY);
+    const contact = (id: string, over: Record<string, unknown>) => ({
+      id,
+      sending_number_id: '1906385232743451',
+      phone_number: `+44791110${id.replace(/\D/g, '').padStart(4, '0')}`,
+      user_id: null,
+      profile_name: id,
+      note: null,
+      last_inbound_at: now - MINUTE,
+      last_message_at: now - MINUTE,
+      last_direction: 'inbound' as const,
+      created_at: now,
+      updated_at: now,
+      owner_user_id: null,
+      status: 'open' as const,
+      status_changed_at: now,
+      waiting_since: null,
+      opened_at: null,
+      first_response_at: null,
+      surface_message_id: null,
+      ...over,
+    });
+
     beforeAll(async () => {
       h = await startHarness({ database: await dialect.create() });
       const db = h.app.database.db;
-      const contact = (id: string, over: Record<string, unknown>) => ({
-        id,
-        sending_number_id: '1906385232743451',
-        phone_number: `+44791110${id.replace(/\D/g, '').padStart(4, '0')}`,
-        user_id: null,
-        profile_name: id,
-        note: null,
-        last_inbound_at: now - MINUTE,
-        last_message_at: now - MINUTE,
-        last_direction: 'inbound' as const,
-        created_at: now,
-        updated_at: now,
-        owner_user_id: null,
-        status: 'open' as const,
-        status_changed_at: now,
-        waiting_since: null,
-        opened_at: null,
-        first_response_at: null,
-        surface_message_id: null,
-        ...over,
-      });
       // 15 waiting (no thread yet), 8 unowned answered, 14 of the lead's own answered.
       for (let i = 0; i < 15; i++)
         await db
@@ -364,6 +366,44 @@ for (const dialect of cases) {
       expect(contextOf(home, 'Team').join(' ')).toContain(
         `Today: since <!date^${Math.floor(todayStart / 1000)}^{date_short_pretty} {time}|`,
       );
+    });
+
+    it(`stops counting Unassigned at ${QUEUE_COUNT_CAP.toLocaleString('en-US')} and says there are more`, async () => {
+      const db = h.app.database.db;
+      // A year of conversations nobody resolved: the Home does not count them all on every publish.
+      const extra = Array.from({ length: QUEUE_COUNT_CAP }, (_, i) =>
+        contact(`x${i + 10_000}`, {
+          status: 'waiting',
+          status_changed_at: now - DAY - i,
+          last_message_at: now - DAY - i,
+        }),
+      );
+      for (let i = 0; i < extra.length; i += 200)
+        await db
+          .insertInto('contact')
+          .values(extra.slice(i, i + 200))
+          .execute();
+      try {
+        const before = h.slack.callsTo('views.publish').length;
+        await postSlack(h.url, eventCallback(SIGNING_SECRET, { type: 'app_home_opened', user: LEAD, tab: 'home' }));
+        await waitFor('home published', () => h.slack.callsTo('views.publish').length > before);
+        const home = ((h.slack.views.get(`home-${LEAD}`) as StoredView).view.blocks ?? []) as Block[];
+        expect(headerOf(home, 'Unassigned')).toBe('Unassigned (1,000+)');
+        expect(rowsOf(home, 'Unassigned')).toHaveLength(5);
+        expect(contextOf(home, 'Unassigned')).toContain('…and over 995 more');
+        // The newest need still comes first: the eight answered a minute ago, before the older ones.
+        expect(rowsOf(home, 'Unassigned').map((r) => r.text.match(/\*(\w+)\*/)?.[1]?.[0])).toEqual([
+          'u',
+          'u',
+          'u',
+          'u',
+          'u',
+        ]);
+        expect(headerOf(home, 'Waiting on us')).toBe('Waiting on us (15)');
+        expect(headerOf(home, 'Mine')).toBe('Mine (14)');
+      } finally {
+        await db.deleteFrom('contact').where('id', 'like', 'x%').execute();
+      }
     });
   });
 }

@@ -17,7 +17,15 @@ export type QueueRow = {
   thread_ts: string | null;
 };
 
-export type QueuePage = { rows: QueueRow[]; total: number };
+/** `atLeast`: there are more than `total` (a count that stopped at the store's cap). */
+export type QueuePage = { rows: QueueRow[]; total: number; atLeast: boolean };
+
+/**
+ * *Unassigned* and *Mine* are counted up to this many: a year of conversations nobody resolved would
+ * otherwise make every App Home publish count all of them (issue #18: the Home's cost must not grow
+ * with history). *Waiting on us* is always counted in full: nobody waiting may go unseen.
+ */
+export const QUEUE_COUNT_CAP = 1000;
 
 /** Whose queue: an agent sees what they can act on (theirs and nobody's), a lead the whole team's. */
 export type QueueScope = { userId: string; team: boolean };
@@ -67,7 +75,8 @@ export function nearestRankIndex(n: number, p: number): number {
  * Longer than 150 lines on purpose: a store is one closure of short queries sharing its connection
  * (and compiled statements); each method is the unit to read.
  */
-export function createInboxQueueStore(db: Kysely<Database>) {
+export function createInboxQueueStore(db: Kysely<Database>, options: { countCap?: number } = {}) {
+  const countCap = options.countCap ?? QUEUE_COUNT_CAP;
   /** The customer wrote last and no agent has answered since. */
   const waitingOnUs = (eb: ContactExpressions, scope: QueueScope): Expression<SqlBool> => {
     const waiting = eb.and([eb('status', '=', 'open'), eb('waiting_since', 'is not', null)]);
@@ -99,17 +108,26 @@ export function createInboxQueueStore(db: Kysely<Database>) {
     });
   }
 
-  const count = (where: (eb: ContactExpressions) => Expression<SqlBool>) =>
-    db
-      .selectFrom('contact')
+  /** How many match, reading at most `countCap + 1` index entries. */
+  const cappedCount = async (where: (eb: ContactExpressions) => Expression<SqlBool>) => {
+    const row = await db
+      .selectFrom((qb) =>
+        qb
+          .selectFrom('contact')
+          .select(sql<number>`1`.as('one'))
+          .where(where)
+          .limit(countCap + 1)
+          .as('capped'),
+      )
       .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where(where)
-      .executeTakeFirstOrThrow()
-      .then((r) => Number(r.n));
+      .executeTakeFirstOrThrow();
+    const n = Number(row.n);
+    return n > countCap ? { total: countCap, atLeast: true } : { total: n, atLeast: false };
+  };
 
   /** A page of conversations where an agent answered last, the most recently changed first. */
   const answeredPage = async (where: (eb: ContactExpressions) => Expression<SqlBool>, limit: number) => {
-    const [rows, total] = await Promise.all([
+    const [rows, counted] = await Promise.all([
       db
         .selectFrom('contact')
         .select(QUEUE_COLUMNS)
@@ -118,9 +136,9 @@ export function createInboxQueueStore(db: Kysely<Database>) {
         .orderBy('id')
         .limit(limit)
         .execute(),
-      count(where),
+      cappedCount(where),
     ]);
-    return { rows: await withThreads(rows), total };
+    return { rows: await withThreads(rows), ...counted };
   };
 
   return {
@@ -144,6 +162,7 @@ export function createInboxQueueStore(db: Kysely<Database>) {
       return {
         rows: await withThreads(rows),
         total: Number(summary.n),
+        atLeast: false,
         oldestSince: summary.oldest === null ? null : Number(summary.oldest),
       };
     },

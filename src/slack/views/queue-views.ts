@@ -77,8 +77,21 @@ function rowBlock(
 
 const more = (page: QueuePage, shown: number): unknown[] =>
   page.total > shown
-    ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${page.total - shown} more` }] }]
+    ? [
+        {
+          type: 'context',
+          elements: [
+            {
+              type: 'mrkdwn',
+              text: `…and ${page.atLeast ? 'over ' : ''}${(page.total - shown).toLocaleString('en-US')} more`,
+            },
+          ],
+        },
+      ]
     : [];
+
+/** `12`, `1,234`, or `1,000+` for a count that stopped at its cap. */
+const counted = (page: QueuePage) => `${page.total.toLocaleString('en-US')}${page.atLeast ? '+' : ''}`;
 
 const empty = (text: string) => ({ type: 'context', elements: [{ type: 'mrkdwn', text: `_${text}_` }] });
 
@@ -96,7 +109,7 @@ export function queueBlocks(input: {
   const numbers = new Map(input.numbers.map((n) => [n.id, n]));
   const { waiting, unassigned, mine } = input.lists;
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: `Waiting on us (${waiting.total})` } },
+    { type: 'header', text: { type: 'plain_text', text: `Waiting on us (${counted(waiting)})` } },
     {
       type: 'context',
       elements: [
@@ -120,13 +133,13 @@ export function queueBlocks(input: {
   }
   blocks.push(...more(waiting, waiting.rows.length));
 
-  blocks.push({ type: 'header', text: { type: 'plain_text', text: `Unassigned (${unassigned.total})` } });
+  blocks.push({ type: 'header', text: { type: 'plain_text', text: `Unassigned (${counted(unassigned)})` } });
   if (unassigned.rows.length === 0) blocks.push(empty('No other conversation without an owner.'));
   for (const row of unassigned.rows)
     blocks.push(rowBlock('unassigned', row, answeredLine(row, numbers), input.permalink));
   blocks.push(...more(unassigned, unassigned.rows.length));
 
-  blocks.push({ type: 'header', text: { type: 'plain_text', text: `Mine (${mine.total})` } });
+  blocks.push({ type: 'header', text: { type: 'plain_text', text: `Mine (${counted(mine)})` } });
   if (mine.rows.length === 0) blocks.push(empty('None of yours waits on the customer.'));
   for (const row of mine.rows) blocks.push(rowBlock('mine', row, answeredLine(row, numbers), input.permalink));
   blocks.push(...more(mine, mine.rows.length));
