@@ -272,7 +272,7 @@ export async function runHomeBenchmark() {
     agent: { ...agent, target: 'p95 ≤ 300' },
     lead: { ...lead, target: 'p95 ≤ 300' },
     viewBlocks,
-    note: 'signed app_home_opened → the app answers after views.publish (SQLite, WAL); the fake Slack is local, so Slack’s own latency is not in it; the machine was shared with other busy processes',
+    note: 'signed app_home_opened → the app answers after views.publish (SQLite, WAL); the fake Slack is local, so Slack’s own latency is not in it; the load generator shares the machine',
     plans: { sqlite: sqlitePlans, ...(postgresPlans ? { postgres: postgresPlans } : {}) },
   };
 }

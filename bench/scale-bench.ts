@@ -506,7 +506,7 @@ async function benchDatabase(kind: 'sqlite' | 'postgres') {
 export async function runScaleBenchmarks(): Promise<Record<string, unknown>> {
   const databases = (process.env.SCALE_DATABASES ?? 'sqlite,postgres').split(',').map((d) => d.trim());
   const results: Record<string, unknown> = {
-    note: 'a year of data (see bench/scale-data.ts), measured through signed Slack requests and signed Meta webhooks to the built app; fake Slack and Graph API in the load generator, on the same busy 2-core machine',
+    note: 'a year of data (see bench/scale-data.ts), measured through signed Slack requests and signed Meta webhooks to the built app; fake Slack and Graph API in the load generator, on the same machine',
   };
   for (const kind of databases) {
     if (kind !== 'sqlite' && kind !== 'postgres') throw new Error(`SCALE_DATABASES: unknown database ${kind}`);
