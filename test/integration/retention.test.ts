@@ -66,9 +66,12 @@ for (const dialect of cases) {
           { from: customer, name: 'Rita' },
         ),
       );
-      const thread = await waitFor('thread header', () =>
-        h.slack.rootMessages(CHANNEL_ID).find((m) => JSON.stringify(m.blocks).includes(`+${customer}`)),
+      // The text shown in its thread: the header alone is posted before the app records the thread, and an
+      // agent's reply in that gap of a few milliseconds would not be taken for one (a CI run lost it so).
+      const shownText = await waitFor('inbound text in its thread', () =>
+        h.slack.messages().find((m) => m.thread_ts && m.metadata?.event_payload.key === 'wamid.RETAINED.TEXT'),
       );
+      const thread = { ts: shownText.thread_ts as string };
       // An agent's reply in the thread (a Slack event, then a job that sends it).
       await postSlack(
         h.url,
