@@ -5,6 +5,7 @@ import type { Logger } from '../shared/logger.js';
 import { escapeSlackText } from '../shared/slack-text.js';
 import { describeFailure, ProviderError } from '../whatsapp/provider-errors.js';
 import type { OutboundMediaRef, OutboundMessage, WhatsAppProvider } from '../whatsapp/whatsapp-provider.js';
+import type { ConversationThreads } from './conversation-threads.js';
 import { windowState } from './conversation-window.js';
 import { slackToWhatsApp } from './formatting/slack-to-whatsapp.js';
 import { JobKind } from './job-kinds.js';
@@ -61,6 +62,12 @@ export type AgentReplyPayload = {
   /** A quick reply: the job posts it in the thread (once) before sending it, so it has a message there. */
   quickReply?: { title: string };
 };
+
+type QuickReplyPayload = AgentReplyPayload & { quickReply: { title: string } };
+
+/** Why a quick reply whose thread was deleted before it went out is shown refused in a new thread. */
+const THREAD_DELETED_DETAIL =
+  "The conversation's thread was deleted before this quick reply went out, so it is shown in a new thread. Check the conversation, then use Send again.";
 
 /** A quick reply picked in Slack (not typed): its filled text (mrkdwn) and where it goes. */
 export type QuickReplyRequest = {
@@ -128,6 +135,8 @@ export function createAgentReplies(deps: {
   deliveries: DeliveryLog;
   /** Quick replies are posted in their thread once, across retries and crashes. */
   intents: PostIntentRepository;
+  /** A quick reply whose thread was deleted is shown in the conversation's new thread. */
+  threads: Pick<ConversationThreads, 'ensureThreadWaiting'>;
   /** How a quick reply shows in its thread (Block Kit is the Slack side's); a refused one does not claim it was sent. */
   quickReplyPost(post: { text: string; title: string; agentName: string; refused: boolean }): SlackContent;
   /** Bounds the bytes of agents' files held in memory between Slack and the provider. */
@@ -284,14 +293,14 @@ export function createAgentReplies(deps: {
 
   /**
    * Posts a quick reply in its thread before it is sent, or when it is refused, once (the marks go
-   * on that post). Returns its row linked to the post, or null when it could not be posted (then it
-   * is not sent, and the agent is told).
+   * on that post). Returns its row linked to the post and the thread it is in, or null when it could
+   * not be posted (then it is not sent, and the agent is told).
    */
   async function postQuickReply(
-    payload: AgentReplyPayload & { quickReply: { title: string } },
+    payload: QuickReplyPayload,
     row: MessageRecord,
-    attempt: { isLastAttempt: boolean },
-  ): Promise<MessageRecord | null> {
+    attempt: { isLastAttempt: boolean; movedFromDeletedThread?: boolean },
+  ): Promise<{ row: MessageRecord; payload: QuickReplyPayload } | null> {
     const key = `quick-reply-post:${row.id}`;
     try {
       const content = deps.quickReplyPost({
@@ -311,9 +320,10 @@ export function createAgentReplies(deps: {
       );
       await messages.linkSlack(row.id, posted.channelId, posted.ts, deps.now());
       await deps.intents.clear([key]);
-      return { ...row, slack_channel_id: posted.channelId, slack_ts: posted.ts };
+      return { row: { ...row, slack_channel_id: posted.channelId, slack_ts: posted.ts }, payload };
     } catch (error) {
       const gone = error instanceof ThreadGoneError;
+      if (gone && !attempt.movedFromDeletedThread) return showInNewThread(payload, row, attempt);
       if (!gone && !attempt.isLastAttempt) throw error;
       const errorId = gone
         ? null
@@ -322,13 +332,44 @@ export function createAgentReplies(deps: {
           });
       const reason = errorId
         ? `Your quick reply could not be posted in the thread, so it was not sent. Send it again in a minute; if it fails again, give whoever runs the bridge this error id. ${errorIdNote(errorId)}`
-        : 'Your quick reply was not sent: its conversation thread was deleted. Send it again in the new thread.';
+        : 'Your quick reply was not sent: its conversation thread was deleted twice while it waited. Open the conversation again with /wa chat and pick it again.';
       // A refused one stays refused, with its text.
       if (row.status !== 'refused') await messages.recordFailure(row.id, 'not_posted', reason, deps.now());
       if (gone) await slack.postEphemeral(payload.channelId, payload.userId, { text: `:warning: ${reason}` });
       else await slack.notifyAgent(payload.channelId, payload.threadTs, payload.userId, { kind: 'not_sent', reason });
       return null;
     }
+  }
+
+  /**
+   * The quick reply's thread was deleted between the pick and its post. The conversation gets a new
+   * thread linked to the old one (as the customer's next message would), and the reply shows there
+   * refused, with *Send again*: everyone sees it, and nothing reaches the customer unseen.
+   */
+  async function showInNewThread(
+    payload: QuickReplyPayload,
+    row: MessageRecord,
+    attempt: { isLastAttempt: boolean },
+  ): Promise<{ row: MessageRecord; payload: QuickReplyPayload } | null> {
+    const contact = await conversations.getContact(row.contact_id);
+    if (!contact) return null;
+    const deleted = await conversations.threadByTs(payload.channelId, payload.threadTs);
+    // Slack's message_deleted event may not have arrived (or been handled) yet.
+    if (deleted?.active) await conversations.deactivateThread(deleted.id);
+    const fresh = await deps.threads.ensureThreadWaiting(contact);
+    let refused = row;
+    if (row.status !== 'refused') {
+      await messages.recordRefusal(row.id, 'thread_deleted', THREAD_DELETED_DETAIL, deps.now());
+      refused = { ...row, status: 'refused', error_code: 'thread_deleted', error_detail: THREAD_DELETED_DETAIL };
+    }
+    deps.logger.info(
+      { messageId: row.id, contactId: contact.id, threadTs: fresh.thread_ts },
+      'quick reply shown refused in a new thread: its thread was deleted before it was posted',
+    );
+    return postQuickReply({ ...payload, channelId: fresh.slack_channel_id, threadTs: fresh.thread_ts }, refused, {
+      ...attempt,
+      movedFromDeletedThread: true,
+    });
   }
 
   /**
@@ -351,8 +392,11 @@ export function createAgentReplies(deps: {
     if (main.status === 'refused') {
       if (!contact) return;
       // A refused quick reply is posted in the thread too, so the whole thread sees it refused.
-      const shown = unposted && quickReply ? await postQuickReply({ ...payload, quickReply }, main, attempt) : main;
-      if (shown) await showRefusal(payload, shown, contact);
+      const shown =
+        unposted && quickReply
+          ? await postQuickReply({ ...payload, quickReply }, main, attempt)
+          : { row: main, payload };
+      if (shown) await showRefusal(shown.payload, shown.row, contact);
       return;
     }
     if (!contact?.phone_number) {
@@ -365,7 +409,11 @@ export function createAgentReplies(deps: {
       if (main.status !== 'queued') return; // could not be posted earlier, and the agent was told
       const posted = await postQuickReply({ ...payload, quickReply }, main, attempt);
       if (!posted) return;
-      main = posted;
+      if (posted.row.status === 'refused') {
+        await showRefusal(posted.payload, posted.row, contact);
+        return;
+      }
+      main = posted.row;
     }
     const plan = await planParts(payload);
     const partRows = await Promise.all(

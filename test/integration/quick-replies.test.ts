@@ -448,6 +448,67 @@ for (const dialect of cases) {
       expect(chat.ephemerals(threadTs).filter((t) => t.includes(':warning:'))).toEqual([]);
     });
 
+    it('shows a quick reply whose thread was deleted before it went out in a new linked thread, refused until the agent sends it again', async () => {
+      const reply = await addReply('After cleanup', 'Thanks {{customer_name}}, we are on it.');
+      const { threadTs } = await chat.metaContactWrites('Hello again', { from: '447700900508', name: 'Hal' });
+      const contact = await chat.contact('+447700900508');
+      const start = h.meta?.accepted().length ?? 0;
+      const chosen = await qr.choose(await qr.openPicker(threadTs, contact.id), reply.id);
+      // The pick is accepted while jobs wait; meanwhile someone deletes the thread's header, and
+      // Slack's message_deleted event is lost, so only the failed post tells the app.
+      await h.app.runner.stop();
+      try {
+        expect(await qr.send(chosen, reply.id)).toBeNull();
+        h.slack.deleteMessage(CHANNEL_ID, threadTs);
+      } finally {
+        h.app.runner.start();
+      }
+
+      // A new thread, linked to the deleted one; nothing in the channel root but its header.
+      const header = await waitFor('a new thread for the conversation', () =>
+        h.slack
+          .rootMessages(CHANNEL_ID)
+          .find((m) => m.ts !== threadTs && JSON.stringify(m.blocks).includes('+447700900508')),
+      );
+      expect(JSON.stringify(header.blocks)).toContain('an earlier thread');
+      const post = await waitFor('the quick reply in the new thread', () =>
+        h.slack.threadReplies(CHANNEL_ID, header.ts).find((m) => m.username === 'Agent One'),
+      );
+      expect(post.text).toBe('Thanks Hal, we are on it.');
+      expect(JSON.stringify(post.blocks)).not.toContain('sent on WhatsApp');
+      await waitFor('the refused mark on it', () => post.reactions.includes('no_entry_sign'));
+      const reason = await waitFor('the reason in the new thread', () =>
+        h.slack.threadReplies(CHANNEL_ID, header.ts).find((m) => m.text.startsWith(':no_entry_sign: Not sent')),
+      );
+      expect(reason.text).toContain("The conversation's thread was deleted before this quick reply went out");
+      const [row] = await outboundRows(contact.id);
+      expect(row).toMatchObject({
+        status: 'refused',
+        error_code: 'thread_deleted',
+        body: 'Thanks Hal, we are on it.',
+        slack_ts: post.ts,
+        provider_message_id: null,
+      });
+      const notice = await waitFor('Send again offered to its author in the new thread', () =>
+        h.slack.callsTo('chat.postEphemeral').find((c) => c.body.thread_ts === header.ts),
+      );
+      expect(notice.body.user).toBe('UAGENT1');
+      expect(JSON.stringify(notice.body.blocks)).toContain(
+        `"action_id":"wa_refused_send_again","text":{"type":"plain_text","text":"Send again"},"value":"${row?.id}"`,
+      );
+      await h.settle();
+      expect(sendsTo('447700900508', start)).toEqual([]);
+
+      // One click sends the kept text, once, and its marks show on the post in the new thread.
+      expect(await clickNotice('wa_refused_send_again', String(row?.id))).toContain('Sending your reply again');
+      await waitFor('sent again', () => sendsTo('447700900508', start).length === 1);
+      expect(sendsTo('447700900508', start)[0]).toMatchObject({ text: { body: 'Thanks Hal, we are on it.' } });
+      await waitFor('the refused mark gone', () => !post.reactions.includes('no_entry_sign'));
+      await h.settle();
+      expect(sendsTo('447700900508', start)).toHaveLength(1);
+      expect(await outboundRows(contact.id)).toHaveLength(1);
+    });
+
     it('sends nothing when the chosen quick reply was deleted while the picker was open, and says so on the field', async () => {
       const reply = await addReply('Soon gone', 'This one will be deleted.');
       const { threadTs } = await chat.metaContactWrites('Hi there', { from: '447700900506', name: 'Eve' });

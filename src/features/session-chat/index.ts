@@ -82,6 +82,7 @@ export function installSessionChat(
     ...common,
     deliveries,
     intents: ctx.postIntents,
+    threads,
     quickReplyPost: quickReplyPostContent,
     internalNotePrefix: config.chat.internalNotePrefix,
     signAgentName: config.chat.signAgentName,
